@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything a fresh Debian 12 machine lacks to build and test Sluice.
+# Idempotent: packages already present and a verified DuckDB are left alone.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+PKGS="build-essential cmake pkg-config libsqlite3-dev libpcre2-dev libjansson-dev
+libyaml-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
+sqlite3 jq time"
+# npm: only from Debian when the machine has none (a Node.js install may ship its own)
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing Debian packages:$missing"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+"$here/scripts/fetch-duckdb.sh"
