@@ -1,61 +1,99 @@
-/* csv.h - RFC 4180 CSV reader with BigQuery's options: splits a byte stream into
- * records of field spans. It knows nothing of schemas or warehouses. parse stage.
+/* csv.h - RFC 4180 CSV reader with BigQuery's options: splits a byte stream
+ * into records of field spans. It knows nothing of schemas or warehouses.
+ * parse stage.
  *
  * The reader is push-driven over a contiguous buffer holding whole records: the
- * caller (validate) hands it the bytes it has; it returns one record at a time, or
- * asks for more input when a record is not complete in the buffer. */
+ * caller (validate) hands it the bytes it has; it returns one record at a time,
+ * or asks for more input when a record is not complete in the buffer. */
 #ifndef SL_PARSE_CSV_H
 #define SL_PARSE_CSV_H
 
 #include "core/common.h"
+
 #include "core/buf.h"
 
 struct sl_csv_opts {
-    char delim;                   /* field delimiter byte, default ',' */
-    int quote;                    /* quote byte, default '"'; -1 = no quoting */
-    bool allow_quoted_newlines;   /* a quoted field may contain CR/LF */
-    bool latin1;                  /* ISO-8859-1 input: fields are converted to UTF-8 */
+    char delim;                 /* field delimiter byte (','), not NUL/CR/LF */
+    int quote;                  /* quote byte as unsigned char 1..255 ('"'), not
+                                   CR/LF/delim; -1 = no quoting */
+    bool allow_quoted_newlines; /* a quoted field may contain CR/LF */
+    bool latin1;                /* ISO-8859-1 input: fields become UTF-8 */
 };
+/* Fill o with BigQuery's defaults: ',', '"', no quoted newlines, UTF-8. */
 void sl_csv_opts_default(struct sl_csv_opts *o);
 
 struct sl_csv_field {
-    const char *p;                /* field text after unquoting/unescaping/decoding;
-                                     valid until the next sl_csv_next call */
-    size_t len;
-    bool quoted;                  /* the field was quoted (so "" is an empty string) */
+    const char *p; /* field text after unquoting/unescaping/decoding, not
+                      NUL-terminated. Borrowed: points into the caller's
+                      buffer (valid while it is) or into c->scratch (valid
+                      until the next sl_csv_next or sl_csv_release) */
+    size_t len;    /* bytes at p */
+    bool quoted;   /* the field was quoted (so "" is an empty string) */
 };
 
 enum sl_csv_status {
-    SL_CSV_RECORD = 0,            /* a record was returned */
-    SL_CSV_NEED_MORE = 1,         /* the buffer ends inside a record: supply more (or eof) */
-    SL_CSV_END = 2,               /* eof and nothing left */
-    SL_CSV_BAD = 3,               /* a malformed record was consumed; see bad_reason */
+    SL_CSV_RECORD = 0,    /* a record was returned */
+    SL_CSV_NEED_MORE = 1, /* the buffer ends inside a record: supply more */
+    SL_CSV_END = 2,       /* eof and nothing left */
+    SL_CSV_BAD = 3,       /* a malformed record was consumed; see bad_reason */
 };
 
 struct sl_csv {
-    struct sl_csv_opts opts;
-    struct sl_buf scratch;        /* unescaped field text for this record */
-    struct sl_csv_field *fields;  /* fields of the current record, owned */
-    size_t n_fields, fields_cap;
-    const char *bad_reason;       /* static text for SL_CSV_BAD */
-    size_t bad_field_idx;         /* 0-based field index the error was found in */
+    struct sl_csv_opts opts;     /* copied at init */
+    struct sl_buf scratch;       /* unescaped/decoded text of this record */
+    struct sl_csv_field *fields; /* fields of the current record, owned; grows
+                                    only when a wider record appears */
+    size_t n_fields;             /* fields in the current record */
+    size_t fields_cap;           /* capacity of fields */
+    const char *bad_reason;      /* static text for SL_CSV_BAD, else NULL */
+    size_t bad_field_idx;        /* 0-based field the error was found in */
+    unsigned char cls_uq[256];   /* private: byte classes outside quotes */
+    unsigned char cls_q[256];    /* private: byte classes inside quotes */
 };
 
+/* Prepare c with a copy of o (NULL = defaults). Allocates nothing. Returns
+ * -SL_EINVAL for an unusable option (see struct sl_csv_opts); c can then
+ * still be released. A reader is used by one thread at a time. */
 SL_NODISCARD int sl_csv_init(struct sl_csv *c, const struct sl_csv_opts *o);
+/* Free what c owns; NULL is a no-op, and releasing twice is harmless. */
 void sl_csv_release(struct sl_csv *c);
 
 /* Parse one record starting at buf[0] (len bytes available; eof = no more bytes
  * will follow). Record terminators: LF, CR, CRLF (the terminator is consumed).
- * On SL_CSV_RECORD / SL_CSV_BAD sets *out_used to the bytes consumed (record and
- * terminator) and *out_lines to the number of line breaks consumed (so callers
- * can keep line numbers), and the fields are in c->fields[0..n_fields).
- * A newline inside quotes without allow_quoted_newlines ends the record as
- * SL_CSV_BAD ("quoted newline not allowed"), consuming to that newline.
- * Text between a closing quote and the delimiter is SL_CSV_BAD ("data between
- * close quote character and field separator"), consuming the rest of the record.
- * An unterminated quote at eof is SL_CSV_BAD. A NUL byte is SL_CSV_BAD.
- * Returns a negative -SL_ENOMEM on allocation failure. */
-SL_NODISCARD int sl_csv_next(struct sl_csv *c, const char *buf, size_t len, bool eof,
-                             size_t *out_used, uint64_t *out_lines);
+ * On SL_CSV_RECORD / SL_CSV_BAD sets *out_used to the bytes consumed (record
+ * and terminator) and *out_lines to the number of line breaks consumed, CRLF
+ * counting as one and breaks inside quoted fields included (so callers can keep
+ * line numbers; a last record without terminator has 0), and the fields are in
+ * c->fields[0..n_fields). For SL_CSV_BAD the fields are best effort.
+ *
+ * SL_CSV_NEED_MORE: the record does not end within len bytes and eof is false
+ * (this includes a buffer ending in CR, which may be half of a CRLF, and one
+ * ending in a quote inside a quoted field, which may be half of ""). Nothing is
+ * consumed; call again with more bytes starting at the same record start.
+ * SL_CSV_END: len == 0 and eof. The fields are unset for both.
+ *
+ * Fields: a field is quoted only if its first byte is the quote; then "" inside
+ * is one quote, and delimiters and (when allowed) CR/LF are text. A quote later
+ * in an unquoted field is literal text (a"b is a"b, BigQuery-like leniency).
+ * No whitespace is trimmed. An empty line is a record of one empty unquoted
+ * field; skipping blank lines is the caller's decision.
+ *
+ * Bad records (the first problem found is reported; *out_used covers them):
+ * - a newline inside quotes without allow_quoted_newlines ends the record as
+ *   SL_CSV_BAD ("quoted newline not allowed"), consuming through that newline;
+ * - text between a closing quote and the delimiter is SL_CSV_BAD ("data between
+ *   close quote character and field separator"), consuming the rest of the
+ *   record (split as usual: later quoted fields still hide delimiters);
+ * - an unterminated quote at eof is SL_CSV_BAD ("unterminated quoted field"),
+ *   consuming everything;
+ * - a NUL byte anywhere is SL_CSV_BAD ("NUL byte in data"; BigQuery refuses NUL
+ *   unless preserveAsciiControlCharacters), consuming the record.
+ *
+ * Returns SL_CSV_* (>= 0), or -SL_ENOMEM on allocation failure (then nothing is
+ * consumed; the call may be repeated). Performs no allocation once the fields
+ * array and scratch have grown to the widest/largest record seen (a scratch
+ * grown beyond 4 MiB by one huge field is given back at the next call). */
+SL_NODISCARD int sl_csv_next(struct sl_csv *c, const char *buf, size_t len,
+                             bool eof, size_t *out_used, uint64_t *out_lines);
 
 #endif
