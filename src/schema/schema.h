@@ -27,9 +27,15 @@ enum sl_type {
     SL_T_JSON,
     SL_T_RECORD,
     SL_T_RANGE,
+    SL_T_INTERVAL, /* loadable with an explicit schema (ISO 8601 duration text) */
 };
 
 enum sl_mode { SL_M_NULLABLE, SL_M_REQUIRED, SL_M_REPEATED };
+
+/* Options for sl_table_parse_ex / sl_registry_load_ex; zero-initialise. */
+struct sl_schema_opts {
+    bool flexible_names; /* BigQuery "flexible column names" instead of the classic rule */
+};
 
 /* Canonical upper-case BigQuery name ("INTEGER", "RECORD", ...). */
 const char *sl_type_name(enum sl_type t);
@@ -89,6 +95,8 @@ struct sl_field {
     bool has_precision;           /* precision given in the definition */
     bool round_half_even;         /* roundingMode ROUND_HALF_EVEN */
     enum sl_type range_elem;      /* RANGE element type */
+    int ts_precision;             /* TIMESTAMP timestampPrecision: 6 (default) or 12 */
+    char *default_expr;           /* defaultValueExpression text, owned, may be NULL */
     char *description;            /* owned, may be NULL */
     char *path;                   /* dotted path from the top level, owned */
     struct sl_check *checks;      /* rules on this field (unconditional and conditional), owned */
@@ -127,24 +135,52 @@ struct sl_registry {
 /* Load every definition under dir (see docs/SCHEMAS.md for the layout).
  * On a definition error returns -SL_ESCHEMA with err naming the file and the
  * field path; when problems is non-NULL, every problem is appended to it as a
- * line "FILE: PATH: reason\n" and loading continues past bad files (they are
- * left out of the registry). Caller frees with sl_registry_destroy. */
+ * line "FILE: PATH: reason\n" (or "FILE: reason") and loading continues past
+ * bad files (they are left out of the registry, both files of a duplicate
+ * dataset.table too): the call then returns SL_OK with err untouched, and only
+ * fails on -SL_ENOMEM, -SL_ENOTFOUND / -SL_EIO (folder unreadable).
+ * Not thread-safe against changes to dir; callers may load concurrently.
+ * Caller frees with sl_registry_destroy. */
 SL_NODISCARD int sl_registry_load(const char *dir, struct sl_buf *problems,
                                   struct sl_registry **out, struct sl_error *err);
+/* sl_registry_load with options (NULL = defaults). */
+SL_NODISCARD int sl_registry_load_ex(const char *dir, const struct sl_schema_opts *opts,
+                                     struct sl_buf *problems, struct sl_registry **out,
+                                     struct sl_error *err);
 void sl_registry_destroy(struct sl_registry *reg);
 
-/* Find "dataset.table" or "table" (dataset main, or the only table of that name).
- * Borrowed; NULL if not found or ambiguous. */
+/* Whether s is a safe dataset / table name for a registry: ASCII letters,
+ * digits and '_' (tables also '-', not first), 1..1024 bytes. These names reach
+ * SQL and file paths, so nothing else is allowed. */
+bool sl_dataset_name_ok(const char *s);
+bool sl_table_name_ok(const char *s);
+
+/* Find "dataset.table" or "table" (dataset main, or the only table of that name),
+ * ASCII case-insensitively. Borrowed, valid until sl_registry_destroy; NULL if
+ * not found or ambiguous. Thread-safe. */
 const struct sl_table *sl_registry_find(const struct sl_registry *reg, const char *name);
 
 /* Parse one definition file's JSON text into a table (dataset and name given).
- * Caller frees with sl_table_destroy. -SL_ESCHEMA with err set on a bad definition. */
+ * Caller frees with sl_table_destroy. -SL_ESCHEMA with err set on a bad definition
+ * (err->path = file, err->column = dotted field path, first problem only);
+ * -SL_ENOMEM on allocation failure. Names use the classic rule. */
 SL_NODISCARD int sl_table_parse(const char *text, size_t len, const char *file,
                                 const char *dataset, const char *name,
                                 struct sl_table **out, struct sl_error *err);
+
+/* sl_table_parse with options (NULL = defaults) and a problem list: when
+ * problems is non-NULL every problem found in the definition is appended as a
+ * line "FILE: PATH: reason\n" (at most 100 per file), not only the first. */
+SL_NODISCARD int sl_table_parse_ex(const char *text, size_t len, const char *file,
+                                   const char *dataset, const char *name,
+                                   const struct sl_schema_opts *opts,
+                                   struct sl_buf *problems, struct sl_table **out,
+                                   struct sl_error *err);
 void sl_table_destroy(struct sl_table *t);
 
-/* Case-insensitive lookup of a sub-field of a RECORD by name. Borrowed or NULL. */
+/* Case-insensitive (ASCII) lookup of a sub-field of a RECORD by name (len
+ * bytes, need not be NUL-terminated): one hash and usually one compare.
+ * Borrowed or NULL (also for a non-RECORD). Thread-safe. */
 const struct sl_field *sl_field_find(const struct sl_field *rec, const char *name, size_t len);
 
 /* Total number of field nodes (RECORD nodes and leaves). */
