@@ -1,0 +1,399 @@
+/* input.c - file/stdin reader with gzip (multi-member) and zstd decoding, BOM
+ * stripping and a raw-bytes SHA-256. parse stage. */
+#include "core/common.h"
+#include "parse/input.h"
+#include "core/alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define RAW_CAP (1u << 20)
+
+struct sl_input {
+    int fd;                  /* owned unless stdin */
+    char path[256];          /* for messages */
+    enum sl_codec codec;
+    unsigned char *raw;      /* raw read buffer, RAW_CAP bytes */
+    size_t raw_pos, raw_len; /* unread raw bytes are raw[raw_pos..raw_len) */
+    bool raw_eof;
+    uint64_t raw_total;      /* raw bytes read from fd */
+    uint64_t out_total;      /* decoded bytes handed out */
+    uint64_t file_size;      /* 0 if unknown */
+    z_stream zs;
+    bool zs_init, zs_member_done;
+    ZSTD_DStream *zd;
+    size_t zd_last;          /* last ZSTD_decompressStream return: 0 = frame complete */
+    EVP_MD_CTX *sha;
+    bool bom_checked, had_bom;
+};
+
+static int fill_raw(struct sl_input *in, struct sl_error *err)
+{
+    if (in->raw_pos < in->raw_len || in->raw_eof) {
+        return SL_OK;
+    }
+    for (;;) {
+        ssize_t n = read(in->fd, in->raw, RAW_CAP);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int e = errno;
+            SL_ERR(err, -SL_EIO, "%s: read error after %llu bytes: %s", in->path,
+                   (unsigned long long)in->raw_total, strerror(e));
+            err->sub = e;
+            sl__error_path(err, in->path);
+            return -SL_EIO;
+        }
+        in->raw_pos = 0;
+        in->raw_len = (size_t)n;
+        in->raw_total += (uint64_t)n;
+        if (n == 0) {
+            in->raw_eof = true;
+        } else if (in->sha != NULL) {
+            EVP_DigestUpdate(in->sha, in->raw, (size_t)n);
+        }
+        return SL_OK;
+    }
+}
+
+int sl_input_open(const char *path, bool fingerprint, struct sl_input **out,
+                  struct sl_error *err)
+{
+    *out = NULL;
+    struct sl_input *in = sl__calloc(1, sizeof(*in));
+    if (in == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory opening %s", path);
+    }
+    in->fd = -1;
+    snprintf(in->path, sizeof(in->path), "%s", path);
+    int rc = SL_OK;
+    in->raw = sl__malloc(RAW_CAP);
+    if (fingerprint) {
+        in->sha = EVP_MD_CTX_new();
+    }
+    if (in->raw == NULL || (fingerprint && (in->sha == NULL ||
+        EVP_DigestInit_ex(in->sha, EVP_sha256(), NULL) != 1))) {
+        rc = SL_ERR(err, -SL_ENOMEM, "out of memory opening %s", path);
+        goto fail;
+    }
+    if (strcmp(path, "-") == 0) {
+        in->fd = STDIN_FILENO;
+    } else {
+        in->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (in->fd < 0) {
+            int e = errno;
+            rc = SL_ERR(err, -SL_EIO, "%s: cannot open: %s", path, strerror(e));
+            err->sub = e;
+            goto fail;
+        }
+        struct stat st;
+        if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            in->file_size = (uint64_t)st.st_size;
+        } else if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            rc = SL_ERR(err, -SL_EIO, "%s: is a directory", path);
+            goto fail;
+        }
+    }
+    /* sniff the magic bytes: gather at least 4 raw bytes (or eof) */
+    while (!in->raw_eof && in->raw_len - in->raw_pos < 4) {
+        size_t have = in->raw_len - in->raw_pos;
+        memmove(in->raw, in->raw + in->raw_pos, have);
+        ssize_t n = read(in->fd, in->raw + have, RAW_CAP - have);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int e = errno;
+            rc = SL_ERR(err, -SL_EIO, "%s: read error: %s", path, strerror(e));
+            goto fail;
+        }
+        in->raw_pos = 0;
+        in->raw_len = have + (size_t)n;
+        in->raw_total += (uint64_t)n;
+        if (n == 0) {
+            in->raw_eof = true;
+        } else if (in->sha != NULL) {
+            EVP_DigestUpdate(in->sha, in->raw + have, (size_t)n);
+        }
+    }
+    const unsigned char *m = in->raw + in->raw_pos;
+    size_t avail = in->raw_len - in->raw_pos;
+    if (avail >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+        in->codec = SL_CODEC_GZIP;
+        if (inflateInit2(&in->zs, 15 + 16) != Z_OK) {
+            rc = SL_ERR(err, -SL_ENOMEM, "%s: cannot start gzip decoder", path);
+            goto fail;
+        }
+        in->zs_init = true;
+    } else if (avail >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
+        in->codec = SL_CODEC_ZSTD;
+        in->zd = ZSTD_createDStream();
+        if (in->zd == NULL) {
+            rc = SL_ERR(err, -SL_ENOMEM, "%s: cannot start zstd decoder", path);
+            goto fail;
+        }
+        ZSTD_initDStream(in->zd);
+        in->zd_last = 1;
+    }
+    *out = in;
+    return SL_OK;
+fail:
+    sl__error_path(err, path);
+    sl_input_close(in);
+    return rc;
+}
+
+void sl_input_close(struct sl_input *in)
+{
+    if (in == NULL) {
+        return;
+    }
+    if (in->fd >= 0 && in->fd != STDIN_FILENO) {
+        close(in->fd);
+    }
+    if (in->zs_init) {
+        inflateEnd(&in->zs);
+    }
+    ZSTD_freeDStream(in->zd);
+    EVP_MD_CTX_free(in->sha);
+    sl__free(in->raw);
+    sl__free(in);
+}
+
+static int corrupt(struct sl_input *in, struct sl_error *err, const char *what)
+{
+    SL_ERR(err, -SL_ECORRUPT, "%s: %s (after %llu decoded bytes)", in->path, what,
+           (unsigned long long)in->out_total);
+    err->byte_off = in->out_total;
+    sl__error_path(err, in->path);
+    return -SL_ECORRUPT;
+}
+
+static int read_gzip(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
+                     struct sl_error *err)
+{
+    size_t got = 0;
+    while (got == 0) {
+        int rc = fill_raw(in, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+        if (in->raw_pos == in->raw_len) { /* raw eof */
+            if (!in->zs_member_done) {
+                return corrupt(in, err, "truncated gzip stream");
+            }
+            break;
+        }
+        if (in->zs_member_done) {
+            /* another member follows (concatenated gzip) */
+            inflateReset(&in->zs);
+            in->zs_member_done = false;
+        }
+        in->zs.next_in = in->raw + in->raw_pos;
+        in->zs.avail_in = (uInt)(in->raw_len - in->raw_pos);
+        in->zs.next_out = (unsigned char *)buf;
+        in->zs.avail_out = (uInt)(cap > 0x40000000u ? 0x40000000u : cap);
+        int z = inflate(&in->zs, Z_NO_FLUSH);
+        in->raw_pos = in->raw_len - in->zs.avail_in;
+        got = (size_t)((char *)in->zs.next_out - buf);
+        if (z == Z_STREAM_END) {
+            in->zs_member_done = true;
+        } else if (z == Z_BUF_ERROR && got == 0 && in->zs.avail_in == 0) {
+            continue; /* needs more raw input */
+        } else if (z != Z_OK) {
+            return corrupt(in, err, in->zs.msg ? in->zs.msg : "corrupt gzip data");
+        }
+    }
+    *out_n = got;
+    return SL_OK;
+}
+
+static int read_zstd(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
+                     struct sl_error *err)
+{
+    size_t got = 0;
+    while (got == 0) {
+        int rc = fill_raw(in, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+        if (in->raw_pos == in->raw_len) {
+            if (in->zd_last != 0) {
+                return corrupt(in, err, "truncated zstd stream");
+            }
+            break;
+        }
+        ZSTD_inBuffer ib = {in->raw, in->raw_len, in->raw_pos};
+        ZSTD_outBuffer ob = {buf, cap, 0};
+        size_t r = ZSTD_decompressStream(in->zd, &ob, &ib);
+        if (ZSTD_isError(r)) {
+            return corrupt(in, err, ZSTD_getErrorName(r));
+        }
+        in->zd_last = r;
+        in->raw_pos = ib.pos;
+        got = ob.pos;
+    }
+    *out_n = got;
+    return SL_OK;
+}
+
+int sl_input_read(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
+                  struct sl_error *err)
+{
+    *out_n = 0;
+    int rc;
+    size_t n = 0;
+    if (in->codec == SL_CODEC_GZIP) {
+        rc = read_gzip(in, buf, cap, &n, err);
+    } else if (in->codec == SL_CODEC_ZSTD) {
+        rc = read_zstd(in, buf, cap, &n, err);
+    } else {
+        rc = fill_raw(in, err);
+        if (rc == SL_OK) {
+            n = in->raw_len - in->raw_pos;
+            if (n > cap) {
+                n = cap;
+            }
+            memcpy(buf, in->raw + in->raw_pos, n);
+            in->raw_pos += n;
+        }
+    }
+    if (rc != SL_OK) {
+        return rc;
+    }
+    if (!in->bom_checked && n > 0) {
+        /* a UTF-8 BOM at the very start is dropped (U11); offsets then count
+         * from the byte after it, as the data begins there */
+        in->bom_checked = true;
+        if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+            memmove(buf, buf + 3, n - 3);
+            n -= 3;
+            in->had_bom = true;
+            if (n == 0) {
+                return sl_input_read(in, buf, cap, out_n, err);
+            }
+        }
+    }
+    in->out_total += n;
+    *out_n = n;
+    return SL_OK;
+}
+
+enum sl_codec sl_input_codec(const struct sl_input *in)
+{
+    return in->codec;
+}
+
+const char *sl_input_path(const struct sl_input *in)
+{
+    return in->path;
+}
+
+uint64_t sl_input_raw_bytes(const struct sl_input *in)
+{
+    return in->raw_total;
+}
+
+uint64_t sl_input_total_size(const struct sl_input *in)
+{
+    return in->file_size;
+}
+
+bool sl_input_had_bom(const struct sl_input *in)
+{
+    return in->had_bom;
+}
+
+static void hex_digest(EVP_MD_CTX *ctx, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < len; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+void sl_input_fingerprint(struct sl_input *in, char *out)
+{
+    EVP_MD_CTX *copy = in->sha ? EVP_MD_CTX_new() : NULL;
+    if (copy == NULL || EVP_MD_CTX_copy_ex(copy, in->sha) != 1) {
+        out[0] = '\0';
+        EVP_MD_CTX_free(copy);
+        return;
+    }
+    hex_digest(copy, out);
+    EVP_MD_CTX_free(copy);
+}
+
+void sl_sha256_hex(const void *p, size_t n, char *out)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        out[0] = '\0';
+        EVP_MD_CTX_free(ctx);
+        return;
+    }
+    EVP_DigestUpdate(ctx, p, n);
+    hex_digest(ctx, out);
+    EVP_MD_CTX_free(ctx);
+}
+
+int sl_input_map(const char *path, const char **out_map, size_t *out_len,
+                 size_t *out_bom_size, struct sl_error *err)
+{
+    *out_map = NULL;
+    *out_len = 0;
+    *out_bom_size = 0;
+    if (strcmp(path, "-") == 0) {
+        return SL_OK;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        SL_ERR(err, -SL_EIO, "%s: cannot open: %s", path, strerror(e));
+        sl__error_path(err, path);
+        return -SL_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 4) {
+        close(fd);
+        return SL_OK;
+    }
+    size_t len = (size_t)st.st_size;
+    const unsigned char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        return SL_OK; /* fall back to streaming */
+    }
+    if ((m[0] == 0x1f && m[1] == 0x8b) ||
+        (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)) {
+        munmap((void *)m, len);
+        return SL_OK;
+    }
+    madvise((void *)m, len, MADV_SEQUENTIAL);
+    size_t bom = (memcmp(m, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0;
+    *out_map = (const char *)m + bom;
+    *out_len = len - bom;
+    *out_bom_size = bom;
+    return SL_OK;
+}
+
+void sl_input_unmap(const char *map, size_t len, size_t bom_size)
+{
+    if (map != NULL) {
+        munmap((void *)(map - bom_size), len + bom_size);
+    }
+}

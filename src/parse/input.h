@@ -1,0 +1,44 @@
+/* input.h - a byte source for the validator: a file or stdin, with gzip and zstd
+ * detected by magic bytes (not by name) and decoded on the fly, a UTF-8 BOM
+ * stripped, and a SHA-256 fingerprint of the raw bytes. parse stage. */
+#ifndef SL_PARSE_INPUT_H
+#define SL_PARSE_INPUT_H
+
+#include "core/common.h"
+#include "core/error.h"
+
+enum sl_codec { SL_CODEC_NONE, SL_CODEC_GZIP, SL_CODEC_ZSTD };
+
+struct sl_input;
+
+/* Open path ("-" = standard input); fingerprint = also hash the raw bytes. -SL_ECORRUPT/-SL_EIO with err naming the file
+ * if it cannot be opened. Caller closes with sl_input_close. */
+SL_NODISCARD int sl_input_open(const char *path, bool fingerprint, struct sl_input **out,
+                               struct sl_error *err);
+void sl_input_close(struct sl_input *in); /* NULL ok */
+
+/* Read up to cap decoded bytes into buf; *out_n = 0 means end of input.
+ * A truncated or corrupt compressed stream, or a read error, is -SL_ECORRUPT /
+ * -SL_EIO with err naming the file and the decoded byte offset. */
+SL_NODISCARD int sl_input_read(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
+                               struct sl_error *err);
+
+enum sl_codec sl_input_codec(const struct sl_input *in);
+const char *sl_input_path(const struct sl_input *in);
+uint64_t sl_input_raw_bytes(const struct sl_input *in);   /* raw bytes read so far */
+uint64_t sl_input_total_size(const struct sl_input *in);  /* file size, 0 if unknown (pipe) */
+bool sl_input_had_bom(const struct sl_input *in);
+/* Hex SHA-256 of the raw bytes; complete only after end of input. out: 65 bytes. */
+void sl_input_fingerprint(struct sl_input *in, char *out);
+
+/* Whole-file mapping for parallel validation of plain (uncompressed) regular
+ * files: returns SL_OK with *out_map = NULL when the file is compressed, not
+ * regular, or empty. Unmap with sl_input_unmap. The BOM is skipped in the
+ * returned base (and *out_bom_size says by how much). */
+SL_NODISCARD int sl_input_map(const char *path, const char **out_map, size_t *out_len,
+                              size_t *out_bom_size, struct sl_error *err);
+void sl_input_unmap(const char *map, size_t len, size_t bom_size);
+/* SHA-256 of a memory block as hex (65 bytes out). */
+void sl_sha256_hex(const void *p, size_t n, char *out);
+
+#endif

@@ -1,0 +1,680 @@
+/* stream.c - the file loops: read (decompressed) input in large blocks, cut it
+ * into rows (NDJSON lines or CSV records), validate each, and deliver good rows and
+ * rejects; plus the parallel (multi-thread) validate-only path. validate stage. */
+#include "core/common.h"
+#include "validate/validate_int.h"
+#include "core/alloc.h"
+#include "parse/input.h"
+#include "validate/coerce.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BLOCK (4u << 20)
+#define PROGRESS_EVERY (16u << 20)
+#define EXCERPT 120
+
+struct loop {
+    struct sl_validator *v;
+    const char *file;
+    const struct sl_row_sink *rows;
+    const struct sl_reject_sink *rejects;
+    struct sl_file_stats *st;
+    struct sl_error *err;
+    uint64_t line_no;        /* line number of the next row start */
+    uint64_t off;            /* byte offset of the current buffer's start */
+    uint64_t record_no;      /* CSV: data records seen */
+    uint64_t skip_left;      /* CSV: leading rows still to skip */
+    bool header_pending;     /* CSV: the next record is the header */
+    uint64_t next_progress;
+    uint64_t total;
+    struct rowctx ctx;
+};
+
+static int emit_reject(struct loop *L, uint64_t line_no, uint64_t byte_off,
+                       const struct rowctx *c)
+{
+    L->st->rejected++;
+    if (L->rejects == NULL) {
+        return SL_OK;
+    }
+    struct sl_reject r = {
+        .file = L->file,
+        .line_no = line_no,
+        .record_no = L->v->o.format == SL_FMT_CSV ? L->record_no : 0,
+        .byte_off = byte_off,
+        .field = c->err_field ? c->err_field->path : (c->err_path[0] ? c->err_path : NULL),
+        .reason = c->reason,
+        .value = c->err_val,
+        .value_len = c->err_val_len > EXCERPT ? EXCERPT : c->err_val_len,
+    };
+    return L->rejects->reject(L->rejects->ud, &r, L->err);
+}
+
+static int emit_row(struct loop *L)
+{
+    L->st->valid++;
+    if (L->rows == NULL || L->st->too_many_bad) {
+        return SL_OK;
+    }
+    return L->rows->row(L->rows->ud, L->v->row, L->v->root.n_kids, L->err);
+}
+
+static void after_row(struct loop *L)
+{
+    if (L->st->rejected > L->v->o.max_bad) {
+        L->st->too_many_bad = true;
+    }
+}
+
+static void progress(struct loop *L, uint64_t done)
+{
+    if (L->v->o.progress != NULL && done >= L->next_progress) {
+        L->next_progress = done + PROGRESS_EVERY;
+        L->v->o.progress(L->v->o.progress_ud, done, L->total, L->st->rows);
+    }
+}
+
+static bool blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int ndjson_line(struct loop *L, const char *p, size_t n)
+{
+    if (n == 0 || ((*p == ' ' || *p == '\t' || *p == '\r') && blank(p, n))) {
+        return SL_OK; /* blank lines are skipped and not counted (U11) */
+    }
+    L->st->rows++;
+    int rc = sl__ndjson_row(L->v, &L->ctx, p, n);
+    if (rc < 0) {
+        return SL_ERR(L->err, rc, "%s: line %llu: %s", L->file,
+                      (unsigned long long)L->line_no, sl_strerror(rc));
+    }
+    rc = rc == 0 ? emit_row(L) : emit_reject(L, L->line_no, L->off, &L->ctx);
+    after_row(L);
+    return rc;
+}
+
+/* Process the complete lines of buf; *used = bytes consumed. At eof the last
+ * line needs no newline. */
+static int ndjson_block(struct loop *L, const char *buf, size_t len, bool eof, size_t *used)
+{
+    const char *p = buf, *end = buf + len;
+    int rc = SL_OK;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL && !eof) {
+            break;
+        }
+        const char *le = nl ? nl : end;
+        rc = ndjson_line(L, p, (size_t)(le - p));
+        if (rc != SL_OK) {
+            break;
+        }
+        size_t adv = (size_t)(le - p) + (nl ? 1 : 0);
+        L->off += adv;
+        L->line_no++;
+        p += adv;
+    }
+    *used = (size_t)(p - buf);
+    return rc;
+}
+
+/* ---- CSV ------------------------------------------------------------------ */
+
+static bool is_marker(const struct sl_validator *v, const struct sl_csv_field *fl)
+{
+    const char *m = v->o.null_marker;
+    return m != NULL && strlen(m) == fl->len && memcmp(m, fl->p, fl->len) == 0;
+}
+
+static int csv_json_field(struct rowctx *c, const struct vnode *n, const char *s, size_t len,
+                          struct sl_val *out)
+{
+    /* validate and minify the JSON text with the NDJSON scanner's machinery */
+    struct sl_validator *v = c->v;
+    const char *save_line = c->line, *save_p = c->p, *save_end = c->end;
+    c->line = s;
+    c->p = s;
+    c->end = s + len;
+    int rc = sl__json_minify(c, out);
+    c->line = save_line;
+    c->p = save_p;
+    c->end = save_end;
+    if (rc == 0) {
+        sl__remember(v, n, s, len, out);
+        rc = n->n_checks ? sl__run_checks(c, n, s, len, out) : 0;
+    }
+    return rc;
+}
+
+static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_csv_field *fl,
+                     struct sl_val *out)
+{
+    struct sl_validator *v = c->v;
+    const struct sl_field *f = n->f;
+    bool text_type = f->type == SL_T_STRING || f->type == SL_T_BYTES;
+    bool is_null;
+    if (v->o.null_marker != NULL) {
+        is_null = is_marker(v, fl);
+        if (!is_null && fl->len == 0 && !text_type) {
+            return sl__vfail(c, f, "", 0,
+                             "Empty value for %s with a custom null marker. Field: %s",
+                             sl_type_name(f->type), f->path);
+        }
+    } else {
+        is_null = fl->len == 0 && (!fl->quoted || !text_type);
+    }
+    if (is_null) {
+        out->kind = SL_V_NULL;
+        if (f->mode == SL_M_REQUIRED || n->rule_required) {
+            return sl__vfail(c, f, NULL, 0,
+                             "Only optional fields can be set to NULL. Field: %s; Value: NULL",
+                             f->path);
+        }
+        return 0;
+    }
+    if (sl__utf8_count(fl->p, fl->len) < 0) {
+        return sl__vfail(c, f, fl->p, fl->len, "Invalid UTF-8 in field. Field: %s", f->path);
+    }
+    if (f->type == SL_T_JSON) {
+        return csv_json_field(c, n, fl->p, fl->len, out);
+    }
+    return sl__coerce_text(c, n, fl->p, fl->len, out);
+}
+
+/* Build the column map from a header record. */
+static int csv_header(struct loop *L)
+{
+    struct sl_validator *v = L->v;
+    size_t n = v->csv.n_fields;
+    sl__free(v->csv_map);
+    v->csv_map = sl__calloc(n ? n : 1, sizeof(*v->csv_map));
+    if (v->csv_map == NULL) {
+        return SL_ERR(L->err, -SL_ENOMEM, "out of memory reading the CSV header");
+    }
+    v->csv_map_len = n;
+    for (size_t i = 0; i < n; i++) {
+        const struct sl_csv_field *fl = &v->csv.fields[i];
+        size_t len = fl->len;
+        const char *p = fl->p;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\r')) {
+            len--;
+        }
+        const struct sl_field *f = sl_field_find(&v->t->root, p, len);
+        if (f == NULL) {
+            if (!v->o.ignore_unknown) {
+                SL_ERR(L->err, -SL_ECORRUPT,
+                       "%s: header column %zu \"%.*s\" is not a field of %s.%s (use --ignore-unknown-values to drop it)",
+                       L->file, i + 1, (int)(len > 100 ? 100 : len), p, v->t->dataset,
+                       v->t->name);
+                sl__error_path(L->err, L->file);
+                L->err->line_no = L->line_no;
+                return -SL_ECORRUPT;
+            }
+            v->csv_map[i] = UINT32_MAX;
+            continue;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (v->csv_map[k] == f->idx) {
+                SL_ERR(L->err, -SL_ECORRUPT, "%s: header names column \"%s\" twice", L->file,
+                       f->name);
+                sl__error_path(L->err, L->file);
+                return -SL_ECORRUPT;
+            }
+        }
+        v->csv_map[i] = f->idx;
+    }
+    return SL_OK;
+}
+
+static int csv_record(struct loop *L, const char *start, size_t len)
+{
+    struct sl_validator *v = L->v;
+    struct rowctx *c = &L->ctx;
+    int rc = sl__row_begin(v, c, start, len);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t nf = v->csv.n_fields;
+    const struct sl_csv_field *fs = v->csv.fields;
+    if (v->csv_map != NULL) {
+        /* by header name */
+        if (nf > v->csv_map_len && !v->o.ignore_unknown) {
+            return sl__vfail(c, NULL, fs[v->csv_map_len].p, fs[v->csv_map_len].len,
+                             "Too many values in row: %zu columns, the header has %zu", nf,
+                             v->csv_map_len);
+        }
+        if (nf < v->csv_map_len && !v->o.allow_jagged) {
+            return sl__vfail(c, NULL, NULL, 0,
+                             "Too few values in row: %zu columns, the header has %zu (allow with --allow-jagged-rows)",
+                             nf, v->csv_map_len);
+        }
+        for (size_t i = 0; i < nf && i < v->csv_map_len; i++) {
+            uint32_t k = v->csv_map[i];
+            if (k == UINT32_MAX) {
+                continue;
+            }
+            if ((rc = csv_field(c, &v->root.kids[k], &fs[i], &v->row[k])) != 0) {
+                return rc;
+            }
+        }
+    } else {
+        uint32_t ncol = v->root.n_kids;
+        if (nf > ncol && !v->o.ignore_unknown) {
+            return sl__vfail(c, NULL, fs[ncol].p, fs[ncol].len,
+                             "Too many values in row: %zu columns, the table has %u", nf, ncol);
+        }
+        if (nf < ncol && !v->o.allow_jagged) {
+            return sl__vfail(c, v->root.kids[nf].f, NULL, 0,
+                             "Too few values in row: %zu columns, the table has %u (missing %s; allow with --allow-jagged-rows)",
+                             nf, ncol, v->root.kids[nf].f->path);
+        }
+        for (uint32_t i = 0; i < ncol && i < nf; i++) {
+            if ((rc = csv_field(c, &v->root.kids[i], &fs[i], &v->row[i])) != 0) {
+                return rc;
+            }
+        }
+    }
+    /* missing (jagged or unmapped) REQUIRED columns */
+    for (uint32_t k = 0; k < v->root.n_must; k++) {
+        uint32_t i = v->root.must[k];
+        if (v->row[i].kind == SL_V_NULL) {
+            const struct sl_field *f = v->root.kids[i].f;
+            return sl__vfail(c, f, NULL, 0,
+                             "Only optional fields can be set to NULL. Field: %s; Value: NULL",
+                             f->path);
+        }
+    }
+    return sl__row_finish(c);
+}
+
+static int csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t *used)
+{
+    struct sl_validator *v = L->v;
+    size_t pos = 0;
+    int rc = SL_OK;
+    while (pos < len || eof) {
+        size_t u = 0;
+        uint64_t lines = 0;
+        int st = sl_csv_next(&v->csv, buf + pos, len - pos, eof, &u, &lines);
+        if (st < 0) {
+            rc = SL_ERR(L->err, st, "%s: %s", L->file, sl_strerror(st));
+            break;
+        }
+        if (st == SL_CSV_NEED_MORE || st == SL_CSV_END) {
+            break;
+        }
+        const char *rec = buf + pos;
+        uint64_t line_no = L->line_no, off = L->off;
+        bool is_blank = st == SL_CSV_RECORD && v->csv.n_fields == 1 &&
+                        v->csv.fields[0].len == 0 && !v->csv.fields[0].quoted;
+        pos += u;
+        L->off += u;
+        L->line_no += lines ? lines : 1;
+        if (is_blank) {
+            continue; /* blank line */
+        }
+        if (L->skip_left > 0) {
+            L->skip_left--;
+            if (L->skip_left == 0 && L->header_pending && st == SL_CSV_RECORD) {
+                L->header_pending = false;
+                if ((rc = csv_header(L)) != SL_OK) {
+                    break;
+                }
+            }
+            continue;
+        }
+        L->st->rows++;
+        L->record_no++;
+        if (st == SL_CSV_BAD) {
+            sl__row_begin(v, &L->ctx, rec, u);
+            sl__vfail(&L->ctx, NULL, rec, u > 60 ? 60 : u, "CSV parsing error: %s (column %zu)",
+                      v->csv.bad_reason ? v->csv.bad_reason : "malformed record",
+                      v->csv.bad_field_idx + 1);
+            rc = emit_reject(L, line_no, off, &L->ctx);
+        } else {
+            int r = csv_record(L, rec, u);
+            if (r < 0) {
+                rc = SL_ERR(L->err, r, "%s: line %llu: %s", L->file,
+                            (unsigned long long)line_no, sl_strerror(r));
+                break;
+            }
+            rc = r == 0 ? emit_row(L) : emit_reject(L, line_no, off, &L->ctx);
+        }
+        after_row(L);
+        if (rc != SL_OK) {
+            break;
+        }
+    }
+    *used = pos;
+    return rc;
+}
+
+/* ---- the file loop -------------------------------------------------------- */
+
+static void loop_init(struct loop *L, struct sl_validator *v, const char *file,
+                      const struct sl_row_sink *rows, const struct sl_reject_sink *rejects,
+                      struct sl_file_stats *st, struct sl_error *err)
+{
+    memset(L, 0, sizeof(*L));
+    L->v = v;
+    L->file = file;
+    L->rows = rows;
+    L->rejects = rejects;
+    L->st = st;
+    L->err = err;
+    L->line_no = 1;
+    L->skip_left = v->o.skip_leading_rows;
+    if (v->o.format == SL_FMT_CSV && v->o.header) {
+        L->header_pending = true;
+        if (L->skip_left == 0) {
+            L->skip_left = 1;
+        }
+    }
+    sl__free(v->csv_map);
+    v->csv_map = NULL;
+    v->csv_map_len = 0;
+}
+
+static int block(struct loop *L, const char *buf, size_t len, bool eof, size_t *used)
+{
+    return L->v->o.format == SL_FMT_CSV ? csv_block(L, buf, len, eof, used)
+                                        : ndjson_block(L, buf, len, eof, used);
+}
+
+static int oversized(struct loop *L)
+{
+    memset(&L->ctx, 0, sizeof(L->ctx));
+    snprintf(L->ctx.reason, sizeof(L->ctx.reason),
+             "Row exceeds the maximum row size of %zu bytes", L->v->o.max_row_size);
+    L->st->rows++;
+    L->record_no++;
+    int rc = emit_reject(L, L->line_no, L->off, &L->ctx);
+    after_row(L);
+    return rc;
+}
+
+int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_row_sink *rows,
+                     const struct sl_reject_sink *rejects, struct sl_file_stats *st,
+                     struct sl_error *err)
+{
+    memset(st, 0, sizeof(*st));
+    struct sl_input *in = NULL;
+    int rc = sl_input_open(path, v->o.fingerprint, &in, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    struct loop L;
+    loop_init(&L, v, path, rows, rejects, st, err);
+    L.total = sl_input_total_size(in);
+    size_t cap = BLOCK, len = 0;
+    size_t limit = v->o.max_row_size + 2;
+    char *buf = sl__malloc(cap);
+    bool eof = false, discarding = false;
+    if (buf == NULL) {
+        rc = SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", path);
+        goto out;
+    }
+    while (!eof) {
+        size_t n = 0;
+        rc = sl_input_read(in, buf + len, cap - len, &n, err);
+        if (rc != SL_OK) {
+            goto out;
+        }
+        st->bytes += n;
+        eof = n == 0;
+        len += n;
+        size_t pos = 0;
+        if (discarding) {
+            /* dropping the rest of an oversized row up to its newline */
+            const char *nl = memchr(buf, '\n', len);
+            if (nl == NULL) {
+                L.off += len;
+                len = 0;
+                continue;
+            }
+            pos = (size_t)(nl - buf) + 1;
+            L.off += pos;
+            L.line_no++;
+            discarding = false;
+        }
+        size_t used = 0;
+        rc = block(&L, buf + pos, len - pos, eof, &used);
+        if (rc != SL_OK) {
+            goto out;
+        }
+        pos += used;
+        memmove(buf, buf + pos, len - pos);
+        len -= pos;
+        progress(&L, st->bytes);
+        if (len == cap && !eof) {
+            if (cap < limit) {
+                size_t ncap = cap * 2 > limit ? limit : cap * 2;
+                char *nb = sl__realloc(buf, ncap);
+                if (nb == NULL) {
+                    rc = SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", path);
+                    goto out;
+                }
+                buf = nb;
+                cap = ncap;
+            } else {
+                if ((rc = oversized(&L)) != SL_OK) {
+                    goto out;
+                }
+                L.off += len;
+                len = 0;
+                discarding = true;
+            }
+        }
+    }
+    st->raw_bytes = sl_input_raw_bytes(in);
+    if (v->o.fingerprint) {
+        sl_input_fingerprint(in, st->fingerprint);
+    }
+out:
+    sl__free(buf);
+    sl_input_close(in);
+    return rc;
+}
+
+int sl_validate_ndjson_row(struct sl_validator *v, const char *p, size_t n,
+                           const struct sl_row_sink *rows, struct sl_reject *r)
+{
+    static __thread struct rowctx ctx;
+    int rc = sl__ndjson_row(v, &ctx, p, n);
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0) {
+        struct sl_error err = {0};
+        if (rows != NULL && rows->row(rows->ud, v->row, v->root.n_kids, &err) != SL_OK) {
+            return err.code ? err.code : -SL_EINVAL;
+        }
+        return 0;
+    }
+    memset(r, 0, sizeof(*r));
+    r->field = ctx.err_field ? ctx.err_field->path : (ctx.err_path[0] ? ctx.err_path : NULL);
+    r->reason = ctx.reason;
+    r->value = ctx.err_val;
+    r->value_len = ctx.err_val_len;
+    return 1;
+}
+
+/* ---- parallel validate-only ------------------------------------------------ */
+
+struct saved_reject {
+    uint64_t line_rel, byte_off, record_no;
+    char *field, *reason, *value;
+    size_t value_len;
+};
+
+struct part {
+    const struct sl_table *t;
+    const struct sl_vopts *o;
+    const char *file;
+    const char *base;
+    size_t len;
+    uint64_t off;            /* offset of base in the file */
+    struct sl_file_stats st;
+    uint64_t lines;          /* line breaks in this part */
+    struct saved_reject *rej;
+    size_t n_rej, cap_rej;
+    struct sl_error err;
+    int rc;
+};
+
+static int save_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
+{
+    struct part *p = ud;
+    if (p->n_rej == p->cap_rej) {
+        size_t nc = p->cap_rej ? p->cap_rej * 2 : 64;
+        struct saved_reject *n = sl__realloc(p->rej, nc * sizeof(*n));
+        if (n == NULL) {
+            return SL_ERR(err, -SL_ENOMEM, "out of memory keeping rejects");
+        }
+        p->rej = n;
+        p->cap_rej = nc;
+    }
+    struct saved_reject *s = &p->rej[p->n_rej];
+    memset(s, 0, sizeof(*s));
+    s->line_rel = r->line_no;
+    s->byte_off = r->byte_off;
+    s->record_no = r->record_no;
+    s->field = r->field ? sl__strdup(r->field) : NULL;
+    s->reason = sl__strdup(r->reason);
+    s->value = r->value ? sl__strndup(r->value, r->value_len) : NULL;
+    s->value_len = r->value_len;
+    p->n_rej++;
+    if ((r->field && !s->field) || !s->reason || (r->value && !s->value)) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory keeping rejects");
+    }
+    return SL_OK;
+}
+
+static void *part_main(void *arg)
+{
+    struct part *p = arg;
+    struct sl_validator *v = NULL;
+    p->rc = sl_validator_create(p->t, p->o, &v, &p->err);
+    if (p->rc != SL_OK) {
+        return NULL;
+    }
+    struct loop L;
+    struct sl_reject_sink rs = {save_reject, p};
+    loop_init(&L, v, p->file, NULL, &rs, &p->st, &p->err);
+    L.off = p->off;
+    size_t used = 0;
+    p->rc = ndjson_block(&L, p->base, p->len, true, &used);
+    p->st.bytes = p->len;
+    p->lines = L.line_no - 1;
+    sl_validator_destroy(v);
+    return NULL;
+}
+
+int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o,
+                              const char *path, unsigned n_threads,
+                              const struct sl_reject_sink *rejects, struct sl_file_stats *st,
+                              struct sl_error *err)
+{
+    const char *map = NULL;
+    size_t len = 0, bom = 0;
+    int rc = SL_OK;
+    if (n_threads > 1 && o->format == SL_FMT_NDJSON && o->progress == NULL) {
+        rc = sl_input_map(path, &map, &len, &bom, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    if (map == NULL || len < 1024 * 1024 || n_threads < 2) {
+        sl_input_unmap(map, len, bom);
+        struct sl_validator *v = NULL;
+        rc = sl_validator_create(t, o, &v, err);
+        if (rc == SL_OK) {
+            rc = sl_validate_file(v, path, NULL, rejects, st, err);
+        }
+        sl_validator_destroy(v);
+        return rc;
+    }
+    if (n_threads > 64) {
+        n_threads = 64;
+    }
+    memset(st, 0, sizeof(*st));
+    struct part parts[64];
+    pthread_t th[64];
+    memset(parts, 0, sizeof(parts));
+    size_t start = 0;
+    unsigned np = 0;
+    for (unsigned i = 0; i < n_threads && start < len; i++) {
+        size_t end = i + 1 == n_threads ? len : len / n_threads * (i + 1);
+        if (end < start) {
+            end = start;
+        }
+        if (end < len) {
+            const char *nl = memchr(map + end, '\n', len - end);
+            end = nl ? (size_t)(nl - map) + 1 : len;
+        }
+        struct part *p = &parts[np++];
+        p->t = t;
+        p->o = o;
+        p->file = path;
+        p->base = map + start;
+        p->len = end - start;
+        p->off = start;
+        start = end;
+    }
+    unsigned started = 0;
+    for (unsigned i = 0; i < np; i++) {
+        if (pthread_create(&th[i], NULL, part_main, &parts[i]) != 0) {
+            part_main(&parts[i]);
+            th[i] = 0;
+        } else {
+            started |= 1u << (i & 31);
+        }
+    }
+    for (unsigned i = 0; i < np; i++) {
+        if (th[i] != 0) {
+            pthread_join(th[i], NULL);
+        }
+    }
+    (void)started;
+    uint64_t line_base = 0;
+    for (unsigned i = 0; i < np; i++) {
+        struct part *p = &parts[i];
+        if (rc == SL_OK && p->rc != SL_OK) {
+            rc = p->rc;
+            *err = p->err;
+        }
+        st->rows += p->st.rows;
+        st->valid += p->st.valid;
+        st->rejected += p->st.rejected;
+        st->bytes += p->st.bytes;
+        for (size_t k = 0; k < p->n_rej; k++) {
+            struct saved_reject *s = &p->rej[k];
+            if (rc == SL_OK && rejects != NULL) {
+                struct sl_reject r = {path, s->line_rel + line_base, 0, s->byte_off, s->field,
+                                      s->reason, s->value, s->value_len};
+                rc = rejects->reject(rejects->ud, &r, err);
+            }
+            sl__free(s->field);
+            sl__free(s->reason);
+            sl__free(s->value);
+        }
+        sl__free(p->rej);
+        line_base += p->lines;
+    }
+    st->too_many_bad = st->rejected > o->max_bad;
+    st->raw_bytes = len + bom;
+    if (o->fingerprint) {
+        sl_sha256_hex(map - bom, len + bom, st->fingerprint);
+    }
+    sl_input_unmap(map, len, bom);
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* validate_int.h - validator internals shared by validator.c, ndjson.c and
+ * csvrow.c; not for use outside src/validate/. */
+#ifndef SL_VALIDATE_VALIDATE_INT_H
+#define SL_VALIDATE_VALIDATE_INT_H
+
+#include "core/common.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "validate/validator.h"
+
+#define SL_JSON_MAX_DEPTH 500 /* BigQuery's JSON type nesting limit */
+#define SL_NO_SLOT UINT32_MAX
+
+/* A compiled plan node mirrors one schema field. kids[i] is field->fields[i]. */
+struct vnode {
+    const struct sl_field *f;
+    struct vnode *kids;               /* RECORD: n_kids nodes, owned */
+    uint32_t n_kids;
+    uint32_t slot;                    /* row slot keeping its value for conditions, or SL_NO_SLOT */
+    const struct sl_check **checks;   /* unconditional value checks (not REQUIRED), owned array */
+    uint32_t n_checks;
+    bool rule_required;               /* a "required" rule on this field */
+    uint32_t *must;                   /* RECORD: kids that must be non-null (mode or rule), owned */
+    uint32_t n_must;
+    uint32_t *repeated;               /* RECORD: kids that are REPEATED (absent -> []), owned */
+    uint32_t n_repeated;
+    int precision, scale;             /* effective NUMERIC/BIGNUMERIC parameters */
+};
+
+/* A conditional rule, evaluated once the whole row is read. */
+struct vcond {
+    const struct sl_check *check;
+    uint32_t target_slot;             /* slot of the checked field */
+    uint32_t cond_slot;               /* slot of the `when` field */
+    const struct vnode *target;
+};
+
+/* A field's value remembered for conditional rules. */
+struct vslot {
+    bool present;                     /* set and non-null in this row */
+    const char *txt;                  /* textual form (valid for the row) */
+    size_t txt_len;
+    struct sl_val val;
+};
+
+/* The row being validated; the first failure wins. */
+struct rowctx {
+    struct sl_validator *v;
+    const char *line, *p, *end;
+    bool failed;
+    const struct sl_field *err_field; /* field of the failure, or NULL */
+    char err_path[320];               /* set instead of err_field for unknown keys */
+    char reason[384];
+    const char *err_val;              /* excerpt start (within the row), may be NULL */
+    size_t err_val_len;
+    int fatal;                        /* negative code on ENOMEM */
+};
+
+struct sl_validator {
+    const struct sl_table *t;
+    struct sl_vopts o;
+    struct vnode root;                /* RECORD over the top-level fields */
+    struct vcond *conds;              /* conditional rules, owned */
+    uint32_t n_conds;
+    uint32_t n_slots;
+    struct vslot *slots;              /* n_slots, reset per row, owned */
+    struct sl_arena arena;            /* per-row values, reset per row */
+    struct pcre2_real_match_data_8 *md; /* match data for patterns, owned */
+    struct sl_val *row;               /* top-level values of the current row */
+    /* CSV state */
+    struct sl_csv csv;
+    bool csv_ready;
+    uint32_t *csv_map;                /* CSV column index -> top-level field index or UINT32_MAX */
+    size_t csv_map_len;
+    struct sl_buf scratch;            /* reject reason/field formatting */
+};
+
+/* ndjson.c: validate one row [p, p+n). Returns 0 ok (v->row filled), 1 rejected
+ * (ctx filled), negative fatal. */
+int sl__ndjson_row(struct sl_validator *v, struct rowctx *ctx, const char *p, size_t n);
+
+/* ndjson.c: validate JSON text [c->p, c->end) as one value and minify it into
+ * the arena (JSON columns held in CSV fields). 0, 1 or negative. */
+int sl__json_minify(struct rowctx *c, struct sl_val *out);
+
+/* validator.c helpers used by both formats */
+int sl__vfail(struct rowctx *ctx, const struct sl_field *f, const char *val, size_t val_len,
+              const char *fmt, ...) SL_PRINTF(5, 6);
+/* Coerce text to the node's scalar type into *out and run its unconditional
+ * checks; quoted=false for JSON numbers/literals handled by the caller. Returns 0
+ * or 1 (rejected) or negative. */
+int sl__coerce_text(struct rowctx *ctx, const struct vnode *n, const char *s, size_t len,
+                    struct sl_val *out);
+/* Run unconditional checks on an already coerced value. */
+int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
+                   const struct sl_val *val);
+/* Remember a value for conditional rules. */
+static inline void sl__remember(struct sl_validator *v, const struct vnode *n,
+                                const char *txt, size_t len, const struct sl_val *val)
+{
+    if (n->slot != SL_NO_SLOT) {
+        struct vslot *s = &v->slots[n->slot];
+        s->present = val->kind != SL_V_NULL;
+        s->txt = txt;
+        s->txt_len = len;
+        s->val = *val;
+    }
+}
+/* End-of-row checks: conditional rules. Returns 0 or 1. */
+int sl__row_finish(struct rowctx *ctx);
+/* Start-of-row reset (arena, slots, top-level row template). 0 or negative. */
+int sl__row_begin(struct sl_validator *v, struct rowctx *ctx, const char *line, size_t n);
+/* A fresh value array for a RECORD node (NULLs, empty lists for REPEATED). */
+struct sl_val *sl__record_vals(struct sl_validator *v, const struct vnode *n);
+
+#endif

@@ -1,0 +1,685 @@
+/* validator.c - compiles a table into a validation plan, coerces values, applies
+ * rules, and drives the streaming loops over NDJSON and CSV input. validate stage. */
+#include "core/common.h"
+#include "validate/validate_int.h"
+#include "core/alloc.h"
+#include "parse/input.h"
+#include "validate/coerce.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OK = 0, REJ = 1 };
+
+void sl_vopts_default(struct sl_vopts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->format = SL_FMT_NDJSON;
+    o->max_row_size = 100u * 1024 * 1024;
+    sl_csv_opts_default(&o->csv);
+}
+
+int sl__vfail(struct rowctx *ctx, const struct sl_field *f, const char *val, size_t val_len,
+              const char *fmt, ...)
+{
+    if (ctx->failed) {
+        return REJ;
+    }
+    ctx->failed = true;
+    ctx->err_field = f;
+    ctx->err_val = val;
+    ctx->err_val_len = val_len;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->reason, sizeof(ctx->reason), fmt, ap);
+    va_end(ap);
+    return REJ;
+}
+
+/* ---- plan ---------------------------------------------------------------- */
+
+static void free_node(struct vnode *n)
+{
+    for (uint32_t i = 0; i < n->n_kids; i++) {
+        free_node(&n->kids[i]);
+    }
+    sl__free(n->kids);
+    sl__free(n->checks);
+    sl__free(n->must);
+    sl__free(n->repeated);
+}
+
+static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_field *f)
+{
+    n->f = f;
+    n->slot = SL_NO_SLOT;
+    n->precision = f->precision;
+    n->scale = f->scale;
+    if (f->type == SL_T_NUMERIC && !f->has_precision) {
+        n->precision = 38;
+        n->scale = 9;
+    }
+    if (f->n_checks > 0) {
+        n->checks = sl__calloc(f->n_checks, sizeof(*n->checks));
+        if (n->checks == NULL) {
+            return -SL_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < f->n_checks; i++) {
+        const struct sl_check *ck = &f->checks[i];
+        if (ck->when != NULL) {
+            v->n_conds++;
+        } else if (ck->kind == SL_CK_REQUIRED) {
+            n->rule_required = true;
+        } else {
+            n->checks[n->n_checks++] = ck;
+        }
+    }
+    if (f->type != SL_T_RECORD) {
+        return SL_OK;
+    }
+    n->n_kids = (uint32_t)f->n_fields;
+    n->kids = sl__calloc(f->n_fields, sizeof(*n->kids));
+    n->must = sl__calloc(f->n_fields, sizeof(*n->must));
+    n->repeated = sl__calloc(f->n_fields, sizeof(*n->repeated));
+    if (n->kids == NULL || n->must == NULL || n->repeated == NULL) {
+        return -SL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n->n_kids; i++) {
+        int rc = build_node(v, &n->kids[i], &f->fields[i]);
+        if (rc != SL_OK) {
+            return rc;
+        }
+        if (f->fields[i].mode == SL_M_REQUIRED || n->kids[i].rule_required) {
+            n->must[n->n_must++] = i;
+        }
+        if (f->fields[i].mode == SL_M_REPEATED) {
+            n->repeated[n->n_repeated++] = i;
+        }
+    }
+    return SL_OK;
+}
+
+/* The plan node of a schema field (walks up through parents). */
+static struct vnode *node_of(struct sl_validator *v, const struct sl_field *f)
+{
+    if (f == NULL || f == &v->t->root) {
+        return &v->root;
+    }
+    struct vnode *p = node_of(v, f->parent);
+    if (p == NULL || f->idx >= p->n_kids) {
+        return NULL;
+    }
+    return &p->kids[f->idx];
+}
+
+static int collect_conds(struct sl_validator *v, struct vnode *n)
+{
+    const struct sl_field *f = n->f;
+    for (size_t i = 0; i < f->n_checks; i++) {
+        const struct sl_check *ck = &f->checks[i];
+        if (ck->when == NULL) {
+            continue;
+        }
+        struct vnode *cn = node_of(v, ck->when->field);
+        if (cn == NULL) {
+            return -SL_ESCHEMA;
+        }
+        if (n->slot == SL_NO_SLOT) {
+            n->slot = v->n_slots++;
+        }
+        if (cn->slot == SL_NO_SLOT) {
+            cn->slot = v->n_slots++;
+        }
+        struct vcond *c = &v->conds[v->n_conds++];
+        c->check = ck;
+        c->target = n;
+        c->target_slot = n->slot;
+        c->cond_slot = cn->slot;
+    }
+    for (uint32_t i = 0; i < n->n_kids; i++) {
+        int rc = collect_conds(v, &n->kids[i]);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    return SL_OK;
+}
+
+int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
+                        struct sl_validator **out, struct sl_error *err)
+{
+    *out = NULL;
+    struct sl_validator *v = sl__calloc(1, sizeof(*v));
+    if (v == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory creating a validator");
+    }
+    v->t = t;
+    v->o = *o;
+    if (v->o.max_row_size == 0) {
+        v->o.max_row_size = 100u * 1024 * 1024;
+    }
+    sl__arena_init(&v->arena, 64 * 1024);
+    sl__buf_init(&v->scratch);
+    int rc = build_node(v, &v->root, &t->root);
+    if (rc == SL_OK && v->n_conds > 0) {
+        v->conds = sl__calloc(v->n_conds, sizeof(*v->conds));
+        v->n_conds = 0;
+        rc = v->conds == NULL ? -SL_ENOMEM : collect_conds(v, &v->root);
+    }
+    if (rc == SL_OK && v->n_slots > 0) {
+        v->slots = sl__calloc(v->n_slots, sizeof(*v->slots));
+        rc = v->slots == NULL ? -SL_ENOMEM : SL_OK;
+    }
+    if (rc == SL_OK) {
+        v->md = pcre2_match_data_create(1, NULL);
+        rc = v->md == NULL ? -SL_ENOMEM : SL_OK;
+    }
+    if (rc == SL_OK && o->format == SL_FMT_CSV) {
+        for (uint32_t i = 0; i < v->root.n_kids; i++) {
+            const struct sl_field *f = v->root.kids[i].f;
+            if (f->type == SL_T_RECORD || f->mode == SL_M_REPEATED) {
+                rc = SL_ERR(err, -SL_EUSAGE,
+                            "table %s.%s: CSV cannot carry RECORD or REPEATED fields (field %s)",
+                            t->dataset, t->name, f->path);
+                break;
+            }
+        }
+        if (rc == SL_OK) {
+            rc = sl_csv_init(&v->csv, &o->csv);
+            v->csv_ready = rc == SL_OK;
+        }
+    }
+    if (rc != SL_OK) {
+        if (err != NULL && err->code == 0) {
+            SL_ERR(err, rc, "cannot create a validator for %s.%s: %s", t->dataset, t->name,
+                   sl_strerror(rc));
+        }
+        sl_validator_destroy(v);
+        return rc;
+    }
+    *out = v;
+    return SL_OK;
+}
+
+void sl_validator_destroy(struct sl_validator *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    free_node(&v->root);
+    sl__free(v->conds);
+    sl__free(v->slots);
+    sl__free(v->csv_map);
+    if (v->md != NULL) {
+        pcre2_match_data_free(v->md);
+    }
+    if (v->csv_ready) {
+        sl_csv_release(&v->csv);
+    }
+    sl__arena_release(&v->arena);
+    sl__buf_release(&v->scratch);
+    sl__free(v);
+}
+
+/* ---- rows, coercion, rules ---------------------------------------------- */
+
+struct sl_val *sl__record_vals(struct sl_validator *v, const struct vnode *n)
+{
+    struct sl_val *vals = sl__arena_alloc(&v->arena, n->n_kids * sizeof(*vals));
+    if (vals == NULL) {
+        return NULL;
+    }
+    memset(vals, 0, n->n_kids * sizeof(*vals));
+    for (uint32_t k = 0; k < n->n_repeated; k++) {
+        vals[n->repeated[k]].kind = SL_V_LIST;
+    }
+    return vals;
+}
+
+int sl__row_begin(struct sl_validator *v, struct rowctx *ctx, const char *line, size_t n)
+{
+    sl__arena_reset(&v->arena);
+    memset(ctx, 0, offsetof(struct rowctx, reason));
+    ctx->reason[0] = '\0';
+    ctx->err_val = NULL;
+    ctx->err_val_len = 0;
+    ctx->fatal = 0;
+    ctx->v = v;
+    ctx->line = line;
+    ctx->p = line;
+    ctx->end = line + n;
+    for (uint32_t i = 0; i < v->n_slots; i++) {
+        v->slots[i].present = false;
+    }
+    v->row = sl__record_vals(v, &v->root);
+    if (v->row == NULL) {
+        return ctx->fatal = -SL_ENOMEM;
+    }
+    return OK;
+}
+
+static double pow10i(int e)
+{
+    double r = 1;
+    for (int i = 0; i < e; i++) {
+        r *= 10;
+    }
+    return r;
+}
+
+static bool as_double(const struct vnode *n, const struct sl_val *val, double *out)
+{
+    switch (val->kind) {
+    case SL_V_I64:
+        *out = (double)val->u.i;
+        return true;
+    case SL_V_F64:
+        *out = val->u.f;
+        return true;
+    case SL_V_DEC:
+        *out = (double)val->u.d / pow10i(n->scale);
+        return true;
+    case SL_V_STR: {
+        char tmp[128];
+        size_t l = val->len < sizeof(tmp) - 1 ? val->len : sizeof(tmp) - 1;
+        memcpy(tmp, val->u.s, l);
+        tmp[l] = '\0';
+        *out = strtod(tmp, NULL);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static size_t count_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    return c;
+}
+
+static bool check_passes(struct sl_validator *v, const struct sl_check *ck,
+                         const struct vnode *n, const char *txt, size_t len,
+                         const struct sl_val *val)
+{
+    double d;
+    switch (ck->kind) {
+    case SL_CK_REQUIRED:
+        return val->kind != SL_V_NULL;
+    case SL_CK_MINIMUM:
+        return !as_double(n, val, &d) || d >= ck->num;
+    case SL_CK_MAXIMUM:
+        return !as_double(n, val, &d) || d <= ck->num;
+    case SL_CK_MIN_LENGTH:
+    case SL_CK_MAX_LENGTH: {
+        uint64_t l = val->kind == SL_V_BYTES ? val->len : count_chars(txt, len);
+        return ck->kind == SL_CK_MIN_LENGTH ? l >= ck->len : l <= ck->len;
+    }
+    case SL_CK_ENUM:
+        for (size_t i = 0; i < ck->enum_len; i++) {
+            const char *e = ck->enum_vals[i];
+            if (strlen(e) == len && memcmp(e, txt, len) == 0) {
+                return true;
+            }
+        }
+        return false;
+    case SL_CK_PATTERN: {
+        int rc = pcre2_match((pcre2_code *)ck->re, (PCRE2_SPTR)txt, len, 0,
+                             PCRE2_NO_UTF_CHECK, v->md, NULL);
+        return rc >= 0;
+    }
+    }
+    return true;
+}
+
+static int rule_fail(struct rowctx *ctx, const struct sl_check *ck, const struct vnode *n,
+                     const char *txt, size_t len)
+{
+    return sl__vfail(ctx, n->f, txt, len, "Rule failed: %s. Field: %s",
+                     ck->name ? ck->name : "rule", n->f->path);
+}
+
+int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
+                   const struct sl_val *val)
+{
+    for (uint32_t i = 0; i < n->n_checks; i++) {
+        const struct sl_check *ck = n->checks[i];
+        if (!check_passes(ctx->v, ck, n, txt, len, val)) {
+            return rule_fail(ctx, ck, n, txt, len);
+        }
+    }
+    return OK;
+}
+
+int sl__row_finish(struct rowctx *ctx)
+{
+    struct sl_validator *v = ctx->v;
+    for (uint32_t i = 0; i < v->n_conds; i++) {
+        const struct vcond *c = &v->conds[i];
+        const struct vslot *cs = &v->slots[c->cond_slot];
+        if (!cs->present) {
+            continue;
+        }
+        const struct sl_rule_when *w = c->check->when;
+        bool hit = false;
+        if (w->equals != NULL) {
+            hit = strlen(w->equals) == cs->txt_len &&
+                  memcmp(w->equals, cs->txt, cs->txt_len) == 0;
+        }
+        for (size_t k = 0; !hit && k < w->in_len; k++) {
+            hit = strlen(w->in_vals[k]) == cs->txt_len &&
+                  memcmp(w->in_vals[k], cs->txt, cs->txt_len) == 0;
+        }
+        if (!hit) {
+            continue;
+        }
+        const struct vslot *ts = &v->slots[c->target_slot];
+        if (c->check->kind == SL_CK_REQUIRED) {
+            if (!ts->present) {
+                return rule_fail(ctx, c->check, c->target, NULL, 0);
+            }
+            continue;
+        }
+        if (!ts->present) {
+            continue;
+        }
+        if (!check_passes(v, c->check, c->target, ts->txt, ts->txt_len, &ts->val)) {
+            return rule_fail(ctx, c->check, c->target, ts->txt, ts->txt_len);
+        }
+    }
+    return OK;
+}
+
+static int convert_fail(struct rowctx *ctx, const struct sl_field *f, const char *s,
+                        size_t len, const char *why)
+{
+    switch (f->type) {
+    case SL_T_NUMERIC:
+    case SL_T_BIGNUMERIC:
+        return sl__vfail(ctx, f, s, len, "Invalid %s value: %.*s (%s). Field: %s;",
+                         sl_type_name(f->type), (int)(len > 100 ? 100 : len), s,
+                         why ? why : "invalid", f->path);
+    case SL_T_TIMESTAMP:
+        return sl__vfail(ctx, f, s, len, "Couldn't convert value to timestamp: %s. Field: %s",
+                         why ? why : "invalid", f->path);
+    default:
+        return sl__vfail(ctx, f, s, len, "Could not convert value to %s: %s. Field: %s",
+                         sl_type_name(f->type), why ? why : "invalid", f->path);
+    }
+}
+
+/* RANGE "[lower, upper)" with UNBOUNDED/NULL bounds -> canonical text. */
+static int coerce_range(struct rowctx *ctx, const struct vnode *n, const char *s, size_t len,
+                        struct sl_val *out)
+{
+    const struct sl_field *f = n->f;
+    if (len < 4 || s[0] != '[' || s[len - 1] != ')') {
+        return convert_fail(ctx, f, s, len, "expected [lower, upper)");
+    }
+    const char *comma = memchr(s, ',', len);
+    if (comma == NULL) {
+        return convert_fail(ctx, f, s, len, "expected [lower, upper)");
+    }
+    const char *parts[2] = {s + 1, comma + 1};
+    size_t plen[2] = {(size_t)(comma - s - 1), (size_t)(s + len - 1 - comma - 1)};
+    char *buf = sl__arena_alloc(&ctx->v->arena, 96);
+    if (buf == NULL) {
+        return ctx->fatal = -SL_ENOMEM;
+    }
+    size_t o = 0;
+    buf[o++] = '[';
+    for (int i = 0; i < 2; i++) {
+        const char *p = parts[i];
+        size_t l = plen[i];
+        while (l > 0 && *p == ' ') {
+            p++, l--;
+        }
+        while (l > 0 && p[l - 1] == ' ') {
+            l--;
+        }
+        char tmp[40];
+        size_t tl;
+        if ((l == 9 && strncasecmp(p, "UNBOUNDED", 9) == 0) ||
+            (l == 4 && strncasecmp(p, "NULL", 4) == 0)) {
+            memcpy(tmp, "UNBOUNDED", 9);
+            tl = 9;
+        } else {
+            const char *why = NULL;
+            int rc;
+            int64_t us;
+            int32_t days;
+            if (f->range_elem == SL_T_DATE) {
+                rc = sl__coerce_date(p, l, &days, &why);
+                tl = rc == SL_OK ? sl__fmt_date(days, tmp) : 0;
+            } else if (f->range_elem == SL_T_DATETIME) {
+                rc = sl__coerce_datetime(p, l, &us, &why);
+                tl = rc == SL_OK ? sl__fmt_datetime(us, tmp) : 0;
+            } else {
+                rc = sl__coerce_timestamp(p, l, &us, &why);
+                tl = rc == SL_OK ? sl__fmt_timestamp(us, tmp) : 0;
+            }
+            if (rc != SL_OK) {
+                return convert_fail(ctx, f, s, len, why);
+            }
+        }
+        memcpy(buf + o, tmp, tl);
+        o += tl;
+        if (i == 0) {
+            buf[o++] = ',';
+            buf[o++] = ' ';
+        }
+    }
+    buf[o++] = ')';
+    out->kind = SL_V_STR;
+    out->u.s = buf;
+    out->len = (uint32_t)o;
+    return OK;
+}
+
+static bool digits(const char **p, const char *e, bool sign)
+{
+    if (sign && *p < e && **p == '-') {
+        (*p)++;
+    }
+    const char *s = *p;
+    while (*p < e && (unsigned)(**p - '0') <= 9) {
+        (*p)++;
+    }
+    return *p > s;
+}
+
+/* INTERVAL text: ISO 8601 duration (P1Y2M3DT4H5M6.5S, signed parts allowed, as
+ * BigQuery emits) or the canonical "Y-M D H:M:S[.F]" form. Kept as text. */
+static bool interval_ok(const char *s, size_t n)
+{
+    const char *p = s, *e = s + n;
+    if (p < e && *p == 'P') {
+        p++;
+        bool any = false, in_time = false;
+        while (p < e) {
+            if (*p == 'T' && !in_time) {
+                in_time = true;
+                p++;
+                continue;
+            }
+            if (!digits(&p, e, true)) {
+                return false;
+            }
+            if (p < e && *p == '.' && in_time) {
+                p++;
+                if (!digits(&p, e, false) || p >= e || *p != 'S') {
+                    return false;
+                }
+            }
+            if (p >= e || memchr(in_time ? "HMS" : "YMWD", *p, in_time ? 3 : 4) == NULL) {
+                return false;
+            }
+            p++;
+            any = true;
+        }
+        return any;
+    }
+    /* Y-M D H:M:S[.F] */
+    if (p < e && (*p == '-' || *p == '+')) {
+        p++;
+    }
+    if (!digits(&p, e, false) || p >= e || *p++ != '-' || !digits(&p, e, false) ||
+        p >= e || *p++ != ' ' || !digits(&p, e, true) || p >= e || *p++ != ' ') {
+        return false;
+    }
+    if (p < e && (*p == '-' || *p == '+')) {
+        p++;
+    }
+    if (!digits(&p, e, false) || p >= e || *p++ != ':' || !digits(&p, e, false) || p >= e ||
+        *p++ != ':' || !digits(&p, e, false)) {
+        return false;
+    }
+    if (p < e && *p == '.') {
+        p++;
+        if (!digits(&p, e, false)) {
+            return false;
+        }
+    }
+    return p == e;
+}
+
+/* TIMESTAMP columns with timestampPrecision 12 take up to 12 fraction digits;
+ * DuckDB keeps microseconds, so digits 7..12 are dropped (truncated) first. */
+static int coerce_ts_pico(const char *s, size_t len, int64_t *out, const char **why)
+{
+    char tmp[96];
+    const char *dot = memchr(s, '.', len);
+    if (dot == NULL || len >= sizeof(tmp)) {
+        return sl__coerce_timestamp(s, len, out, why);
+    }
+    size_t head = (size_t)(dot - s) + 1, nd = 0;
+    while (head + nd < len && (unsigned)(s[head + nd] - '0') <= 9) {
+        nd++;
+    }
+    if (nd <= 6 || nd > 12) {
+        return sl__coerce_timestamp(s, len, out, why);
+    }
+    memcpy(tmp, s, head + 6);
+    memcpy(tmp + head + 6, s + head + nd, len - head - nd);
+    return sl__coerce_timestamp(tmp, len - (nd - 6), out, why);
+}
+
+int sl__coerce_text(struct rowctx *ctx, const struct vnode *n, const char *s, size_t len,
+                    struct sl_val *out)
+{
+    const struct sl_field *f = n->f;
+    const char *why = NULL;
+    int rc = SL_OK;
+    switch (f->type) {
+    case SL_T_STRING:
+    case SL_T_GEOGRAPHY:
+        if (f->max_length > 0 && count_chars(s, len) > (uint64_t)f->max_length) {
+            return sl__vfail(ctx, f, s, len,
+                             "Value of %zu characters exceeds maxLength %lld. Field: %s",
+                             count_chars(s, len), (long long)f->max_length, f->path);
+        }
+        out->kind = SL_V_STR;
+        out->u.s = s;
+        out->len = (uint32_t)len;
+        break;
+    case SL_T_BYTES: {
+        uint8_t *b = sl__arena_alloc(&ctx->v->arena, len / 4 * 3 + 4);
+        size_t bl = 0;
+        if (b == NULL) {
+            return ctx->fatal = -SL_ENOMEM;
+        }
+        rc = sl__coerce_base64(s, len, b, len / 4 * 3 + 4, &bl, &why);
+        if (rc == SL_OK && f->max_length > 0 && bl > (uint64_t)f->max_length) {
+            return sl__vfail(ctx, f, s, len, "Value of %zu bytes exceeds maxLength %lld. Field: %s",
+                             bl, (long long)f->max_length, f->path);
+        }
+        out->kind = SL_V_BYTES;
+        out->u.s = (const char *)b;
+        out->len = (uint32_t)bl;
+        break;
+    }
+    case SL_T_INT64:
+        out->kind = SL_V_I64;
+        rc = sl__coerce_int64(s, len, &out->u.i, &why);
+        break;
+    case SL_T_FLOAT64:
+        out->kind = SL_V_F64;
+        rc = sl__coerce_float64(s, len, &out->u.f, &why);
+        break;
+    case SL_T_NUMERIC:
+        out->kind = SL_V_DEC;
+        rc = sl__coerce_numeric(s, len, n->precision, n->scale, f->round_half_even, &out->u.d,
+                                &why);
+        break;
+    case SL_T_BIGNUMERIC: {
+        char *b = sl__arena_alloc(&ctx->v->arena, 96);
+        size_t bl = 0;
+        if (b == NULL) {
+            return ctx->fatal = -SL_ENOMEM;
+        }
+        rc = sl__coerce_bignumeric(s, len, n->precision, n->scale, f->round_half_even, b, 96,
+                                   &bl, &why);
+        out->kind = SL_V_STR;
+        out->u.s = b;
+        out->len = (uint32_t)bl;
+        break;
+    }
+    case SL_T_BOOL:
+        out->kind = SL_V_BOOL;
+        rc = sl__coerce_bool(s, len, &out->u.b, &why);
+        break;
+    case SL_T_DATE: {
+        int32_t d = 0;
+        rc = sl__coerce_date(s, len, &d, &why);
+        out->kind = SL_V_DATE;
+        out->u.i = d;
+        break;
+    }
+    case SL_T_TIME:
+        out->kind = SL_V_TIME;
+        rc = sl__coerce_time(s, len, &out->u.i, &why);
+        break;
+    case SL_T_DATETIME:
+        out->kind = SL_V_DATETIME;
+        rc = sl__coerce_datetime(s, len, &out->u.i, &why);
+        break;
+    case SL_T_TIMESTAMP:
+        out->kind = SL_V_TS;
+        rc = f->ts_precision == 12 ? coerce_ts_pico(s, len, &out->u.i, &why)
+                                   : sl__coerce_timestamp(s, len, &out->u.i, &why);
+        break;
+    case SL_T_INTERVAL:
+        if (!interval_ok(s, len)) {
+            rc = -SL_EINVAL;
+            why = "expected an ISO 8601 duration or Y-M D H:M:S";
+        }
+        out->kind = SL_V_STR;
+        out->u.s = s;
+        out->len = (uint32_t)len;
+        break;
+    case SL_T_RANGE:
+        if ((rc = coerce_range(ctx, n, s, len, out)) != OK) {
+            return rc;
+        }
+        break;
+    case SL_T_JSON:
+    case SL_T_RECORD:
+        /* JSON text held in a CSV field: validated by the CSV path */
+        return sl__vfail(ctx, f, s, len, "Cannot convert text to %s. Field: %s",
+                         sl_type_name(f->type), f->path);
+    }
+    if (rc != SL_OK) {
+        out->kind = SL_V_NULL;
+        return convert_fail(ctx, f, s, len, why);
+    }
+    sl__remember(ctx->v, n, s, len, out);
+    return n->n_checks ? sl__run_checks(ctx, n, s, len, out) : OK;
+}

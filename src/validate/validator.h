@@ -1,0 +1,92 @@
+/* validator.h - a table's compiled validator: streams NDJSON or CSV, coerces every
+ * value with BigQuery's load semantics, applies the table's rules, hands good rows
+ * to a row sink and bad ones to a reject sink. validate stage.
+ *
+ * A validator is used by one thread at a time; create one per thread. */
+#ifndef SL_VALIDATE_VALIDATOR_H
+#define SL_VALIDATE_VALIDATOR_H
+
+#include "core/common.h"
+#include "core/error.h"
+#include "parse/csv.h"
+#include "schema/schema.h"
+#include "validate/row.h"
+
+enum sl_format { SL_FMT_NDJSON, SL_FMT_CSV };
+
+struct sl_vopts {
+    enum sl_format format;
+    bool ignore_unknown;        /* drop unknown keys / extra trailing CSV columns */
+    uint64_t max_bad;           /* bad records tolerated per file (default 0) */
+    size_t max_row_size;        /* longest row in bytes (default 100 MB) */
+    /* CSV only */
+    struct sl_csv_opts csv;
+    uint64_t skip_leading_rows; /* records skipped at the top of each file */
+    bool header;                /* the first row (after skipped rows) names the columns */
+    bool allow_jagged;          /* missing trailing columns are NULL */
+    const char *null_marker;    /* NULL = BigQuery's default (empty field) */
+    bool fingerprint;           /* compute the SHA-256 of each file (needed to load) */
+    /* progress, called about every 16 MB of input; may be NULL */
+    void (*progress)(void *ud, uint64_t bytes_done, uint64_t bytes_total, uint64_t rows);
+    void *progress_ud;
+};
+void sl_vopts_default(struct sl_vopts *o);
+
+/* One bad record, as written to the rejects file. Borrowed strings, valid only
+ * during the sink call. */
+struct sl_reject {
+    const char *file;      /* input path as given */
+    uint64_t line_no;      /* 1-based line where the row starts */
+    uint64_t record_no;    /* CSV: 1-based record number excluding skipped rows; 0 for NDJSON */
+    uint64_t byte_off;     /* offset of the row's first byte in the uncompressed input */
+    const char *field;     /* dotted path, or NULL */
+    const char *reason;    /* one line of text */
+    const char *value;     /* excerpt of the offending value (may be NULL) */
+    size_t value_len;
+};
+
+struct sl_reject_sink {
+    int (*reject)(void *ud, const struct sl_reject *r, struct sl_error *err);
+    void *ud;
+};
+
+struct sl_file_stats {
+    uint64_t rows;         /* records read (blank lines and skipped rows excluded) */
+    uint64_t valid;        /* records that passed */
+    uint64_t rejected;     /* bad records */
+    uint64_t bytes;        /* uncompressed bytes read */
+    uint64_t raw_bytes;    /* bytes read from the file */
+    bool too_many_bad;     /* rejected > max_bad */
+    char fingerprint[65];  /* hex SHA-256 of the raw file bytes */
+};
+
+struct sl_validator;
+
+SL_NODISCARD int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
+                                     struct sl_validator **out, struct sl_error *err);
+void sl_validator_destroy(struct sl_validator *v); /* NULL ok */
+
+/* Validate one file ("-" = stdin), streaming. Good rows go to rows (may be NULL),
+ * bad ones to rejects (may be NULL). Returns SL_OK even when rows were rejected
+ * (see stats->too_many_bad); negative on unreadable input (-SL_ECORRUPT/-SL_EIO,
+ * err names the file and offset), sink failure or ENOMEM. */
+SL_NODISCARD int sl_validate_file(struct sl_validator *v, const char *path,
+                                  const struct sl_row_sink *rows,
+                                  const struct sl_reject_sink *rejects,
+                                  struct sl_file_stats *stats, struct sl_error *err);
+
+/* Validate only, with n_threads threads over an uncompressed regular file split at
+ * line boundaries (NDJSON; other inputs fall back to one thread). Rejects are
+ * delivered in file order, after all threads finish. */
+SL_NODISCARD int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o,
+                                           const char *path, unsigned n_threads,
+                                           const struct sl_reject_sink *rejects,
+                                           struct sl_file_stats *stats, struct sl_error *err);
+
+/* Validate one NDJSON row held in memory (no newline). Returns 0 if valid (row
+ * delivered to rows if non-NULL), 1 if rejected (r filled, borrowed until the next
+ * call), negative on ENOMEM. For tests, fuzzing and tools. */
+SL_NODISCARD int sl_validate_ndjson_row(struct sl_validator *v, const char *p, size_t n,
+                                        const struct sl_row_sink *rows, struct sl_reject *r);
+
+#endif
