@@ -2045,7 +2045,7 @@ static int dd_query(struct sl_wh *wh, const char *sql, enum sl_query_format fmt,
         }
     }
     if (rc == SL_OK && fmt == SL_QF_CSV && ncol > 0) {
-        rc = sl__buf_append(&b, "\r\n", 2);
+        rc = sl__buf_append(&b, "\n", 1);
     }
     size_t rows = 0;
     duckdb_data_chunk ch = NULL;
@@ -2093,7 +2093,7 @@ static int dd_query(struct sl_wh *wh, const char *sql, enum sl_query_format fmt,
             if (rc == SL_OK && fmt == SL_QF_JSON) {
                 rc = sl__buf_append(&b, "}\n", 2);
             } else if (rc == SL_OK && fmt == SL_QF_CSV) {
-                rc = sl__buf_append(&b, "\r\n", 2);
+                rc = sl__buf_append(&b, "\n", 1);
             }
         }
         duckdb_destroy_data_chunk(&ch);

@@ -900,10 +900,10 @@ static void test_query_formats(void **state)
         wh, "SELECT id, name, amt, tags, r FROM q ORDER BY id NULLS LAST",
         SL_QF_CSV);
     assert_string_equal(
-        out, "id,name,amt,tags,r\r\n"
-             "1,plain,12.50,\"['x', 'y''z']\",\"{'a': 1, 'b c': 'q\"\"'}\"\r\n"
-             "22,\"a,\"\"b\"\"\nc\",-3.00,[],\r\n"
-             ",\"\",,,\"{'a': null, 'b c': null}\"\r\n");
+        out, "id,name,amt,tags,r\n"
+             "1,plain,12.50,\"['x', 'y''z']\",\"{'a': 1, 'b c': 'q\"\"'}\"\n"
+             "22,\"a,\"\"b\"\"\nc\",-3.00,[],\n"
+             ",\"\",,,\"{'a': null, 'b c': null}\"\n");
     free(out);
 
     out = run_query(
@@ -978,11 +978,11 @@ static void test_two_handles_one_file(void **state)
         assert_int_equal(D->load_row(ld, r.cols, N_COLS, &err), SL_OK);
     }
     char *out = run_query(w2, "SELECT count(*) AS n FROM t", SL_QF_CSV);
-    assert_string_equal(out, "n\r\n0\r\n");
+    assert_string_equal(out, "n\n0\n");
     free(out);
     assert_int_equal(D->load_commit(ld, 3000, 0, &err), SL_OK);
     out = run_query(w2, "SELECT count(*) AS n FROM t", SL_QF_CSV);
-    assert_string_equal(out, "n\r\n3000\r\n");
+    assert_string_equal(out, "n\n3000\n");
     free(out);
     D->close(w1);
     D->close(w2);

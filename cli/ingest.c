@@ -1,0 +1,499 @@
+/* ingest.c - `sluice validate` and `sluice load`: stream files through a table's
+ * validator; load commits each file in one warehouse transaction. cli. */
+#include "core/common.h"
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "parse/input.h"
+#include "schema/schema.h"
+#include "warehouse/driver.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define OPTS_HELP                                                                    \
+    "  --schemas DIR              folder of table definitions (required)\n"          \
+    "  --table [DATASET.]TABLE    destination table (required)\n"                    \
+    "  --format ndjson|csv        input format (default: from the file name: .csv,\n" \
+    "                             .ndjson, .jsonl, .json, with .gz/.zst; else NDJSON)\n" \
+    "  --rejects FILE             write every bad record as one JSON object per line\n" \
+    "  --ignore-unknown-values    drop unknown keys / extra trailing CSV columns\n"   \
+    "  --max-bad-records N        bad records tolerated per file (default 0)\n"       \
+    "  --max-row-size BYTES       longest row accepted (default 104857600)\n"         \
+    "  --quiet                    print only errors\n"                                \
+    "CSV options (as in bq load):\n"                                                 \
+    "  --skip-leading-rows N      --field-delimiter C ('\\t' allowed)   --quote C\n"  \
+    "  --allow-quoted-newlines    --allow-jagged-rows   --null-marker S\n"            \
+    "  --encoding UTF-8|ISO-8859-1\n"                                                 \
+    "  --header                   the first row names the columns (matched to fields\n" \
+    "                             by name, ignoring case)\n"                          \
+    "Input may be plain, gzip or zstd (detected by content); '-' reads stdin.\n"      \
+    "Exit codes: 0 done (rejects within the limit), 2 usage or definition error,\n"   \
+    "3 too many bad records or unreadable input, 4 warehouse or environment error.\n"
+
+static const char *validate_help =
+    "usage: sluice validate --schemas DIR --table [DATASET.]TABLE [options] FILE...|-\n"
+    "Check files against a table definition and report bad records; loads nothing.\n"
+    OPTS_HELP "  --threads N                threads for large plain NDJSON files (default 1)\n";
+
+static const char *load_help =
+    "usage: sluice load --schemas DIR --table [DATASET.]TABLE [options] FILE...|-\n"
+    "Validate files and load their good rows; each file is one transaction, recorded\n"
+    "with its SHA-256 in _sluice_loads; a file already loaded is skipped.\n" OPTS_HELP
+    "  --warehouse URI            default duckdb://./warehouse.duckdb (or $SLUICE_WAREHOUSE)\n"
+    "  --force                    load even if this file's content was loaded before\n";
+
+/* ---- rejects sink: JSON lines to a file, first few also to stderr --------- */
+
+struct rejects_out {
+    FILE *fp;                 /* NULL = none */
+    const char *path;
+    struct sl_buf line;
+    uint64_t shown;           /* printed on stderr */
+    bool quiet;
+};
+
+static int write_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
+{
+    struct rejects_out *ro = ud;
+    if (ro->shown < 5 && !ro->quiet) {
+        fprintf(stderr, "  reject: %s:%llu (offset %llu)%s%s: %s\n", r->file,
+                (unsigned long long)r->line_no, (unsigned long long)r->byte_off,
+                r->field ? " field " : "", r->field ? r->field : "", r->reason);
+        ro->shown++;
+    }
+    if (ro->fp == NULL) {
+        return SL_OK;
+    }
+    struct sl_buf *b = &ro->line;
+    sl__buf_reset(b);
+    int rc = sl__buf_append(b, "{\"file\":", 8);
+    rc = rc ? rc : sl__buf_json_str(b, r->file, strlen(r->file));
+    rc = rc ? rc : sl__buf_printf(b, ",\"line\":%llu", (unsigned long long)r->line_no);
+    if (r->record_no) {
+        rc = rc ? rc : sl__buf_printf(b, ",\"record\":%llu", (unsigned long long)r->record_no);
+    }
+    rc = rc ? rc : sl__buf_printf(b, ",\"offset\":%llu,\"field\":", (unsigned long long)r->byte_off);
+    rc = rc ? rc : (r->field ? sl__buf_json_str(b, r->field, strlen(r->field))
+                             : sl__buf_append(b, "null", 4));
+    rc = rc ? rc : sl__buf_append(b, ",\"reason\":", 10);
+    rc = rc ? rc : sl__buf_json_str(b, r->reason, strlen(r->reason));
+    rc = rc ? rc : sl__buf_append(b, ",\"value\":", 9);
+    rc = rc ? rc : (r->value ? sl__buf_json_str(b, r->value, r->value_len)
+                             : sl__buf_append(b, "null", 4));
+    rc = rc ? rc : sl__buf_append(b, "}\n", 2);
+    if (rc != SL_OK) {
+        return SL_ERR(err, rc, "out of memory writing a reject");
+    }
+    if (fwrite(b->data, 1, b->len, ro->fp) != b->len) {
+        int e = errno;
+        SL_ERR(err, -SL_EENV, "%s: cannot write rejects: %s", ro->path, strerror(e));
+        sl__error_path(err, ro->path);
+        return -SL_EENV;
+    }
+    return SL_OK;
+}
+
+/* ---- progress on a terminal ------------------------------------------------ */
+
+struct progress {
+    double start;
+    bool shown;
+};
+
+static void show_progress(void *ud, uint64_t done, uint64_t total, uint64_t rows)
+{
+    struct progress *p = ud;
+    double el = cli_now() - p->start;
+    if (el < 1.0) {
+        return;
+    }
+    double mb = (double)done / 1e6, rate = (double)rows / el;
+    if (total > 0 && done <= total) {
+        double eta = done > 0 ? el * (double)(total - done) / (double)done : 0;
+        fprintf(stderr, "\r  %.1f / %.1f MB  %llu rows  %.0f rows/s  ETA %.0fs   ", mb,
+                (double)total / 1e6, (unsigned long long)rows, rate, eta);
+    } else {
+        fprintf(stderr, "\r  %.1f MB  %llu rows  %.0f rows/s   ", mb, (unsigned long long)rows,
+                rate);
+    }
+    p->shown = true;
+}
+
+/* ---- shared setup ------------------------------------------------------------ */
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+static enum sl_format format_for(const struct cli_opts *o, const char *file)
+{
+    if (o->format != NULL) {
+        return strcmp(o->format, "csv") == 0 ? SL_FMT_CSV : SL_FMT_NDJSON;
+    }
+    return (ends_with(file, ".csv") || ends_with(file, ".csv.gz") ||
+            ends_with(file, ".csv.zst") || ends_with(file, ".tsv") ||
+            ends_with(file, ".tsv.gz"))
+               ? SL_FMT_CSV
+               : SL_FMT_NDJSON;
+}
+
+struct run {
+    const char *cmd;
+    struct cli_opts o;
+    struct sl_registry *reg;
+    const struct sl_table *t;
+    struct rejects_out ro;
+    struct sl_reject_sink rs;
+    struct progress pg;
+    int exit_code;
+    uint64_t rows, valid, rejected, bytes;
+};
+
+static int setup(struct run *r, int argc, char **argv, const char *help)
+{
+    int rc = cli_parse(argc, argv, &r->o, help, true);
+    if (rc != 0) {
+        return rc;
+    }
+    if (r->o.schemas == NULL || r->o.table == NULL) {
+        fprintf(stderr, "sluice %s: --schemas and --table are required (see --help)\n", r->cmd);
+        return 2;
+    }
+    if (r->o.n_files == 0) {
+        fprintf(stderr, "sluice %s: no input files (use - for stdin)\n", r->cmd);
+        return 2;
+    }
+    struct sl_error err = {0};
+    struct sl_buf problems;
+    sl__buf_init(&problems);
+    rc = sl_registry_load(r->o.schemas, &problems, &r->reg, &err);
+    if (rc != SL_OK) {
+        cli_print_error(r->cmd, &err);
+        sl__buf_release(&problems);
+        return sl_exit_code(rc);
+    }
+    if (problems.len > 0 && !r->o.quiet) {
+        fprintf(stderr, "sluice %s: warning: some definitions were refused:\n%s", r->cmd,
+                problems.data);
+    }
+    sl__buf_release(&problems);
+    r->t = sl_registry_find(r->reg, r->o.table);
+    if (r->t == NULL) {
+        fprintf(stderr, "sluice %s: table '%s' not found (or ambiguous) in %s\n", r->cmd,
+                r->o.table, r->o.schemas);
+        return 2;
+    }
+    r->ro.path = r->o.rejects;
+    r->ro.quiet = r->o.quiet;
+    sl__buf_init(&r->ro.line);
+    if (r->o.rejects != NULL) {
+        r->ro.fp = fopen(r->o.rejects, "w");
+        if (r->ro.fp == NULL) {
+            fprintf(stderr, "sluice %s: cannot write rejects file %s: %s\n", r->cmd,
+                    r->o.rejects, strerror(errno));
+            return 4;
+        }
+    }
+    r->rs.reject = write_reject;
+    r->rs.ud = &r->ro;
+    r->pg.start = cli_now();
+    if (isatty(STDERR_FILENO) && !r->o.quiet) {
+        r->o.v.progress = show_progress;
+        r->o.v.progress_ud = &r->pg;
+    }
+    return 0;
+}
+
+static int finish(struct run *r)
+{
+    if (r->ro.fp != NULL) {
+        if (fclose(r->ro.fp) != 0) {
+            fprintf(stderr, "sluice %s: cannot write rejects file %s: %s\n", r->cmd,
+                    r->o.rejects, strerror(errno));
+            if (r->exit_code == 0) {
+                r->exit_code = 4;
+            }
+        }
+        r->ro.fp = NULL;
+    }
+    sl__buf_release(&r->ro.line);
+    sl_registry_destroy(r->reg);
+    free(r->o.files);
+    return r->exit_code;
+}
+
+static void clear_progress(struct run *r)
+{
+    if (r->pg.shown) {
+        fprintf(stderr, "\r%60s\r", "");
+        r->pg.shown = false;
+    }
+}
+
+static void file_summary(struct run *r, const char *file, const struct sl_file_stats *st,
+                         double secs, const char *what)
+{
+    r->rows += st->rows;
+    r->valid += st->valid;
+    r->rejected += st->rejected;
+    r->bytes += st->bytes;
+    if (r->o.quiet) {
+        return;
+    }
+    printf("%s: %llu rows, %llu valid, %llu rejected, %.1f MB in %.2f s (%.1f MB/s)%s%s\n",
+           file, (unsigned long long)st->rows, (unsigned long long)st->valid,
+           (unsigned long long)st->rejected, (double)st->bytes / 1e6, secs,
+           secs > 0 ? (double)st->bytes / 1e6 / secs : 0.0, what ? ": " : "", what ? what : "");
+}
+
+static void total_summary(struct run *r, double secs)
+{
+    if (r->o.quiet || r->o.n_files < 2) {
+        return;
+    }
+    printf("total: %llu rows, %llu valid, %llu rejected, %.1f MB in %.2f s (%.1f MB/s)\n",
+           (unsigned long long)r->rows, (unsigned long long)r->valid,
+           (unsigned long long)r->rejected, (double)r->bytes / 1e6, secs,
+           secs > 0 ? (double)r->bytes / 1e6 / secs : 0.0);
+}
+
+static void too_many(struct run *r, const char *file, const struct sl_file_stats *st,
+                     const char *verb)
+{
+    fprintf(stderr,
+            "sluice %s: %s: too many bad records: %llu rejected, --max-bad-records is %llu; "
+            "nothing of this file %s\n",
+            r->cmd, file, (unsigned long long)st->rejected,
+            (unsigned long long)r->o.v.max_bad, verb);
+    r->exit_code = r->exit_code ? r->exit_code : 3;
+}
+
+static void set_exit(struct run *r, int code)
+{
+    int e = sl_exit_code(code);
+    if (e > r->exit_code) {
+        r->exit_code = e;
+    }
+}
+
+/* ---- validate ------------------------------------------------------------------ */
+
+int cmd_validate(int argc, char **argv)
+{
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    r.cmd = "validate";
+    int rc = setup(&r, argc, argv, validate_help);
+    if (rc != 0) {
+        r.exit_code = rc;
+        return finish(&r);
+    }
+    if (!r.o.quiet) {
+        printf("validating against %s.%s (%s)\n", r.t->dataset, r.t->name, r.t->file);
+    }
+    double t0 = cli_now();
+    for (size_t i = 0; i < r.o.n_files; i++) {
+        const char *file = r.o.files[i];
+        struct cli_opts *o = &r.o;
+        o->v.format = format_for(o, file);
+        struct sl_file_stats st;
+        struct sl_error err = {0};
+        double f0 = cli_now();
+        rc = sl_validate_file_parallel(r.t, &o->v, file, o->threads, &r.rs, &st, &err);
+        clear_progress(&r);
+        if (rc != SL_OK) {
+            cli_print_error("validate", &err);
+            set_exit(&r, rc);
+            if (sl_exit_code(rc) != 3) {
+                break;
+            }
+            continue;
+        }
+        file_summary(&r, file, &st, cli_now() - f0, NULL);
+        if (st.too_many_bad) {
+            fprintf(stderr,
+                    "sluice validate: %s: too many bad records: %llu rejected, --max-bad-records is %llu\n",
+                    file, (unsigned long long)st.rejected, (unsigned long long)o->v.max_bad);
+            r.exit_code = r.exit_code ? r.exit_code : 3;
+        }
+    }
+    total_summary(&r, cli_now() - t0);
+    return finish(&r);
+}
+
+/* ---- load ------------------------------------------------------------------------ */
+
+struct load_sink {
+    const struct sl_wh_ops *ops;
+    struct sl_load *ld;
+};
+
+static int sink_row(void *ud, const struct sl_val *cols, size_t n, struct sl_error *err)
+{
+    struct load_sink *ls = ud;
+    return ls->ops->load_row(ls->ld, cols, n, err);
+}
+
+static int64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Fingerprint a regular file before loading it (to skip one already loaded). */
+static bool prehash(const char *file, char *out)
+{
+    const char *map = NULL;
+    size_t len = 0, bom = 0;
+    struct sl_error err = {0};
+    if (strcmp(file, "-") == 0 || sl_input_map(file, &map, &len, &bom, &err) != SL_OK ||
+        map == NULL) {
+        /* compressed or not mappable: stream it */
+        struct sl_input *in = NULL;
+        if (strcmp(file, "-") == 0 || sl_input_open(file, true, &in, &err) != SL_OK) {
+            return false;
+        }
+        char buf[1 << 16];
+        size_t n;
+        /* read raw bytes through the decoder; the hash covers the raw input */
+        while (sl_input_read(in, buf, sizeof(buf), &n, &err) == SL_OK && n > 0) {
+        }
+        bool ok = err.code == 0;
+        if (ok) {
+            sl_input_fingerprint(in, out);
+        }
+        sl_input_close(in);
+        return ok;
+    }
+    sl_sha256_hex(map - bom, len + bom, out);
+    sl_input_unmap(map, len, bom);
+    return true;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    r.cmd = "load";
+    int rc = setup(&r, argc, argv, load_help);
+    if (rc != 0) {
+        r.exit_code = rc;
+        return finish(&r);
+    }
+    struct sl_error err = {0};
+    const struct sl_wh_ops *ops = sl_wh_driver_for(r.o.warehouse);
+    struct sl_wh *wh = NULL;
+    if (ops == NULL) {
+        fprintf(stderr, "sluice load: unknown warehouse URI '%s'\n", r.o.warehouse);
+        r.exit_code = 2;
+        return finish(&r);
+    }
+    rc = ops->open(r.o.warehouse, &wh, &err);
+    bool created = false;
+    if (rc == SL_OK) {
+        rc = ops->ensure_table(wh, r.t, &created, &err);
+    }
+    if (rc != SL_OK) {
+        cli_print_error("load", &err);
+        set_exit(&r, rc);
+        ops->close(wh);
+        return finish(&r);
+    }
+    char tname[600];
+    snprintf(tname, sizeof(tname), "%s.%s", r.t->dataset, r.t->name);
+    if (!r.o.quiet) {
+        printf("loading into %s (%s)%s\n", tname, r.o.warehouse, created ? ", table created" : "");
+    }
+    double t0 = cli_now();
+    for (size_t i = 0; i < r.o.n_files; i++) {
+        const char *file = r.o.files[i];
+        r.o.v.format = format_for(&r.o, file);
+        memset(&err, 0, sizeof(err));
+        char fp[65] = "";
+        bool have_fp = prehash(file, fp);
+        if (have_fp && !r.o.force) {
+            bool yes = false;
+            rc = ops->loaded_before(wh, tname, fp, &yes, &err);
+            if (rc != SL_OK) {
+                cli_print_error("load", &err);
+                set_exit(&r, rc);
+                break;
+            }
+            if (yes) {
+                if (!r.o.quiet) {
+                    printf("%s: already loaded into %s (sha256 %.16s...), skipped; use --force to load again\n",
+                           file, tname, fp);
+                }
+                continue;
+            }
+        }
+        struct sl_vopts vo = r.o.v;
+        vo.fingerprint = !have_fp;
+        struct sl_validator *v = NULL;
+        rc = sl_validator_create(r.t, &vo, &v, &err);
+        if (rc != SL_OK) {
+            cli_print_error("load", &err);
+            set_exit(&r, rc);
+            break;
+        }
+        struct sl_load_info info = {file, 0, fp, tname, now_us()};
+        struct load_sink ls = {ops, NULL};
+        rc = ops->load_begin(wh, r.t, &info, &ls.ld, &err);
+        struct sl_row_sink rows = {sink_row, &ls};
+        struct sl_file_stats st;
+        memset(&st, 0, sizeof(st));
+        double f0 = cli_now();
+        if (rc == SL_OK) {
+            rc = sl_validate_file(v, file, &rows, &r.rs, &st, &err);
+        }
+        clear_progress(&r);
+        sl_validator_destroy(v);
+        if (rc == SL_OK && !have_fp) {
+            memcpy(fp, st.fingerprint, sizeof(fp));
+            bool yes = false;
+            if (!r.o.force && (rc = ops->loaded_before(wh, tname, fp, &yes, &err)) == SL_OK &&
+                yes) {
+                ops->load_abort(ls.ld);
+                if (!r.o.quiet) {
+                    printf("%s: already loaded into %s (sha256 %.16s...), nothing added\n", file,
+                           tname, fp);
+                }
+                continue;
+            }
+        }
+        if (rc != SL_OK) {
+            ops->load_abort(ls.ld);
+            cli_print_error("load", &err);
+            fprintf(stderr, "sluice load: %s: nothing of this file loaded\n", file);
+            set_exit(&r, rc);
+            if (sl_exit_code(rc) == 3) {
+                continue;
+            }
+            break;
+        }
+        if (st.too_many_bad) {
+            ops->load_abort(ls.ld);
+            file_summary(&r, file, &st, cli_now() - f0, "NOT loaded");
+            too_many(&r, file, &st, "was loaded");
+            continue;
+        }
+        info.size = st.bytes;
+        rc = ops->load_commit(ls.ld, st.valid, st.rejected, &err);
+        if (rc != SL_OK) {
+            cli_print_error("load", &err);
+            fprintf(stderr, "sluice load: %s: nothing of this file loaded\n", file);
+            set_exit(&r, rc);
+            break;
+        }
+        file_summary(&r, file, &st, cli_now() - f0, "loaded");
+    }
+    total_summary(&r, cli_now() - t0);
+    ops->close(wh);
+    return finish(&r);
+}

@@ -1,0 +1,49 @@
+/* main.c - the sluice command: dispatch to subcommands. cli. */
+#include "core/common.h"
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const char *usage =
+    "usage: sluice <command> [options]\n"
+    "\n"
+    "Schema-first ingestion: validate NDJSON/CSV files against BigQuery-format table\n"
+    "definitions and load them exactly once into a warehouse (DuckDB by default).\n"
+    "\n"
+    "commands:\n"
+    "  schema apply   create every table of a registry in the warehouse\n"
+    "  validate       check files against a table, report bad records, load nothing\n"
+    "  load           validate and load files into a table\n"
+    "  query          run SQL against the warehouse and print the result\n"
+    "\n"
+    "Run 'sluice <command> --help' for a command's options.\n"
+    "exit codes: 0 done, 2 usage or definition error, 3 too many bad records or\n"
+    "unreadable input (nothing of that file loaded), 4 warehouse or environment error.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("sluice %s\n", SL_VERSION);
+        return 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "schema") == 0) {
+        return cmd_schema(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "validate") == 0) {
+        return cmd_validate(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "load") == 0) {
+        return cmd_load(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "query") == 0) {
+        return cmd_query(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "sluice: unknown command '%s'\n\n%s", cmd, usage);
+    return 2;
+}

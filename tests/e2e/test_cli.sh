@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End to end: the real sluice binary against a real DuckDB file with the shipped
+# sample registry and data: exit codes, rows landed, rejects, idempotence.
+. "$(dirname "$0")/lib.sh"
+S=$SRC/samples/schemas
+D=$SRC/samples/data
+WH="duckdb://$TMP/wh.duckdb"
+
+# --help on every command
+for c in "" schema validate load query; do
+    expect_exit 0 -- "$SLUICE" $c --help
+    check_grep "help of '$c'" "usage: sluice" "$TMP/out"
+done
+expect_exit 2 -- "$SLUICE" frobnicate
+expect_exit 2 -- "$SLUICE" validate --schemas "$S" "$D/equipment.ndjson"
+expect_exit 2 -- "$SLUICE" validate --schemas "$S" --table nope "$D/equipment.ndjson"
+expect_exit 2 -- "$SLUICE" validate --schemas "$S" --table universal_equipment_registry --max-bad-records x "$D/equipment.ndjson"
+
+# schema apply: created, then unchanged
+expect_exit 0 -- "$SLUICE" schema apply --schemas "$S" --warehouse "$WH"
+check_grep "apply creates" "4 tables: 4 created, 0 unchanged" "$TMP/out"
+expect_exit 0 -- "$SLUICE" schema apply --schemas "$S" --warehouse "$WH"
+check_grep "apply is idempotent" "4 tables: 0 created, 4 unchanged" "$TMP/out"
+
+# validate: the sample holds bad records (listed in its truth file)
+bad=$(($(wc -l < "$D/equipment.truth.tsv") - 1))
+total=$(grep -c . "$D/equipment.ndjson")
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table universal_equipment_registry \
+    --rejects "$TMP/rej.ndjson" "$D/equipment.ndjson"
+check_grep "validate summary" "$total rows, $((total - bad)) valid, $bad rejected" "$TMP/out"
+check_eq "one reject line per bad record" "$(wc -l < "$TMP/rej.ndjson")" "$bad"
+# the rejects are exactly the truth file's lines
+cut -f2 "$D/equipment.truth.tsv" | tail -n +2 | sort -n > "$TMP/want_lines"
+sed -E 's/.*"line":([0-9]+).*/\1/' "$TMP/rej.ndjson" | sort -n > "$TMP/got_lines"
+check_eq "rejected lines match the truth file" "$(cat "$TMP/got_lines" | tr '\n' ' ')" "$(cat "$TMP/want_lines" | tr '\n' ' ')"
+# every reject has the documented keys
+check_eq "reject keys" "$(grep -c '"file":.*"line":[0-9]*,"offset":[0-9]*,"field":.*"reason":".*","value":' "$TMP/rej.ndjson")" "$bad"
+# the offset points at the start of the line
+first_line=$(head -n 1 "$TMP/got_lines")
+off=$(head -n 1 "$TMP/rej.ndjson" | sed -E 's/.*"offset":([0-9]+).*/\1/')
+want_off=$(head -n $((first_line - 1)) "$D/equipment.ndjson" | wc -c)
+check_eq "offset of the first reject" "$off" "$want_off"
+expect_exit 0 -- "$SLUICE" validate --schemas "$S" --table universal_equipment_registry \
+    --max-bad-records "$bad" "$D/equipment.ndjson"
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table universal_equipment_registry \
+    --max-bad-records "$((bad - 1))" "$D/equipment.ndjson"
+# stdin, and threads give the same counts
+expect_exit 3 -- sh -c "'$SLUICE' validate --schemas '$S' --table universal_equipment_registry - < '$D/equipment.ndjson'"
+check_grep "stdin summary" "$total rows, $((total - bad)) valid, $bad rejected" "$TMP/out"
+
+# load: too many bad records loads nothing
+expect_exit 3 -- "$SLUICE" load --schemas "$S" --table universal_equipment_registry --warehouse "$WH" "$D/equipment.ndjson"
+check_grep "says nothing loaded" "nothing of this file was loaded" "$TMP/err"
+check_eq "nothing loaded" "$(q 'SELECT count(*) FROM universal_equipment_registry')" "0"
+check_eq "no load recorded" "$(q 'SELECT count(*) FROM _sluice_loads')" "0"
+# within the limit: the good rows land, once
+expect_exit 0 -- "$SLUICE" load --schemas "$S" --table universal_equipment_registry --warehouse "$WH" \
+    --max-bad-records 100 "$D/equipment.ndjson"
+check_eq "rows loaded" "$(q 'SELECT count(*) FROM universal_equipment_registry')" "$((total - bad))"
+check_eq "load recorded" "$(q "SELECT rows_loaded || '/' || rows_rejected FROM _sluice_loads")" "$((total - bad))/$bad"
+expect_exit 0 -- "$SLUICE" load --schemas "$S" --table universal_equipment_registry --warehouse "$WH" \
+    --max-bad-records 100 "$D/equipment.ndjson"
+check_grep "second load is a no-op" "already loaded" "$TMP/out"
+check_eq "still loaded once" "$(q 'SELECT count(*) FROM universal_equipment_registry')" "$((total - bad))"
+expect_exit 0 -- "$SLUICE" load --schemas "$S" --table universal_equipment_registry --warehouse "$WH" \
+    --max-bad-records 100 --force "$D/equipment.ndjson"
+check_eq "--force loads again" "$(q 'SELECT count(*) FROM universal_equipment_registry')" "$((2 * (total - bad)))"
+# nested and repeated values arrive intact
+check_eq "no NULL ids" "$(q 'SELECT count(*) FROM universal_equipment_registry WHERE primary_id_value IS NULL')" "0"
+check_eq "tags is a list" "$(q "SELECT typeof(tags) FROM universal_equipment_registry LIMIT 1")" "VARCHAR[]"
+
+# gzip input, sessions table
+expect_exit 0 -- "$SLUICE" load --schemas "$S" --table diagnostic_sessions --warehouse "$WH" "$D/sessions_clean.ndjson.gz"
+check_eq "gzip rows" "$(q 'SELECT count(*) FROM diagnostic_sessions')" "$(gzip -dc "$D/sessions_clean.ndjson.gz" | grep -c .)"
+
+# CSV with a header
+cbad=$(($(wc -l < "$D/equipment_flat.truth.tsv") - 1))
+crows=$(($(grep -c . "$D/equipment_flat.csv") - 1))
+expect_exit 0 -- "$SLUICE" load --schemas "$S" --table equipment_flat --header --warehouse "$WH" \
+    --max-bad-records 100 --rejects "$TMP/crej.ndjson" "$D/equipment_flat.csv"
+check_eq "csv rows" "$(q 'SELECT count(*) FROM equipment_flat')" "$((crows - cbad))"
+check_grep "csv rejects carry a record number" '"record":[0-9]+' "$TMP/crej.ndjson"
+
+# query formats
+expect_exit 0 -- "$SLUICE" query --warehouse "$WH" --format json "SELECT 1 AS a, 'x' AS b"
+check_eq "json output" "$(cat "$TMP/out")" '{"a":1,"b":"x"}'
+expect_exit 0 -- "$SLUICE" query --warehouse "$WH" --format csv "SELECT 1 AS a, NULL AS b"
+check_eq "csv output" "$(tr '\n' '|' < "$TMP/out")" "a,b|1,|"
+expect_exit 4 -- "$SLUICE" query --warehouse "$WH" "SELEC nonsense"
+
+# unreadable input and corrupt gzip: exit 3, named in the message
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table diagnostic_sessions "$TMP/missing.ndjson"
+check_grep "names the missing file" "missing.ndjson" "$TMP/err"
+head -c 300 "$D/sessions_clean.ndjson.gz" > "$TMP/trunc.ndjson.gz"
+expect_exit 3 -- "$SLUICE" load --schemas "$S" --table diagnostic_sessions --warehouse "$WH" "$TMP/trunc.ndjson.gz"
+check_grep "truncated gzip named" "trunc.ndjson.gz.*truncated" "$TMP/err"
+
+finish
