@@ -31,6 +31,7 @@ int main(int argc, char **argv)
         printf("sluice %s\n", SL_VERSION);
         return 0;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr lines in order */
     const char *cmd = argv[1];
     if (strcmp(cmd, "schema") == 0) {
         return cmd_schema(argc - 2, argv + 2);

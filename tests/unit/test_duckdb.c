@@ -192,7 +192,7 @@ struct rowbuf {
     struct sl_val cols[N_COLS];
     struct sl_val recv[3], innerv[2], tags[3], ys[2], items[4], itemv[4][2],
         nums[3];
-    char s[64], name[32], tagtxt[3][8], skus[4][32], quote[32], bn[96], j[32];
+    char s[64], name[32], tagtxt[3][16], skus[4][32], quote[32], bn[96], j[32];
     unsigned char b[4];
 };
 
