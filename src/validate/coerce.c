@@ -374,6 +374,42 @@ static void f64_condense(const struct dec *d, char *buf)
     buf[o] = '\0';
 }
 
+/* Clinger's fast path for the common case: [-]digits[.digits], no exponent, at
+ * most 15 significant digits (the integer mantissa is exact in a double) and at
+ * most 22 fraction digits (10^k is exact): one IEEE division then rounds
+ * correctly, so the result equals strtod's. Returns false to take the slow path. */
+static bool f64_fast(const char *s, size_t n, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    bool neg = n > 0 && s[0] == '-';
+    i += neg;
+    uint64_t m = 0;
+    unsigned digits = 0, frac = 0;
+    bool dot = false;
+    for (; i < n; i++) {
+        char ch = s[i];
+        if (ch == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (!is_digit(ch)) {
+            return false;
+        }
+        m = m * 10 + (uint64_t)(ch - '0');
+        digits += (m != 0);
+        frac += dot;
+        if (digits > 15 || frac > 22) {
+            return false;
+        }
+    }
+    double v = (double)m / p10[frac];
+    *out = neg && m != 0 ? -v : v;
+    return true;
+}
+
 int sl__coerce_float64(const char *s, size_t n, double *out, const char **why)
 {
     struct dec d;
@@ -396,6 +432,9 @@ int sl__coerce_float64(const char *s, size_t n, double *out, const char **why)
     }
     if (!scan_decimal(s, n, false, &d)) {
         return fail(why, -SL_EINVAL, "not a valid FLOAT64 value");
+    }
+    if (f64_fast(s, n, out)) {
+        return SL_OK;
     }
     if (n < F64_RAW_MAX) {
         memcpy(buf, s, n);

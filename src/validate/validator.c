@@ -192,6 +192,12 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
         if (rc == SL_OK) {
             rc = sl_csv_init(&v->csv, &o->csv);
             v->csv_ready = rc == SL_OK;
+            if (rc == -SL_EINVAL) {
+                /* a usage error (exit 2), not a bad schema */
+                rc = SL_ERR(err, -SL_EUSAGE,
+                            "CSV options: the field delimiter and the quote must be single "
+                            "bytes other than CR, LF and NUL, and differ from each other");
+            }
         }
     }
     if (rc != SL_OK) {
@@ -306,6 +312,17 @@ static size_t count_chars(const char *s, size_t n)
     return c;
 }
 
+/* Does the NUL-terminated c equal the n bytes at s? Never reads past either. */
+static inline bool eq_cstr(const char *c, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (c[i] != s[i] || c[i] == '\0') {
+            return false;
+        }
+    }
+    return c[n] == '\0';
+}
+
 static bool check_passes(struct sl_validator *v, const struct sl_check *ck,
                          const struct vnode *n, const char *txt, size_t len,
                          const struct sl_val *val)
@@ -320,13 +337,18 @@ static bool check_passes(struct sl_validator *v, const struct sl_check *ck,
         return !as_double(n, val, &d) || d <= ck->num;
     case SL_CK_MIN_LENGTH:
     case SL_CK_MAX_LENGTH: {
-        uint64_t l = val->kind == SL_V_BYTES ? val->len : count_chars(txt, len);
-        return ck->kind == SL_CK_MIN_LENGTH ? l >= ck->len : l <= ck->len;
+        if (val->kind == SL_V_BYTES) {
+            return ck->kind == SL_CK_MIN_LENGTH ? val->len >= ck->len : val->len <= ck->len;
+        }
+        /* code points <= bytes: count them only when the byte length cannot decide */
+        if (ck->kind == SL_CK_MAX_LENGTH) {
+            return len <= ck->len || count_chars(txt, len) <= ck->len;
+        }
+        return len >= ck->len && (len < 4 * ck->len ? count_chars(txt, len) >= ck->len : true);
     }
     case SL_CK_ENUM:
         for (size_t i = 0; i < ck->enum_len; i++) {
-            const char *e = ck->enum_vals[i];
-            if (strlen(e) == len && memcmp(e, txt, len) == 0) {
+            if (eq_cstr(ck->enum_vals[i], txt, len)) {
                 return true;
             }
         }
@@ -371,12 +393,10 @@ int sl__row_finish(struct rowctx *ctx)
         const struct sl_rule_when *w = c->check->when;
         bool hit = false;
         if (w->equals != NULL) {
-            hit = strlen(w->equals) == cs->txt_len &&
-                  memcmp(w->equals, cs->txt, cs->txt_len) == 0;
+            hit = eq_cstr(w->equals, cs->txt, cs->txt_len);
         }
         for (size_t k = 0; !hit && k < w->in_len; k++) {
-            hit = strlen(w->in_vals[k]) == cs->txt_len &&
-                  memcmp(w->in_vals[k], cs->txt, cs->txt_len) == 0;
+            hit = eq_cstr(w->in_vals[k], cs->txt, cs->txt_len);
         }
         if (!hit) {
             continue;
@@ -581,7 +601,8 @@ int sl__coerce_text(struct rowctx *ctx, const struct vnode *n, const char *s, si
     switch (f->type) {
     case SL_T_STRING:
     case SL_T_GEOGRAPHY:
-        if (f->max_length > 0 && count_chars(s, len) > (uint64_t)f->max_length) {
+        if (f->max_length > 0 && len > (uint64_t)f->max_length &&
+            count_chars(s, len) > (uint64_t)f->max_length) {
             return sl__vfail(ctx, f, s, len,
                              "Value of %zu characters exceeds maxLength %lld. Field: %s",
                              count_chars(s, len), (long long)f->max_length, f->path);
