@@ -100,6 +100,7 @@ static int write_reject(void *ud, const struct sl_reject *r, struct sl_error *er
 
 struct progress {
     double start;
+    double delay;   /* seconds before the first line; $SLUICE_PROGRESS_DELAY_MS */
     bool shown;
 };
 
@@ -107,7 +108,7 @@ static void show_progress(void *ud, uint64_t done, uint64_t total, uint64_t rows
 {
     struct progress *p = ud;
     double el = cli_now() - p->start;
-    if (el < 1.0) {
+    if (el < p->delay) {
         return;
     }
     double mb = (double)done / 1e6, rate = (double)rows / el;
@@ -202,6 +203,8 @@ static int setup(struct run *r, int argc, char **argv, const char *help)
     r->rs.reject = write_reject;
     r->rs.ud = &r->ro;
     r->pg.start = cli_now();
+    const char *delay = getenv("SLUICE_PROGRESS_DELAY_MS");
+    r->pg.delay = delay != NULL ? atof(delay) / 1000.0 : 1.0;
     if (isatty(STDERR_FILENO) && !r->o.quiet) {
         r->o.v.progress = show_progress;
         r->o.v.progress_ud = &r->pg;

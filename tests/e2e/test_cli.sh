@@ -95,4 +95,40 @@ head -c 300 "$D/sessions_clean.ndjson.gz" > "$TMP/trunc.ndjson.gz"
 expect_exit 3 -- "$SLUICE" load --schemas "$S" --table diagnostic_sessions --warehouse "$WH" "$TMP/trunc.ndjson.gz"
 check_grep "truncated gzip named" "trunc.ndjson.gz.*truncated" "$TMP/err"
 
+# --threads: a plain file split at line boundaries gives the same counts and the
+# same rejects, in file order, with the same line numbers and offsets
+big=$TMP/big.ndjson
+for i in $(seq 40); do cat "$D/equipment.ndjson"; done > "$big"
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table universal_equipment_registry \
+    --rejects "$TMP/r1.ndjson" "$big"
+cp "$TMP/out" "$TMP/out1"
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table universal_equipment_registry \
+    --threads 2 --rejects "$TMP/r2.ndjson" "$big"
+check_eq "threads: same summary" "$(sed 's/ in .*//' "$TMP/out")" "$(sed 's/ in .*//' "$TMP/out1")"
+check_eq "threads: same rejects" "$(md5sum < "$TMP/r2.ndjson")" "$(md5sum < "$TMP/r1.ndjson")"
+check_eq "threads: reject count" "$(wc -l < "$TMP/r2.ndjson")" "$((40 * bad))"
+
+# a row longer than --max-row-size is one reject, and the next row is fine
+{ gzip -dc "$D/sessions_clean.ndjson.gz" | head -n 2;
+  printf '{"x": "%s"}\n' "$(head -c 5000 /dev/zero | tr '\0' a)";
+  gzip -dc "$D/sessions_clean.ndjson.gz" | sed -n 3,4p; } > "$TMP/long.ndjson"
+expect_exit 0 -- "$SLUICE" validate --schemas "$S" --table diagnostic_sessions --max-row-size 4096 \
+    --max-bad-records 1 --rejects "$TMP/rl.ndjson" "$TMP/long.ndjson"
+check_grep "long row rejected" '"line":3,.*maximum row size of 4096' "$TMP/rl.ndjson"
+check_grep "long row counted" "5 rows, 4 valid, 1 rejected" "$TMP/out"
+gzip -c "$TMP/long.ndjson" > "$TMP/long.ndjson.gz"
+expect_exit 0 -- "$SLUICE" validate --schemas "$S" --table diagnostic_sessions --max-row-size 4096 \
+    --max-bad-records 1 "$TMP/long.ndjson.gz"
+check_grep "long row in a stream" "5 rows, 4 valid, 1 rejected" "$TMP/out"
+
+# progress: shown on a terminal, not through a pipe
+if command -v script >/dev/null 2>&1; then
+    for i in $(seq 5); do cat "$big"; done > "$TMP/huge.ndjson"
+    SLUICE_PROGRESS_DELAY_MS=0 script -qec "'$SLUICE' validate --schemas '$S' --table universal_equipment_registry --max-bad-records 100000 '$TMP/huge.ndjson'" /dev/null > "$TMP/tty.out" 2>&1
+    check_grep "progress on a terminal" "rows/s.*ETA" "$TMP/tty.out"
+    SLUICE_PROGRESS_DELAY_MS=0 "$SLUICE" validate --schemas "$S" --table universal_equipment_registry \
+        --max-bad-records 100000 "$TMP/huge.ndjson" > "$TMP/pipe.out" 2>&1
+    if grep -q "ETA" "$TMP/pipe.out"; then ko "progress through a pipe"; else ok; fi
+fi
+
 finish
