@@ -3,14 +3,13 @@
 #include "core/common.h"
 #include "cli/cli.h"
 #include "core/buf.h"
-#include "parse/input.h"
+#include "pipeline/load.h"
 #include "schema/schema.h"
 #include "warehouse/driver.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #define OPTS_HELP                                                                    \
@@ -331,54 +330,6 @@ int cmd_validate(int argc, char **argv)
 
 /* ---- load ------------------------------------------------------------------------ */
 
-struct load_sink {
-    const struct sl_wh_ops *ops;
-    struct sl_load *ld;
-};
-
-static int sink_row(void *ud, const struct sl_val *cols, size_t n, struct sl_error *err)
-{
-    struct load_sink *ls = ud;
-    return ls->ops->load_row(ls->ld, cols, n, err);
-}
-
-static int64_t now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
-/* Fingerprint a regular file before loading it (to skip one already loaded). */
-static bool prehash(const char *file, char *out)
-{
-    const char *map = NULL;
-    size_t len = 0, bom = 0;
-    struct sl_error err = {0};
-    if (strcmp(file, "-") == 0 || sl_input_map(file, &map, &len, &bom, &err) != SL_OK ||
-        map == NULL) {
-        /* compressed or not mappable: stream it */
-        struct sl_input *in = NULL;
-        if (strcmp(file, "-") == 0 || sl_input_open(file, true, &in, &err) != SL_OK) {
-            return false;
-        }
-        char buf[1 << 16];
-        size_t n;
-        /* read raw bytes through the decoder; the hash covers the raw input */
-        while (sl_input_read(in, buf, sizeof(buf), &n, &err) == SL_OK && n > 0) {
-        }
-        bool ok = err.code == 0;
-        if (ok) {
-            sl_input_fingerprint(in, out);
-        }
-        sl_input_close(in);
-        return ok;
-    }
-    sl_sha256_hex(map - bom, len + bom, out);
-    sl_input_unmap(map, len, bom);
-    return true;
-}
-
 int cmd_load(int argc, char **argv)
 {
     struct run r;
@@ -408,93 +359,43 @@ int cmd_load(int argc, char **argv)
         ops->close(wh);
         return finish(&r);
     }
-    char tname[600];
-    snprintf(tname, sizeof(tname), "%s.%s", r.t->dataset, r.t->name);
     if (!r.o.quiet) {
-        printf("loading into %s (%s)%s\n", tname, r.o.warehouse, created ? ", table created" : "");
+        printf("loading into %s.%s (%s)%s\n", r.t->dataset, r.t->name, r.o.warehouse,
+               created ? ", table created" : "");
     }
     double t0 = cli_now();
     for (size_t i = 0; i < r.o.n_files; i++) {
         const char *file = r.o.files[i];
         r.o.v.format = format_for(&r.o, file);
         memset(&err, 0, sizeof(err));
-        char fp[65] = "";
-        bool have_fp = prehash(file, fp);
-        if (have_fp && !r.o.force) {
-            bool yes = false;
-            rc = ops->loaded_before(wh, tname, fp, &yes, &err);
-            if (rc != SL_OK) {
-                cli_print_error("load", &err);
-                set_exit(&r, rc);
-                break;
-            }
-            if (yes) {
-                if (!r.o.quiet) {
-                    printf("%s: already loaded into %s (sha256 %.16s...), skipped; use --force to load again\n",
-                           file, tname, fp);
-                }
-                continue;
-            }
-        }
-        struct sl_vopts vo = r.o.v;
-        vo.fingerprint = !have_fp;
-        struct sl_validator *v = NULL;
-        rc = sl_validator_create(r.t, &vo, &v, &err);
-        if (rc != SL_OK) {
-            cli_print_error("load", &err);
-            set_exit(&r, rc);
-            break;
-        }
-        struct sl_load_info info = {file, 0, fp, tname, now_us()};
-        struct load_sink ls = {ops, NULL};
-        rc = ops->load_begin(wh, r.t, &info, &ls.ld, &err);
-        struct sl_row_sink rows = {sink_row, &ls};
-        struct sl_file_stats st;
-        memset(&st, 0, sizeof(st));
+        struct sl_load_result res;
         double f0 = cli_now();
-        if (rc == SL_OK) {
-            rc = sl_validate_file(v, file, &rows, &r.rs, &st, &err);
-        }
+        rc = sl_load_file(ops, wh, r.t, &r.o.v, file, r.o.force, &r.rs, &res, &err);
         clear_progress(&r);
-        sl_validator_destroy(v);
-        if (rc == SL_OK && !have_fp) {
-            memcpy(fp, st.fingerprint, sizeof(fp));
-            bool yes = false;
-            if (!r.o.force && (rc = ops->loaded_before(wh, tname, fp, &yes, &err)) == SL_OK &&
-                yes) {
-                ops->load_abort(ls.ld);
-                if (!r.o.quiet) {
-                    printf("%s: already loaded into %s (sha256 %.16s...), nothing added\n", file,
-                           tname, fp);
-                }
-                continue;
-            }
-        }
         if (rc != SL_OK) {
-            ops->load_abort(ls.ld);
             cli_print_error("load", &err);
-            fprintf(stderr, "sluice load: %s: nothing of this file loaded\n", file);
+            fprintf(stderr, "sluice load: %s: nothing of this file was loaded\n", file);
             set_exit(&r, rc);
             if (sl_exit_code(rc) == 3) {
-                continue;
+                continue; /* this file is unreadable: go on with the next */
             }
             break;
         }
-        if (st.too_many_bad) {
-            ops->load_abort(ls.ld);
-            file_summary(&r, file, &st, cli_now() - f0, "NOT loaded");
-            too_many(&r, file, &st, "was loaded");
-            continue;
-        }
-        info.size = st.bytes;
-        rc = ops->load_commit(ls.ld, st.valid, st.rejected, &err);
-        if (rc != SL_OK) {
-            cli_print_error("load", &err);
-            fprintf(stderr, "sluice load: %s: nothing of this file loaded\n", file);
-            set_exit(&r, rc);
+        switch (res.outcome) {
+        case SL_ALREADY_LOADED:
+            if (!r.o.quiet) {
+                printf("%s: already loaded into %s.%s (sha256 %.16s...), skipped; use --force to load again\n",
+                       file, r.t->dataset, r.t->name, res.fingerprint);
+            }
+            break;
+        case SL_TOO_MANY_BAD:
+            file_summary(&r, file, &res.st, cli_now() - f0, "NOT loaded");
+            too_many(&r, file, &res.st, "was loaded");
+            break;
+        case SL_LOADED:
+            file_summary(&r, file, &res.st, cli_now() - f0, "loaded");
             break;
         }
-        file_summary(&r, file, &st, cli_now() - f0, "loaded");
     }
     total_summary(&r, cli_now() - t0);
     ops->close(wh);

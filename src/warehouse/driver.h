@@ -42,9 +42,11 @@ struct sl_wh_ops {
                       struct sl_error *err);
     int (*load_row)(struct sl_load *ld, const struct sl_val *cols, size_t n_cols,
                     struct sl_error *err);
-    /* Record the load in _sluice_loads and commit everything atomically; frees ld. */
-    int (*load_commit)(struct sl_load *ld, uint64_t rows_loaded, uint64_t rows_rejected,
-                       struct sl_error *err);
+    /* Record the load in _sluice_loads and commit everything atomically; frees ld
+     * (also on failure, after rolling back). final, if non-NULL, supplies the size and
+     * fingerprint known only once the input was read (stdin). */
+    int (*load_commit)(struct sl_load *ld, const struct sl_load_info *final,
+                       uint64_t rows_loaded, uint64_t rows_rejected, struct sl_error *err);
     /* Roll back and free ld (NULL ok). Nothing of the load stays. */
     void (*load_abort)(struct sl_load *ld);
     /* Run SQL and print the result to out. */

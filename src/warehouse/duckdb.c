@@ -1406,11 +1406,24 @@ static int record_load(struct sl_load *ld, uint64_t rows_loaded,
     return rc;
 }
 
-static int dd_load_commit(struct sl_load *ld, uint64_t rows_loaded,
-                          uint64_t rows_rejected, struct sl_error *err)
+static int dd_load_commit(struct sl_load *ld, const struct sl_load_info *final,
+                          uint64_t rows_loaded, uint64_t rows_rejected,
+                          struct sl_error *err)
 {
     struct sl_wh *wh = ld->wh;
     int rc = SL_OK;
+    if (final != NULL) {
+        ld->size = final->size;
+        if (final->fingerprint != NULL) {
+            char *fp = sl__strdup(final->fingerprint);
+            if (fp == NULL) {
+                rc = nomem(err);
+                goto fail;
+            }
+            sl__free(ld->fingerprint);
+            ld->fingerprint = fp;
+        }
+    }
     if (ld->broken) {
         rc = SL_ERR(err, -SL_EWAREHOUSE, "duckdb: load into %s already failed",
                     ld->table);

@@ -512,7 +512,7 @@ static void load_all(struct sl_wh *wh, const struct sl_table *t, int n,
             fail_msg("row %d: %s", i, err.msg);
         }
     }
-    int rc = D->load_commit(ld, (uint64_t)n, 7, &err);
+    int rc = D->load_commit(ld, NULL, (uint64_t)n, 7, &err);
     if (rc != SL_OK) {
         fail_msg("commit: %s", err.msg);
     }
@@ -744,7 +744,7 @@ static void test_failure_leaves_no_rows(void **state)
         rc = D->load_row(ld, r.cols, N_COLS, &err);
     }
     if (rc == SL_OK) {
-        rc = D->load_commit(ld, 3000, 0, &err);
+        rc = D->load_commit(ld, NULL, 3000, 0, &err);
     } else {
         D->load_abort(ld);
     }
@@ -763,7 +763,7 @@ static void test_failure_leaves_no_rows(void **state)
     assert_int_equal(D->load_row(ld, r.cols, N_COLS, &err), -SL_EINVAL);
     assert_string_equal(err.column, "d");
     /* commit after a failed row rolls back; the first error is kept */
-    assert_int_equal(D->load_commit(ld, 1, 0, &err), -SL_EWAREHOUSE);
+    assert_int_equal(D->load_commit(ld, NULL, 1, 0, &err), -SL_EWAREHOUSE);
     assert_string_equal(err.column, "d");
 
     /* 3. a second load_begin while one is active is refused */
@@ -980,7 +980,7 @@ static void test_two_handles_one_file(void **state)
     char *out = run_query(w2, "SELECT count(*) AS n FROM t", SL_QF_CSV);
     assert_string_equal(out, "n\n0\n");
     free(out);
-    assert_int_equal(D->load_commit(ld, 3000, 0, &err), SL_OK);
+    assert_int_equal(D->load_commit(ld, NULL, 3000, 0, &err), SL_OK);
     out = run_query(w2, "SELECT count(*) AS n FROM t", SL_QF_CSV);
     assert_string_equal(out, "n\n3000\n");
     free(out);
@@ -1015,7 +1015,7 @@ static int oom_sequence(const char *uri, const struct sl_table *t)
         }
     }
     if (rc == SL_OK) {
-        rc = D->load_commit(ld, 3, 0, &err);
+        rc = D->load_commit(ld, NULL, 3, 0, &err);
     }
     if (rc == SL_OK) {
         rc = D->loaded_before(wh, "main.t", "fp", &yes, &err);
