@@ -82,13 +82,13 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
     if (f->type != SL_T_RECORD) {
         return SL_OK;
     }
-    n->n_kids = (uint32_t)f->n_fields;
     n->kids = sl__calloc(f->n_fields, sizeof(*n->kids));
     n->must = sl__calloc(f->n_fields, sizeof(*n->must));
     n->repeated = sl__calloc(f->n_fields, sizeof(*n->repeated));
     if (n->kids == NULL || n->must == NULL || n->repeated == NULL) {
-        return -SL_ENOMEM;
+        return -SL_ENOMEM; /* n_kids stays 0: free_node frees what was allocated */
     }
+    n->n_kids = (uint32_t)f->n_fields;
     for (uint32_t i = 0; i < n->n_kids; i++) {
         int rc = build_node(v, &n->kids[i], &f->fields[i]);
         if (rc != SL_OK) {
