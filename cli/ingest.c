@@ -86,7 +86,9 @@ static int write_reject(void *ud, const struct sl_reject *r, struct sl_error *er
     if (rc != SL_OK) {
         return SL_ERR(err, rc, "out of memory writing a reject");
     }
-    if (fwrite(b->data, 1, b->len, ro->fp) != b->len) {
+    /* flushed per reject (they are rare): a full disk must fail this file's load
+     * before it commits, not at exit */
+    if (fwrite(b->data, 1, b->len, ro->fp) != b->len || fflush(ro->fp) != 0) {
         int e = errno;
         SL_ERR(err, -SL_EENV, "%s: cannot write rejects: %s", ro->path, strerror(e));
         sl__error_path(err, ro->path);

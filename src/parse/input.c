@@ -35,6 +35,27 @@ struct sl_input {
     bool bom_checked, had_bom;
 };
 
+/* At end of a regular file: the bytes read must be the file's size at open and
+ * now; a file that shrank or grew while being read is an error, never a silently
+ * partial load. */
+static int check_unchanged(struct sl_input *in, struct sl_error *err)
+{
+    struct stat st;
+    if (in->file_size == 0 || in->fd == STDIN_FILENO) {
+        return SL_OK;
+    }
+    if (fstat(in->fd, &st) != 0 || (uint64_t)st.st_size != in->file_size ||
+        in->raw_total != in->file_size) {
+        SL_ERR(err, -SL_EIO,
+               "%s: the file changed while being read (%llu bytes at open, %llu read, %llu now)",
+               in->path, (unsigned long long)in->file_size, (unsigned long long)in->raw_total,
+               (unsigned long long)st.st_size);
+        sl__error_path(err, in->path);
+        return -SL_EIO;
+    }
+    return SL_OK;
+}
+
 static int fill_raw(struct sl_input *in, struct sl_error *err)
 {
     if (in->raw_pos < in->raw_len || in->raw_eof) {
@@ -58,7 +79,9 @@ static int fill_raw(struct sl_input *in, struct sl_error *err)
         in->raw_total += (uint64_t)n;
         if (n == 0) {
             in->raw_eof = true;
-        } else if (in->sha != NULL) {
+            return check_unchanged(in, err);
+        }
+        if (in->sha != NULL) {
             EVP_DigestUpdate(in->sha, in->raw, (size_t)n);
         }
         return SL_OK;
@@ -336,6 +359,47 @@ void sl_input_fingerprint(struct sl_input *in, char *out)
     }
     hex_digest(copy, out);
     EVP_MD_CTX_free(copy);
+}
+
+int sl_file_sha256(const char *path, char *out, struct sl_error *err)
+{
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        SL_ERR(err, -SL_EIO, "%s: cannot open: %s", path, strerror(e));
+        sl__error_path(err, path);
+        return -SL_EIO;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char *buf = sl__malloc(RAW_CAP);
+    int rc = SL_OK;
+    if (ctx == NULL || buf == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        rc = SL_ERR(err, -SL_ENOMEM, "out of memory hashing %s", path);
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf, RAW_CAP);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int e = errno;
+            rc = SL_ERR(err, -SL_EIO, "%s: read error: %s", path, strerror(e));
+            sl__error_path(err, path);
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+    }
+    hex_digest(ctx, out);
+out:
+    EVP_MD_CTX_free(ctx);
+    sl__free(buf);
+    close(fd);
+    return rc;
 }
 
 void sl_sha256_hex(const void *p, size_t n, char *out)

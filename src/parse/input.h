@@ -38,6 +38,8 @@ void sl_input_fingerprint(struct sl_input *in, char *out);
 SL_NODISCARD int sl_input_map(const char *path, const char **out_map, size_t *out_len,
                               size_t *out_bom_size, struct sl_error *err);
 void sl_input_unmap(const char *map, size_t len, size_t bom_size);
+/* SHA-256 of a file's raw bytes, read with read(2) (65 bytes out). */
+SL_NODISCARD int sl_file_sha256(const char *path, char *out, struct sl_error *err);
 /* SHA-256 of a memory block as hex (65 bytes out). */
 void sl_sha256_hex(const void *p, size_t n, char *out);
 

@@ -1,7 +1,6 @@
 /* load.c - exactly-once load of one file. pipeline stage. */
 #include "core/common.h"
 #include "pipeline/load.h"
-#include "parse/input.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,45 +24,6 @@ static int64_t now_us(void)
     return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-/* Fingerprint a file before loading it, so one already loaded costs one read and
- * no warehouse work. Returns false for stdin (hashed while streaming instead). */
-static int prehash(const char *path, char *out, bool *out_done, struct sl_error *err)
-{
-    *out_done = false;
-    if (strcmp(path, "-") == 0) {
-        return SL_OK;
-    }
-    const char *map = NULL;
-    size_t len = 0, bom = 0;
-    int rc = sl_input_map(path, &map, &len, &bom, err);
-    if (rc != SL_OK) {
-        return rc;
-    }
-    if (map != NULL) {
-        sl_sha256_hex(map - bom, len + bom, out);
-        sl_input_unmap(map, len, bom);
-        *out_done = out[0] != '\0';
-        return SL_OK;
-    }
-    /* compressed or not mappable: read it through (the hash covers raw bytes) */
-    struct sl_input *in = NULL;
-    rc = sl_input_open(path, true, &in, err);
-    if (rc != SL_OK) {
-        return rc;
-    }
-    static __thread char buf[1 << 16];
-    size_t n = 0;
-    do {
-        rc = sl_input_read(in, buf, sizeof(buf), &n, err);
-    } while (rc == SL_OK && n > 0);
-    if (rc == SL_OK) {
-        sl_input_fingerprint(in, out);
-        *out_done = out[0] != '\0';
-    }
-    sl_input_close(in);
-    return rc;
-}
-
 int sl_load_file(const struct sl_wh_ops *ops, struct sl_wh *wh, const struct sl_table *t,
                  const struct sl_vopts *vo, const char *path, bool force,
                  const struct sl_reject_sink *rejects, struct sl_load_result *out,
@@ -72,28 +32,17 @@ int sl_load_file(const struct sl_wh_ops *ops, struct sl_wh *wh, const struct sl_
     memset(out, 0, sizeof(*out));
     char tname[600];
     snprintf(tname, sizeof(tname), "%s.%s", t->dataset, t->name);
-    bool have_fp = false;
-    int rc = prehash(path, out->fingerprint, &have_fp, err);
+    /* One pass: the fingerprint is taken from exactly the bytes validated and
+     * appended, so it always names what was loaded, even if the file changes. A
+     * file already loaded is found before commit and rolled back. */
+    struct sl_vopts o = *vo;
+    o.fingerprint = true;
+    struct sl_validator *v = NULL;
+    int rc = sl_validator_create(t, &o, &v, err);
     if (rc != SL_OK) {
         return rc;
     }
-    bool yes = false;
-    if (have_fp && !force) {
-        if ((rc = ops->loaded_before(wh, tname, out->fingerprint, &yes, err)) != SL_OK) {
-            return rc;
-        }
-        if (yes) {
-            out->outcome = SL_ALREADY_LOADED;
-            return SL_OK;
-        }
-    }
-    struct sl_vopts o = *vo;
-    o.fingerprint = !have_fp;
-    struct sl_validator *v = NULL;
-    if ((rc = sl_validator_create(t, &o, &v, err)) != SL_OK) {
-        return rc;
-    }
-    struct sl_load_info info = {path, 0, out->fingerprint, tname, now_us()};
+    struct sl_load_info info = {path, 0, NULL, tname, now_us()};
     struct sink_ctx sc = {ops, NULL};
     struct sl_row_sink rows = {sink_row, &sc};
     rc = ops->load_begin(wh, t, &info, &sc.ld, err);
@@ -101,15 +50,16 @@ int sl_load_file(const struct sl_wh_ops *ops, struct sl_wh *wh, const struct sl_
         rc = sl_validate_file(v, path, &rows, rejects, &out->st, err);
     }
     sl_validator_destroy(v);
-    if (rc == SL_OK && !have_fp) {
+    if (rc == SL_OK) {
         memcpy(out->fingerprint, out->st.fingerprint, sizeof(out->fingerprint));
+        bool yes = false;
         if (!force) {
             rc = ops->loaded_before(wh, tname, out->fingerprint, &yes, err);
-            if (rc == SL_OK && yes) {
-                ops->load_abort(sc.ld);
-                out->outcome = SL_ALREADY_LOADED;
-                return SL_OK;
-            }
+        }
+        if (rc == SL_OK && yes) {
+            ops->load_abort(sc.ld);
+            out->outcome = SL_ALREADY_LOADED;
+            return SL_OK;
         }
     }
     if (rc != SL_OK) {
@@ -122,6 +72,7 @@ int sl_load_file(const struct sl_wh_ops *ops, struct sl_wh *wh, const struct sl_
         return SL_OK;
     }
     info.size = out->st.raw_bytes;
+    info.fingerprint = out->fingerprint;
     rc = ops->load_commit(sc.ld, &info, out->st.valid, out->st.rejected, err);
     if (rc == SL_OK) {
         out->outcome = SL_LOADED;

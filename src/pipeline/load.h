@@ -1,6 +1,6 @@
-/* load.h - one file into one table, exactly once: fingerprint, skip if already
- * loaded, validate while appending inside one warehouse transaction, commit only
- * when the bad records are within the limit. pipeline stage. */
+/* load.h - one file into one table, exactly once: validate while appending inside
+ * one warehouse transaction, fingerprint the very bytes read, roll back if that
+ * content was loaded before or if the bad records exceed the limit. pipeline stage. */
 #ifndef SL_PIPELINE_LOAD_H
 #define SL_PIPELINE_LOAD_H
 

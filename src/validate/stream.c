@@ -8,6 +8,8 @@
 #include "validate/coerce.h"
 
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +41,12 @@ static int emit_reject(struct loop *L, uint64_t line_no, uint64_t byte_off,
     if (L->rejects == NULL) {
         return SL_OK;
     }
+    /* copy the excerpt: it may point into a mapping only our code may touch */
+    char excerpt[EXCERPT];
+    size_t ex_len = c->err_val_len > EXCERPT ? EXCERPT : c->err_val_len;
+    if (c->err_val != NULL) {
+        memcpy(excerpt, c->err_val, ex_len);
+    }
     struct sl_reject r = {
         .file = L->file,
         .line_no = line_no,
@@ -46,8 +54,8 @@ static int emit_reject(struct loop *L, uint64_t line_no, uint64_t byte_off,
         .byte_off = byte_off,
         .field = c->err_field ? c->err_field->path : (c->err_path[0] ? c->err_path : NULL),
         .reason = c->reason,
-        .value = c->err_val,
-        .value_len = c->err_val_len > EXCERPT ? EXCERPT : c->err_val_len,
+        .value = c->err_val != NULL ? excerpt : NULL,
+        .value_len = ex_len,
     };
     return L->rejects->reject(L->rejects->ud, &r, L->err);
 }
@@ -417,8 +425,40 @@ static int oversized_row(struct loop *L)
     return rc;
 }
 
+/* Mapped input is read only by our own scanning code (validate-only: no row sink,
+ * and reject values are copied before the reject sink sees them). If the file
+ * shrinks under the mapping, the access faults with SIGBUS: the handler jumps back
+ * to the guarded loop of this thread, which reports the file as changed. */
+static __thread sigjmp_buf *bus_guard;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig)
+{
+    if (bus_guard != NULL) {
+        siglongjmp(*bus_guard, 1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_bus_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static int file_changed(const char *path, struct sl_error *err)
+{
+    SL_ERR(err, -SL_EIO, "%s: the file changed (shrank) while being read", path);
+    sl__error_path(err, path);
+    return -SL_EIO;
+}
+
 /* A plain regular file, mapped: no read() copies; processed in 16 MB slices so
- * progress is reported. */
+ * progress is reported. Validate-only (rows == NULL). */
 static int validate_mapped(struct sl_validator *v, const char *path, const char *map,
                            size_t len, size_t bom, const struct sl_row_sink *rows,
                            const struct sl_reject_sink *rejects, struct sl_file_stats *st,
@@ -429,6 +469,13 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     L.total = len + bom;
     size_t pos = 0, slice = PROGRESS_EVERY;
     int rc = SL_OK;
+    sigjmp_buf jb;
+    pthread_once(&bus_once, install_bus_handler);
+    if (sigsetjmp(jb, 1) != 0) {
+        bus_guard = NULL;
+        return file_changed(path, err);
+    }
+    bus_guard = &jb;
     while (pos < len) {
         size_t n = len - pos < slice ? len - pos : slice;
         bool eof = pos + n == len;
@@ -446,6 +493,7 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
             break; /* cannot happen: at eof every byte is consumed */
         }
     }
+    bus_guard = NULL;
     st->bytes = len;
     st->raw_bytes = len + bom;
     if (rc == SL_OK && v->o.fingerprint) {
@@ -464,6 +512,10 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
     int mrc = sl_input_map(path, &map, &map_len, &bom, err);
     if (mrc != SL_OK) {
         return mrc;
+    }
+    if (map != NULL && rows != NULL) {
+        sl_input_unmap(map, map_len, bom); /* loads stream: a sink may read values */
+        map = NULL;
     }
     if (map != NULL) {
         mrc = validate_mapped(v, path, map, map_len, bom, rows, rejects, st, err);
@@ -635,7 +687,17 @@ static void *part_main(void *arg)
     loop_init(&L, v, p->file, NULL, &rs, &p->st, &p->err);
     L.off = p->off;
     size_t used = 0;
+    sigjmp_buf jb;
+    pthread_once(&bus_once, install_bus_handler);
+    if (sigsetjmp(jb, 1) != 0) {
+        bus_guard = NULL;
+        p->rc = file_changed(p->file, &p->err);
+        sl_validator_destroy(v);
+        return NULL;
+    }
+    bus_guard = &jb;
     p->rc = ndjson_block(&L, p->base, p->len, true, &used);
+    bus_guard = NULL;
     p->st.bytes = p->len;
     p->lines = L.line_no - 1;
     sl_validator_destroy(v);

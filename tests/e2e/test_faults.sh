@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# I/O faults: each gives its documented exit code and a message naming the file,
+# and nothing half-loaded stays behind.
+. "$(dirname "$0")/lib.sh"
+S=$SRC/samples/schemas
+D=$SRC/samples/data
+WH="duckdb://$TMP/wh.duckdb"
+T=universal_equipment_registry
+
+# a large file: the sample doubled until ~150 MB
+cp "$D/equipment.ndjson" "$TMP/big.ndjson"
+while [ "$(stat -c %s "$TMP/big.ndjson")" -lt 150000000 ]; do
+    cat "$TMP/big.ndjson" "$TMP/big.ndjson" > "$TMP/b2" && mv "$TMP/b2" "$TMP/big.ndjson"
+done
+
+# shrink FILE while CMD runs (after a start-up delay: DuckDB takes ~0.1 s to
+# open); retry with other delays if the command wins the race
+shrink_during() {
+    local file=$1; shift
+    local d rc
+    for d in 0.3 0.2 0.4 0.1 0.6; do
+        cp "$TMP/big.ndjson" "$file"
+        "$@" >"$TMP/out" 2>"$TMP/err" &
+        local pid=$!
+        sleep $d
+        truncate -s 1000000 "$file"
+        wait $pid; rc=$?
+        if [ $rc -ne 0 ] && [ $rc -ne 3 ] || grep -q "changed" "$TMP/err"; then
+            echo $rc; return
+        fi
+    done
+    echo "race-lost"
+}
+
+# validate reads a mapped file: SIGBUS is caught and reported
+rc=$(shrink_during "$TMP/shrink1.ndjson" "$SLUICE" validate --schemas "$S" --table $T \
+    --max-bad-records 1000000 "$TMP/shrink1.ndjson")
+if [ "$rc" = "race-lost" ]; then echo "note: validate finished before the truncation 5 times"; ok
+else
+    check_eq "shrinking file (validate) exit" "$rc" "3"
+    check_grep "shrinking file named" "shrink1.ndjson: the file changed" "$TMP/err"
+fi
+expect_exit 0 -- "$SLUICE" schema apply --schemas "$S" --warehouse "$WH"
+rc=$(shrink_during "$TMP/shrink2.ndjson" "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" \
+    --max-bad-records 1000000 "$TMP/shrink2.ndjson")
+if [ "$rc" = "race-lost" ]; then echo "note: load finished before the truncation 5 times"; ok
+else
+    check_eq "shrinking file (load) exit" "$rc" "3"
+    check_grep "shrinking file named (load)" "shrink2.ndjson: the file changed" "$TMP/err"
+    check_eq "nothing half-loaded" "$(q "SELECT count(*) FROM $T")" "0"
+    check_eq "no load recorded" "$(q 'SELECT count(*) FROM _sluice_loads')" "0"
+fi
+
+# a full disk when writing rejects: exit 4, the rejects file named
+expect_exit 4 -- "$SLUICE" validate --schemas "$S" --table $T --max-bad-records 100 \
+    --rejects /dev/full "$D/equipment.ndjson"
+check_grep "full disk named" "/dev/full.*No space left" "$TMP/err"
+expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" --max-bad-records 100 \
+    --rejects /dev/full "$D/equipment.ndjson"
+check_eq "full disk: nothing loaded" "$(q "SELECT count(*) FROM $T")" "0"
+
+# a directory as input: a read error, exit 3
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table $T "$TMP"
+check_grep "directory named" "$TMP.*directory" "$TMP/err"
+
+# DuckDB refusing to open: the file is locked by another process
+"$SLUICE" query --warehouse "$WH" "SELECT count(*) FROM range(20000000000)" >/dev/null 2>&1 &
+holder=$!
+sleep 1
+expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" --max-bad-records 100 "$D/equipment.ndjson"
+check_grep "locked warehouse named" "wh.duckdb" "$TMP/err"
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+# not a database at all
+echo "not a database" > "$TMP/junk.duckdb"
+expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "duckdb://$TMP/junk.duckdb" "$D/equipment.ndjson"
+check_grep "bad warehouse named" "junk.duckdb" "$TMP/err"
+# after all that, a normal load still works and lands once
+expect_exit 0 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" --max-bad-records 100 "$D/equipment.ndjson"
+check_eq "clean load after faults" "$(q 'SELECT count(*) FROM _sluice_loads')" "1"
+finish
