@@ -711,8 +711,28 @@ static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val 
             }
             const char *key, *raw;
             size_t klen, raw_len;
-            if ((rc = scan_string(c, &key, &klen, &raw, &raw_len)) != OK) {
-                return rc;
+            /* Keys mostly come in the schema's order: if the raw bytes are exactly
+             * the next field's name and a closing quote, that is the key (a field
+             * name holds no quote, backslash or invalid UTF-8), so the string scan
+             * and the lookup are skipped. */
+            const struct sl_field *f = NULL;
+            if (next < rec->n_kids) {
+                const struct sl_field *g = rec->kids[next].f;
+                size_t nl = g->name_len;
+                if ((size_t)(c->end - c->p) > nl + 1 && c->p[nl + 1] == '"' &&
+                    memcmp(c->p + 1, g->name, nl) == 0) {
+                    f = g;
+                    raw = c->p;
+                    raw_len = nl + 2;
+                    key = c->p + 1;
+                    klen = nl;
+                    c->p += nl + 2;
+                }
+            }
+            if (f == NULL) {
+                if ((rc = scan_string(c, &key, &klen, &raw, &raw_len)) != OK) {
+                    return rc;
+                }
             }
             skip_ws(c);
             if (c->p >= c->end || *c->p != ':') {
@@ -722,15 +742,6 @@ static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val 
             skip_ws(c);
             if (c->p >= c->end) {
                 return syntax(c, "unexpected end of row");
-            }
-            /* keys mostly come in the same order as the schema's fields (and as
-             * the previous row's): try the next field by exact name first */
-            const struct sl_field *f = NULL;
-            if (next < rec->n_kids) {
-                const struct sl_field *g = rec->kids[next].f;
-                if (g->name_len == klen && memcmp(g->name, key, klen) == 0) {
-                    f = g;
-                }
             }
             if (f == NULL) {
                 f = sl_field_find(rec->f, key, klen);

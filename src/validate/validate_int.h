@@ -33,6 +33,7 @@ struct vcond {
     uint32_t target_slot;             /* slot of the checked field */
     uint32_t cond_slot;               /* slot of the `when` field */
     const struct vnode *target;
+    size_t equals_len;                /* strlen of the `when` equals value */
 };
 
 /* A field's value remembered for conditional rules. */

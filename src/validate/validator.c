@@ -137,6 +137,7 @@ static int collect_conds(struct sl_validator *v, struct vnode *n)
         }
         struct vcond *c = &v->conds[v->n_conds++];
         c->check = ck;
+        c->equals_len = ck->when->equals != NULL ? strlen(ck->when->equals) : 0;
         c->target = n;
         c->target_slot = n->slot;
         c->cond_slot = cn->slot;
@@ -393,7 +394,7 @@ int sl__row_finish(struct rowctx *ctx)
         const struct sl_rule_when *w = c->check->when;
         bool hit = false;
         if (w->equals != NULL) {
-            hit = eq_cstr(w->equals, cs->txt, cs->txt_len);
+            hit = c->equals_len == cs->txt_len && eq_cstr(w->equals, cs->txt, cs->txt_len);
         }
         for (size_t k = 0; !hit && k < w->in_len; k++) {
             hit = eq_cstr(w->in_vals[k], cs->txt, cs->txt_len);
