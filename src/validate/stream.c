@@ -467,6 +467,7 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     struct loop L;
     loop_init(&L, v, path, rows, rejects, st, err);
     L.total = len + bom;
+    L.off = bom; /* offsets count from the file's first byte, BOM included */
     size_t pos = 0, slice = PROGRESS_EVERY;
     int rc = SL_OK;
     sigjmp_buf jb;
@@ -533,7 +534,7 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
     size_t cap = BLOCK, len = 0;
     size_t limit = v->o.max_row_size + 2;
     char *buf = sl__malloc(cap);
-    bool eof = false, discarding = false;
+    bool eof = false, discarding = false, bom_seen = false;
     if (buf == NULL) {
         rc = SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", path);
         goto out;
@@ -546,6 +547,12 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
         }
         st->bytes += n;
         eof = n == 0;
+        if (!bom_seen && n > 0) {
+            bom_seen = true;
+            if (sl_input_had_bom(in)) {
+                L.off += 3; /* offsets count from the first byte, BOM included */
+            }
+        }
         len += n;
         size_t pos = 0;
         if (discarding) {
@@ -752,7 +759,7 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
         p->file = path;
         p->base = map + start;
         p->len = end - start;
-        p->off = start;
+        p->off = start + bom;
         start = end;
     }
     unsigned started = 0;
