@@ -21,6 +21,7 @@
     "  --ignore-unknown-values    drop unknown keys / extra trailing CSV columns\n"   \
     "  --max-bad-records N        bad records tolerated per file (default 0)\n"       \
     "  --max-row-size BYTES       longest row accepted (default 104857600)\n"         \
+    "  --max-value-size BYTES     longest single value accepted (default 10485760)\n"  \
     "  --quiet                    print only errors\n"                                \
     "CSV options (as in bq load):\n"                                                 \
     "  --skip-leading-rows N      --field-delimiter C ('\\t' allowed)   --quote C\n"  \

@@ -153,6 +153,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help, bool 
                 return bad(name, "must be a positive number of bytes");
             }
             o->v.max_row_size = (size_t)u;
+        } else if (strcmp(name, "--max-value-size") == 0) {
+            if (!parse_u64(val, &u) || u == 0) {
+                return bad(name, "must be a positive number of bytes");
+            }
+            o->v.max_value_size = (size_t)u;
         } else if (strcmp(name, "--skip-leading-rows") == 0) {
             if (!parse_u64(val, &o->v.skip_leading_rows)) {
                 return bad(name, "must be a non-negative integer");

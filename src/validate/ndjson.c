@@ -329,13 +329,9 @@ static int expect_lit(struct rowctx *c, const char *lit, size_t n)
 }
 
 /* Validate any JSON value; when out is non-NULL append it minified to out. */
-static int scan_any(struct rowctx *c, unsigned depth, struct sl_buf *out)
+/* Validate any JSON value nested at depth (limit = deepest level allowed). */
+static int scan_any(struct rowctx *c, unsigned depth, unsigned limit, struct sl_buf *out)
 {
-    if (depth > SL_JSON_MAX_DEPTH) {
-        return sl__vfail(c, NULL, c->p, 1,
-                         "JSON nesting deeper than %d levels at position %zu",
-                         SL_JSON_MAX_DEPTH, (size_t)(c->p - c->line));
-    }
     skip_ws(c);
     if (c->p >= c->end) {
         return syntax(c, "unexpected end of row");
@@ -346,6 +342,12 @@ static int scan_any(struct rowctx *c, unsigned depth, struct sl_buf *out)
     switch (*c->p) {
     case '{':
     case '[': {
+        /* levels count containers: an object or array at depth > limit is too deep */
+        if (depth > limit) {
+            return sl__vfail(c, NULL, c->p, 1,
+                             "JSON nesting deeper than %u levels at position %zu", limit,
+                             (size_t)(c->p - c->line));
+        }
         char close = *c->p == '{' ? '}' : ']';
         bool obj = close == '}';
         if (out && sl__buf_putc(out, *c->p) != SL_OK) {
@@ -380,7 +382,7 @@ static int scan_any(struct rowctx *c, unsigned depth, struct sl_buf *out)
                     return c->fatal = -SL_ENOMEM;
                 }
             }
-            if ((rc = scan_any(c, depth + 1, out)) != OK) {
+            if ((rc = scan_any(c, depth + 1, limit, out)) != OK) {
                 return rc;
             }
             skip_ws(c);
@@ -458,7 +460,7 @@ static int scan_json_value(struct rowctx *c, struct sl_val *out)
     struct sl_buf *b = &c->v->scratch;
     sl__buf_reset(b);
     skip_ws(c);
-    int rc = scan_any(c, 1, b);
+    int rc = scan_any(c, 1, SL_JSON_MAX_DEPTH, b);
     if (rc != OK) {
         return rc;
     }
@@ -495,6 +497,11 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
         if ((rc = scan_string(c, &s, &len, &raw, &raw_len)) != OK) {
             return rc;
         }
+        if (SL_UNLIKELY(len > c->v->o.max_value_size)) {
+            return sl__vfail(c, f, s, 64,
+                             "Value of %zu bytes exceeds the maximum value size of %zu bytes. Field: %s",
+                             len, c->v->o.max_value_size, f->path);
+        }
         if (f->type == SL_T_RECORD) {
             return sl__vfail(c, f, raw, raw_len,
                              "Cannot convert a string to a RECORD. Field: %s", f->path);
@@ -503,7 +510,7 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
     case '{':
         if (f->type != SL_T_RECORD) {
             const char *tok = c->p;
-            if ((rc = scan_any(c, depth, NULL)) != OK) {
+            if ((rc = scan_any(c, depth, SL_JSON_MAX_DEPTH, NULL)) != OK) {
                 return rc;
             }
             return sl__vfail(c, f, tok, (size_t)(c->p - tok),
@@ -600,7 +607,7 @@ static int scan_value(struct rowctx *c, const struct vnode *n, struct sl_val *ou
     }
     if (ch != '[') {
         const char *tok = c->p;
-        if ((rc = scan_any(c, depth, NULL)) != OK) {
+        if ((rc = scan_any(c, depth, SL_JSON_MAX_DEPTH, NULL)) != OK) {
             return rc;
         }
         return sl__vfail(c, f, tok, (size_t)(c->p - tok),
@@ -671,7 +678,8 @@ static int unknown_key(struct rowctx *c, const struct vnode *rec, const char *ke
 {
     if (c->v->o.ignore_unknown) {
         skip_ws(c);
-        return scan_any(c, depth, NULL);
+        /* a dropped value still counts toward the row's nesting limit */
+        return scan_any(c, depth + 1, SL_ROW_MAX_DEPTH, NULL);
     }
     int rc = OK;
     if (!c->failed) {
@@ -798,7 +806,7 @@ int sl__ndjson_row(struct sl_validator *v, struct rowctx *c, const char *p, size
     if (c->p >= c->end || *c->p != '{') {
         if (c->p < c->end) {
             const char *tok = c->p;
-            if (scan_any(c, 1, NULL) != OK) {
+            if (scan_any(c, 1, SL_JSON_MAX_DEPTH, NULL) != OK) {
                 return c->fatal ? c->fatal : REJ;
             }
             const char *tok_end = c->p;

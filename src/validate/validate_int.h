@@ -9,6 +9,7 @@
 #include "validate/validator.h"
 
 #define SL_JSON_MAX_DEPTH 500 /* BigQuery's JSON type nesting limit */
+#define SL_ROW_MAX_DEPTH 15   /* BigQuery's nesting limit, for values outside JSON columns */
 #define SL_NO_SLOT UINT32_MAX
 
 /* A compiled plan node mirrors one schema field. kids[i] is field->fields[i]. */

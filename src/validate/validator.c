@@ -20,6 +20,7 @@ void sl_vopts_default(struct sl_vopts *o)
     memset(o, 0, sizeof(*o));
     o->format = SL_FMT_NDJSON;
     o->max_row_size = 100u * 1024 * 1024;
+    o->max_value_size = 10u * 1024 * 1024;
     sl_csv_opts_default(&o->csv);
 }
 
@@ -163,6 +164,9 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
     v->o = *o;
     if (v->o.max_row_size == 0) {
         v->o.max_row_size = 100u * 1024 * 1024;
+    }
+    if (v->o.max_value_size == 0) {
+        v->o.max_value_size = 10u * 1024 * 1024;
     }
     sl__arena_init(&v->arena, 64 * 1024);
     sl__buf_init(&v->scratch);

@@ -19,6 +19,7 @@ struct sl_vopts {
     bool ignore_unknown;        /* drop unknown keys / extra trailing CSV columns */
     uint64_t max_bad;           /* bad records tolerated per file (default 0) */
     size_t max_row_size;        /* longest row in bytes (default 100 MB) */
+    size_t max_value_size;      /* longest single value in bytes (default 10 MB) */
     /* CSV only */
     struct sl_csv_opts csv;
     uint64_t skip_leading_rows; /* records skipped at the top of each file */
