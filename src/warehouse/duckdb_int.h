@@ -1,0 +1,146 @@
+/* duckdb_int.h - private to the DuckDB driver (duckdb.c, duckdb_plan.c,
+ * duckdb_load.c, duckdb_query.c): handle layouts, the storage plan and the
+ * statement helpers; included only from inside src/warehouse/. warehouse
+ * stage. */
+#ifndef SL_WAREHOUSE_DUCKDB_INT_H
+#define SL_WAREHOUSE_DUCKDB_INT_H
+
+#include "core/common.h"
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "warehouse/driver.h"
+
+/* duckdb.h declares some functions with "()" (C++ style); keep our strict
+ * warnings for our own code only. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <duckdb.h>
+#pragma GCC diagnostic pop
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct sl_wh {
+    duckdb_database db;    /* owned */
+    duckdb_connection con; /* owned; the one connection all work goes through */
+    char *path;            /* database file as given to DuckDB, owned */
+    bool has_json;         /* the JSON type exists in this libduckdb */
+    struct sl_load *active; /* the load in progress, NULL if none (borrowed) */
+};
+
+/* How one schema field is stored in DuckDB: the plan both CREATE TABLE and the
+ * chunk writer follow. A REPEATED field is a LIST whose one kid is the element
+ * (the same field, not repeated). */
+enum store {
+    ST_BOOL,      /* BOOLEAN: bool */
+    ST_I64,       /* BIGINT: int64_t */
+    ST_F64,       /* DOUBLE: double */
+    ST_DEC,       /* DECIMAL(width,scale): int16/int32/int64/hugeint by width */
+    ST_STR,       /* VARCHAR */
+    ST_JSON,      /* JSON (a VARCHAR with the alias JSON) */
+    ST_BLOB,      /* BLOB */
+    ST_DATE,      /* DATE: int32 days */
+    ST_TIME,      /* TIME: int64 microseconds since midnight */
+    ST_TIMESTAMP, /* TIMESTAMP: int64 microseconds, no zone */
+    ST_TIMESTAMPTZ, /* TIMESTAMPTZ: int64 microseconds since the epoch, UTC */
+    ST_STRUCT,      /* STRUCT(...): one kid per sub-field */
+    ST_LIST,        /* T[]: kids[0] is the element */
+};
+
+struct col {
+    const struct sl_field *f; /* borrowed from the table */
+    enum store st;
+    uint8_t width, scale; /* ST_DEC */
+    struct col *kids;     /* ST_STRUCT members or the ST_LIST element; owned */
+    size_t n_kids;
+};
+
+struct sl_load {
+    struct sl_wh *wh;         /* borrowed */
+    const struct sl_table *t; /* borrowed; must outlive the load */
+    struct col *cols;         /* plan per top-level column, owned */
+    size_t n_cols;
+    duckdb_appender app;     /* owned */
+    duckdb_data_chunk chunk; /* owned; rows being filled */
+    idx_t rows;              /* rows filled in chunk */
+    idx_t cap;               /* duckdb_vector_size() */
+    char *table;             /* "dataset.table" for _sluice_loads, owned */
+    char *file;              /* owned, may be NULL */
+    char *fingerprint;       /* owned, may be NULL */
+    uint64_t size;           /* bytes read */
+    int64_t started_us;      /* wall clock at the start of the load */
+    bool broken;             /* an append failed: only abort is useful now */
+};
+
+/* ---- errors and statements (duckdb.c) ------------------------------------ */
+
+/* Raise -SL_EWAREHOUSE "duckdb: what: detail" into err, with sub as the
+ * DuckDB error type unless a sub-code is already set. Returns the code. */
+SL_NODISCARD int sl__duckdb_fail(struct sl_error *err, int sub,
+                                 const char *what, const char *detail);
+
+/* Raise -SL_ENOMEM into err. Returns the code. */
+SL_NODISCARD int sl__duckdb_nomem(struct sl_error *err);
+
+/* Run one statement on wh's connection whose result is not needed. */
+SL_NODISCARD int sl__duckdb_exec(struct sl_wh *wh, const char *sql,
+                                 struct sl_error *err);
+
+/* ROLLBACK after a failure; its own failure cannot add anything useful. */
+void sl__duckdb_rollback(struct sl_wh *wh);
+
+/* Prepare sql on wh's connection into *out (caller frees with
+ * duckdb_destroy_prepare); on failure *out is already destroyed. */
+SL_NODISCARD int sl__duckdb_prepare(struct sl_wh *wh, const char *sql,
+                                    duckdb_prepared_statement *out,
+                                    struct sl_error *err);
+
+/* Execute st into *res (caller frees with duckdb_destroy_result); on failure
+ * *res is already destroyed and err names `what`. */
+SL_NODISCARD int sl__duckdb_run_prepared(duckdb_prepared_statement st,
+                                         const char *what, duckdb_result *res,
+                                         struct sl_error *err);
+
+/* CREATE TABLE IF NOT EXISTS for main._sluice_loads, the load record. */
+extern const char sl__duckdb_loads_ddl[];
+
+/* ---- the storage plan (duckdb_plan.c) ------------------------------------ */
+
+/* Plan every top-level column of t into *out (t->root.n_fields entries; caller
+ * frees with sl__duckdb_cols_free). has_json: the JSON type exists, else JSON
+ * columns are VARCHAR. -SL_ESCHEMA for an unplannable table, -SL_ENOMEM. */
+SL_NODISCARD int sl__duckdb_plan_table(const struct sl_table *t, bool has_json,
+                                       struct col **out, struct sl_error *err);
+
+/* Free n planned columns and their kids; NULL is a no-op. */
+void sl__duckdb_cols_free(struct col *cols, size_t n);
+
+/* Append the DuckDB type of a planned column to b, as SQL text. */
+SL_NODISCARD int sl__duckdb_sql_type(struct sl_buf *b, const struct col *c);
+
+/* Does an existing column's DuckDB type equal the planned one? */
+bool sl__duckdb_type_matches(const struct col *c, duckdb_logical_type lt);
+
+/* ---- loading (duckdb_load.c) and queries (duckdb_query.c) ---------------- */
+
+/* The sl_wh_ops entries of the same names; contracts in driver.h. */
+SL_NODISCARD int sl__duckdb_load_begin(struct sl_wh *wh,
+                                       const struct sl_table *t,
+                                       const struct sl_load_info *info,
+                                       struct sl_load **out,
+                                       struct sl_error *err);
+SL_NODISCARD int sl__duckdb_load_row(struct sl_load *ld,
+                                     const struct sl_val *cols, size_t n_cols,
+                                     struct sl_error *err);
+SL_NODISCARD int sl__duckdb_load_commit(struct sl_load *ld,
+                                        const struct sl_load_info *final,
+                                        uint64_t rows_loaded,
+                                        uint64_t rows_rejected,
+                                        struct sl_error *err);
+void sl__duckdb_load_abort(struct sl_load *ld);
+SL_NODISCARD int sl__duckdb_query(struct sl_wh *wh, const char *sql,
+                                  enum sl_query_format fmt, FILE *out,
+                                  struct sl_error *err);
+
+#endif
