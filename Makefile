@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-release test-asan bench clean
+.PHONY: all setup build demo test test-release test-asan memcheck bench fuzz clean
 
 all: build
 
@@ -18,8 +18,9 @@ build: setup
 demo: build
 	@./scripts/demo.sh $(BUILD)/sluice
 
-# Every test: the release build, then the same suite under ASan+UBSan.
-test: test-release test-asan
+# Every test: the release build, the same suite under ASan+UBSan, then the unit
+# and conformance tests under valgrind memcheck.
+test: test-release test-asan memcheck
 
 test-release: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -29,6 +30,9 @@ test-asan: setup
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+memcheck: build
+	@./tests/memcheck.sh $(BUILD)
 
 bench: build
 	@./bench/run.sh $(BUILD)
