@@ -281,9 +281,15 @@ static int scan_quoted(struct sl_csv *c, struct sl_csv_field *f,
             }
             if (p + 1 < end && p[1] == qb) {
                 /* "" inside quotes is one quote: keep the first, skip the
-                 * second. */
-                rc = b.copy ? put_span(c, run, p + 1)
-                            : begin_copy(c, &b, run, p + 1);
+                 * second. A high quote byte (e.g. 0xFE) is text like any
+                 * other here, so with ISO-8859-1 it is decoded too. */
+                bool dec = c->opts.latin1 && qb >= 0x80;
+                const unsigned char *keep = dec ? p : p + 1;
+                rc = b.copy ? put_span(c, run, keep)
+                            : begin_copy(c, &b, run, keep);
+                if (rc == SL_OK && dec) {
+                    rc = put_latin1(c, qb);
+                }
                 if (rc != SL_OK) {
                     return rc;
                 }

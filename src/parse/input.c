@@ -33,6 +33,8 @@ struct sl_input {
     size_t zd_last;          /* last ZSTD_decompressStream return: 0 = frame complete */
     EVP_MD_CTX *sha;
     bool bom_checked, had_bom;
+    unsigned char head[3];   /* first decoded bytes, read to look for a BOM */
+    size_t head_pos, head_len; /* head[head_pos..head_len) not yet handed out */
 };
 
 /* At end of a regular file: the bytes read must be the file's size at open and
@@ -269,42 +271,73 @@ static int read_zstd(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
     return SL_OK;
 }
 
+static int read_decoded(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
+                        struct sl_error *err)
+{
+    *out_n = 0;
+    if (in->codec == SL_CODEC_GZIP) {
+        return read_gzip(in, buf, cap, out_n, err);
+    }
+    if (in->codec == SL_CODEC_ZSTD) {
+        return read_zstd(in, buf, cap, out_n, err);
+    }
+    int rc = fill_raw(in, err);
+    if (rc == SL_OK) {
+        size_t n = in->raw_len - in->raw_pos;
+        if (n > cap) {
+            n = cap;
+        }
+        memcpy(buf, in->raw + in->raw_pos, n);
+        in->raw_pos += n;
+        *out_n = n;
+    }
+    return rc;
+}
+
+/* A UTF-8 BOM at the very start is dropped (U11) and sl_input_had_bom then
+ * says so (callers that report file positions add it back). The first three
+ * decoded bytes are gathered into in->head first, so the BOM is found however
+ * the caller's cap, the gzip members, zstd frames or pipe reads split it. */
+static int check_bom(struct sl_input *in, struct sl_error *err)
+{
+    while (in->head_len < sizeof(in->head)) {
+        size_t n = 0;
+        int rc = read_decoded(in, (char *)in->head + in->head_len,
+                              sizeof(in->head) - in->head_len, &n, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+        if (n == 0) {
+            break;
+        }
+        in->head_len += n;
+    }
+    in->bom_checked = true;
+    if (in->head_len == 3 && memcmp(in->head, "\xEF\xBB\xBF", 3) == 0) {
+        in->had_bom = true;
+        in->head_len = 0;
+    }
+    return SL_OK;
+}
+
 int sl_input_read(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
                   struct sl_error *err)
 {
     *out_n = 0;
     int rc;
     size_t n = 0;
-    if (in->codec == SL_CODEC_GZIP) {
-        rc = read_gzip(in, buf, cap, &n, err);
-    } else if (in->codec == SL_CODEC_ZSTD) {
-        rc = read_zstd(in, buf, cap, &n, err);
-    } else {
-        rc = fill_raw(in, err);
-        if (rc == SL_OK) {
-            n = in->raw_len - in->raw_pos;
-            if (n > cap) {
-                n = cap;
-            }
-            memcpy(buf, in->raw + in->raw_pos, n);
-            in->raw_pos += n;
-        }
-    }
-    if (rc != SL_OK) {
+    if (!in->bom_checked && (rc = check_bom(in, err)) != SL_OK) {
         return rc;
     }
-    if (!in->bom_checked && n > 0) {
-        /* a UTF-8 BOM at the very start is dropped (U11); offsets then count
-         * from the byte after it, as the data begins there */
-        in->bom_checked = true;
-        if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-            memmove(buf, buf + 3, n - 3);
-            n -= 3;
-            in->had_bom = true;
-            if (n == 0) {
-                return sl_input_read(in, buf, cap, out_n, err);
-            }
+    if (in->head_pos < in->head_len) {
+        n = in->head_len - in->head_pos;
+        if (n > cap) {
+            n = cap;
         }
+        memcpy(buf, in->head + in->head_pos, n);
+        in->head_pos += n;
+    } else if ((rc = read_decoded(in, buf, cap, &n, err)) != SL_OK) {
+        return rc;
     }
     in->out_total += n;
     *out_n = n;

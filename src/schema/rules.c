@@ -250,7 +250,8 @@ static int when_copy(const struct sl_rule_when *src, struct sl_rule_when **out)
 /* Integers in decimal, else the shortest "%.*g" text that reads back as d. */
 static void fmt_num(double d, char *out, size_t cap)
 {
-    if (d == (double)(int64_t)d && d > -1e15 && d < 1e15) {
+    /* range first: converting an out-of-range double to int64 is undefined */
+    if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d) {
         snprintf(out, cap, "%lld", (long long)d); /* 1900, not 1.9e+03 */
         return;
     }

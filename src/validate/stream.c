@@ -615,8 +615,8 @@ out:
 int sl_validate_ndjson_row(struct sl_validator *v, const char *p, size_t n,
                            const struct sl_row_sink *rows, struct sl_reject *r)
 {
-    static __thread struct rowctx ctx;
-    int rc = sl__ndjson_row(v, &ctx, p, n);
+    struct rowctx *c = &v->row_ctx; /* per validator: rejects stay valid until its next row */
+    int rc = sl__ndjson_row(v, c, p, n);
     if (rc < 0) {
         return rc;
     }
@@ -628,10 +628,10 @@ int sl_validate_ndjson_row(struct sl_validator *v, const char *p, size_t n,
         return 0;
     }
     memset(r, 0, sizeof(*r));
-    r->field = ctx.err_field ? ctx.err_field->path : (ctx.err_path[0] ? ctx.err_path : NULL);
-    r->reason = ctx.reason;
-    r->value = ctx.err_val;
-    r->value_len = ctx.err_val_len;
+    r->field = c->err_field ? c->err_field->path : (c->err_path[0] ? c->err_path : NULL);
+    r->reason = c->reason;
+    r->value = c->err_val;
+    r->value_len = c->err_val_len;
     return 1;
 }
 

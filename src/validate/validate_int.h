@@ -75,6 +75,7 @@ struct sl_validator {
     uint32_t *csv_map;                /* CSV column index -> top-level field index or UINT32_MAX */
     size_t csv_map_len;
     struct sl_buf scratch;            /* reject reason/field formatting */
+    struct rowctx row_ctx;            /* context of sl_validate_ndjson_row's last row */
 };
 
 /* ndjson.c: validate one row [p, p+n). Returns 0 ok (v->row filled), 1 rejected

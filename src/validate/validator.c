@@ -24,6 +24,36 @@ void sl_vopts_default(struct sl_vopts *o)
     sl_csv_opts_default(&o->csv);
 }
 
+/* Reasons are one line of text (validator.h), but a key or value quoted in one
+ * may hold control characters (a "\n" escape in an unknown key, a NUMERIC string,
+ * a quoted CSV newline): write those as JSON-style escapes, truncating to fit. */
+static void one_line(char *reason, size_t cap)
+{
+    char tmp[512];
+    size_t o = 0;
+    bool changed = false;
+    if (cap > sizeof(tmp)) {
+        cap = sizeof(tmp);
+    }
+    for (const char *s = reason; *s != '\0' && o + 7 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\n' || ch == '\r') {
+            tmp[o++] = '\\';
+            tmp[o++] = ch == '\n' ? 'n' : 'r';
+            changed = true;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            o += (size_t)snprintf(tmp + o, cap - o, "\\u%04x", ch);
+            changed = true;
+        } else {
+            tmp[o++] = (char)ch;
+        }
+    }
+    if (changed) {
+        tmp[o] = '\0';
+        memcpy(reason, tmp, o + 1);
+    }
+}
+
 int sl__vfail(struct rowctx *ctx, const struct sl_field *f, const char *val, size_t val_len,
               const char *fmt, ...)
 {
@@ -38,6 +68,7 @@ int sl__vfail(struct rowctx *ctx, const struct sl_field *f, const char *val, siz
     va_start(ap, fmt);
     vsnprintf(ctx->reason, sizeof(ctx->reason), fmt, ap);
     va_end(ap);
+    one_line(ctx->reason, sizeof(ctx->reason));
     return REJ;
 }
 
