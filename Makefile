@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-release test-asan memcheck bench fuzz clean
+.PHONY: all setup build demo test test-release test-asan memcheck bench fuzz fuzz-smoke clean
 
 all: build
 
@@ -34,8 +34,19 @@ test-asan: setup
 memcheck: build
 	@./tests/memcheck.sh $(BUILD)
 
+# libFuzzer targets (clang-14): `make fuzz` runs each for FUZZ_SECONDS and folds
+# new finds into the committed corpora; `make fuzz-smoke` is CI's short run.
+FUZZ_SECONDS ?= 300
+fuzz:
+	@./scripts/setup.sh --fuzz
+	@./tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@./scripts/setup.sh --fuzz
+	@SL_FUZZ_MERGE=0 ./tests/fuzz/run.sh 60
+
 bench: build
 	@./bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

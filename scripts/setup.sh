@@ -10,6 +10,9 @@ sqlite3 jq time valgrind gzip zstd"
 # npm: only from Debian when the machine has none (a Node.js install may ship its own)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
+# --fuzz: also the libFuzzer toolchain (clang 14 and its runtime)
+[ "${1:-}" = "--fuzz" ] && PKGS="$PKGS clang-14 libclang-rt-14-dev"
+
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
