@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define BLOCK (4u << 20)
 #define PROGRESS_EVERY (16u << 20)
@@ -462,6 +464,23 @@ static int file_changed(const char *path, struct sl_error *err)
     return -SL_EIO;
 }
 
+/* Drop the mapped pages of [*done, upto) (rounded to pages) so that resident
+ * memory stays flat whatever the file size: file pages already read count as RSS. */
+static void release_behind(const char *base, size_t *done, size_t upto)
+{
+    static size_t page;
+    if (page == 0) {
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    }
+    uintptr_t b = (uintptr_t)base;
+    uintptr_t from = (b + *done + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t to = (b + upto) & ~(uintptr_t)(page - 1);
+    if (to > from + (4u << 20)) {
+        madvise((void *)from, to - from, MADV_DONTNEED);
+        *done = to - b;
+    }
+}
+
 /* A plain regular file, mapped: no read() copies; processed in 16 MB slices so
  * progress is reported. Validate-only (rows == NULL). */
 static int validate_mapped(struct sl_validator *v, const char *path, const char *map,
@@ -473,7 +492,7 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     loop_init(&L, v, path, rows, rejects, st, err);
     L.total = len + bom;
     L.off = bom; /* offsets count from the file's first byte, BOM included */
-    size_t pos = 0, slice = PROGRESS_EVERY;
+    size_t pos = 0, slice = PROGRESS_EVERY, released = 0;
     int rc = SL_OK;
     sigjmp_buf jb;
     pthread_once(&bus_once, install_bus_handler);
@@ -493,6 +512,7 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
         pos += used;
         st->bytes = pos;
         progress(&L, pos);
+        release_behind(map, &released, pos);
         if (used == 0 && !eof) {
             slice *= 2; /* a row longer than the slice */
         } else if (eof && used < n) {
@@ -708,7 +728,19 @@ static void *part_main(void *arg)
         return NULL;
     }
     bus_guard = &jb;
-    p->rc = ndjson_block(&L, p->base, p->len, true, &used);
+    /* in slices, dropping pages behind, as validate_mapped does */
+    size_t pos = 0, slice = PROGRESS_EVERY, released = 0;
+    p->rc = SL_OK;
+    while (pos < p->len && p->rc == SL_OK) {
+        size_t n = p->len - pos < slice ? p->len - pos : slice;
+        bool eof = pos + n == p->len;
+        p->rc = ndjson_block(&L, p->base + pos, n, eof, &used);
+        pos += used;
+        if (used == 0 && !eof) {
+            slice *= 2;
+        }
+        release_behind(p->base, &released, pos);
+    }
     bus_guard = NULL;
     p->st.bytes = p->len;
     p->lines = L.line_no - 1;
