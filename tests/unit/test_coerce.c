@@ -1,5 +1,5 @@
 /* test_coerce.c - table-driven unit tests for the BigQuery value coercions in
- * src/validate/coerce.c. validate stage. Every input is copied into a buffer of
+ * src/validate/coerce*.c. validate stage. Every input is copied into a buffer of
  * exactly its length (no NUL), so ASan catches any read past the span. Expected
  * date/time values were computed independently with Python's datetime. */
 #include "core/common.h"
