@@ -756,7 +756,7 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
     const char *map = NULL;
     size_t len = 0, bom = 0;
     int rc = SL_OK;
-    if (n_threads > 1 && o->format == SL_FMT_NDJSON && o->progress == NULL) {
+    if (n_threads > 1 && o->format == SL_FMT_NDJSON) {
         rc = sl_input_map(path, &map, &len, &bom, err);
         if (rc != SL_OK) {
             return rc;
@@ -776,6 +776,8 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
         n_threads = 64;
     }
     memset(st, 0, sizeof(*st));
+    struct sl_vopts quiet = *o;
+    quiet.progress = NULL;
     struct part parts[64];
     pthread_t th[64];
     memset(parts, 0, sizeof(parts));
@@ -792,7 +794,7 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
         }
         struct part *p = &parts[np++];
         p->t = t;
-        p->o = o;
+        p->o = &quiet; /* parts report no progress: the callback is not thread-safe */
         p->file = path;
         p->base = map + start;
         p->len = end - start;

@@ -5,7 +5,7 @@ SLUICE=${1:?usage: test.sh SLUICE SOURCE_DIR SHARED_DIR}
 SRC=${2:?}
 SHARED=${3:-$SRC/../shared}
 TMP=$(mktemp -d /tmp/sluice-e2e.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap 'chattr -R -i "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 PASS=0
 FAIL=0
 

@@ -73,6 +73,16 @@ check_eq "tags is a list" "$(q "SELECT typeof(tags) FROM universal_equipment_reg
 expect_exit 0 -- "$SLUICE" load --schemas "$S" --table diagnostic_sessions --warehouse "$WH" "$D/sessions_clean.ndjson.gz"
 check_eq "gzip rows" "$(q 'SELECT count(*) FROM diagnostic_sessions')" "$(gzip -dc "$D/sessions_clean.ndjson.gz" | grep -c .)"
 
+# zstd input, detected by content (the name says nothing)
+if command -v zstd >/dev/null 2>&1; then
+    gzip -dc "$D/sessions_clean.ndjson.gz" | zstd -q -c > "$TMP/sessions.data"
+    expect_exit 0 -- "$SLUICE" validate --schemas "$S" --table diagnostic_sessions "$TMP/sessions.data"
+    check_grep "zstd rows" "100 rows, 100 valid, 0 rejected" "$TMP/out"
+    head -c 200 "$TMP/sessions.data" > "$TMP/trunc.zst"
+    expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table diagnostic_sessions "$TMP/trunc.zst"
+    check_grep "truncated zstd named" "trunc.zst.*truncated zstd" "$TMP/err"
+fi
+
 # CSV with a header
 cbad=$(($(wc -l < "$D/equipment_flat.truth.tsv") - 1))
 crows=$(($(grep -c . "$D/equipment_flat.csv") - 1))

@@ -74,6 +74,19 @@ kill $holder 2>/dev/null; wait $holder 2>/dev/null
 echo "not a database" > "$TMP/junk.duckdb"
 expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "duckdb://$TMP/junk.duckdb" "$D/equipment.ndjson"
 check_grep "bad warehouse named" "junk.duckdb" "$TMP/err"
+# a read-only warehouse file (immutable, so that even root cannot write it)
+expect_exit 0 -- "$SLUICE" schema apply --schemas "$S" --warehouse "duckdb://$TMP/ro.duckdb"
+if chattr +i "$TMP/ro.duckdb" 2>/dev/null; then
+    expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "duckdb://$TMP/ro.duckdb" \
+        --max-bad-records 100 "$D/equipment.ndjson"
+    check_grep "read-only warehouse named" "ro.duckdb" "$TMP/err"
+    chattr -i "$TMP/ro.duckdb"
+    check_eq "read-only: nothing loaded" \
+        "$("$SLUICE" query --warehouse "duckdb://$TMP/ro.duckdb" --format csv "SELECT count(*) FROM $T" | sed -n 2p)" "0"
+else
+    echo "note: chattr +i unsupported here; read-only warehouse case not run"
+fi
+
 # after all that, a normal load still works and lands once
 expect_exit 0 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" --max-bad-records 100 "$D/equipment.ndjson"
 check_eq "clean load after faults" "$(q 'SELECT count(*) FROM _sluice_loads')" "1"
