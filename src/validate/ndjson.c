@@ -16,6 +16,9 @@ enum { OK = 0, REJ = 1 };
 
 static inline void skip_ws(struct rowctx *c)
 {
+    if (SL_LIKELY(c->p < c->end && (unsigned char)*c->p > ' ')) {
+        return; /* compact JSON: no whitespace at all */
+    }
     const char *p = c->p;
     while (p < c->end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
         p++;

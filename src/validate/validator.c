@@ -390,8 +390,15 @@ static bool check_passes(struct sl_validator *v, const struct sl_check *ck,
         }
         return false;
     case SL_CK_PATTERN: {
-        int rc = pcre2_match((pcre2_code *)ck->re, (PCRE2_SPTR)txt, len, 0,
+        /* the JIT entry skips pcre2_match's per-call checks (the text is valid
+         * UTF-8 already); patterns the JIT could not compile take the
+         * interpreter */
+        int rc = pcre2_jit_match((pcre2_code *)ck->re, (PCRE2_SPTR)txt, len, 0, 0, v->md,
+                                 NULL);
+        if (rc == PCRE2_ERROR_JIT_BADOPTION) {
+            rc = pcre2_match((pcre2_code *)ck->re, (PCRE2_SPTR)txt, len, 0,
                              PCRE2_NO_UTF_CHECK, v->md, NULL);
+        }
         return rc >= 0;
     }
     }
