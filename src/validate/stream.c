@@ -170,8 +170,26 @@ static int csv_json_field(struct rowctx *c, const struct vnode *n, const char *s
     return rc;
 }
 
+/* True if the n bytes at p are all ASCII (then every field of the record is
+ * valid UTF-8 and needs no check of its own). */
+static bool all_ascii(const char *p, size_t n)
+{
+    const uint64_t high = 0x8080808080808080ULL;
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++) {
+        acc |= (unsigned char)p[i];
+    }
+    return (acc & high) == 0;
+}
+
 static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_csv_field *fl,
-                     struct sl_val *out)
+                     struct sl_val *out, bool ascii)
 {
     struct sl_validator *v = c->v;
     const struct sl_field *f = n->f;
@@ -201,7 +219,7 @@ static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_cs
                          "Value of %zu bytes exceeds the maximum value size of %zu bytes. Field: %s",
                          fl->len, v->o.max_value_size, f->path);
     }
-    if (sl__utf8_count(fl->p, fl->len) < 0) {
+    if (!ascii && sl__utf8_count(fl->p, fl->len) < 0) {
         return sl__vfail(c, f, fl->p, fl->len, "Invalid UTF-8 in field. Field: %s", f->path);
     }
     if (f->type == SL_T_JSON) {
@@ -265,6 +283,9 @@ static int csv_record(struct loop *L, const char *start, size_t len)
     }
     size_t nf = v->csv.n_fields;
     const struct sl_csv_field *fs = v->csv.fields;
+    /* Latin-1 input is converted to UTF-8 by the reader; an all-ASCII record
+     * (the raw bytes, so unescaped fields too) needs no per-field check */
+    bool ascii = v->o.csv.latin1 || all_ascii(start, len);
     if (v->csv_map != NULL) {
         /* by header name */
         if (nf > v->csv_map_len && !v->o.ignore_unknown) {
@@ -282,7 +303,7 @@ static int csv_record(struct loop *L, const char *start, size_t len)
             if (k == UINT32_MAX) {
                 continue;
             }
-            if ((rc = csv_field(c, &v->root.kids[k], &fs[i], &v->row[k])) != 0) {
+            if ((rc = csv_field(c, &v->root.kids[k], &fs[i], &v->row[k], ascii)) != 0) {
                 return rc;
             }
         }
@@ -298,7 +319,7 @@ static int csv_record(struct loop *L, const char *start, size_t len)
                              nf, ncol, v->root.kids[nf].f->path);
         }
         for (uint32_t i = 0; i < ncol && i < nf; i++) {
-            if ((rc = csv_field(c, &v->root.kids[i], &fs[i], &v->row[i])) != 0) {
+            if ((rc = csv_field(c, &v->root.kids[i], &fs[i], &v->row[i], ascii)) != 0) {
                 return rc;
             }
         }
