@@ -58,13 +58,15 @@ static int check_unchanged(struct sl_input *in, struct sl_error *err)
     return SL_OK;
 }
 
-static int fill_raw(struct sl_input *in, struct sl_error *err)
+/* Read more raw bytes after the unread ones (moved to the front first). */
+static int read_more(struct sl_input *in, struct sl_error *err)
 {
-    if (in->raw_pos < in->raw_len || in->raw_eof) {
-        return SL_OK;
-    }
+    size_t have = in->raw_len - in->raw_pos;
+    memmove(in->raw, in->raw + in->raw_pos, have);
+    in->raw_pos = 0;
+    in->raw_len = have;
     for (;;) {
-        ssize_t n = read(in->fd, in->raw, RAW_CAP);
+        ssize_t n = read(in->fd, in->raw + have, RAW_CAP - have);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -76,18 +78,25 @@ static int fill_raw(struct sl_input *in, struct sl_error *err)
             sl__error_path(err, in->path);
             return -SL_EIO;
         }
-        in->raw_pos = 0;
-        in->raw_len = (size_t)n;
+        in->raw_len = have + (size_t)n;
         in->raw_total += (uint64_t)n;
         if (n == 0) {
             in->raw_eof = true;
             return check_unchanged(in, err);
         }
         if (in->sha != NULL) {
-            EVP_DigestUpdate(in->sha, in->raw, (size_t)n);
+            EVP_DigestUpdate(in->sha, in->raw + have, (size_t)n);
         }
         return SL_OK;
     }
+}
+
+static int fill_raw(struct sl_input *in, struct sl_error *err)
+{
+    if (in->raw_pos < in->raw_len || in->raw_eof) {
+        return SL_OK;
+    }
+    return read_more(in, err);
 }
 
 int sl_input_open(const char *path, bool fingerprint, struct sl_input **out,
@@ -130,24 +139,8 @@ int sl_input_open(const char *path, bool fingerprint, struct sl_input **out,
     }
     /* sniff the magic bytes: gather at least 4 raw bytes (or eof) */
     while (!in->raw_eof && in->raw_len - in->raw_pos < 4) {
-        size_t have = in->raw_len - in->raw_pos;
-        memmove(in->raw, in->raw + in->raw_pos, have);
-        ssize_t n = read(in->fd, in->raw + have, RAW_CAP - have);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            int e = errno;
-            rc = SL_ERR(err, -SL_EIO, "%s: read error: %s", path, strerror(e));
+        if ((rc = read_more(in, err)) != SL_OK) {
             goto fail;
-        }
-        in->raw_pos = 0;
-        in->raw_len = have + (size_t)n;
-        in->raw_total += (uint64_t)n;
-        if (n == 0) {
-            in->raw_eof = true;
-        } else if (in->sha != NULL) {
-            EVP_DigestUpdate(in->sha, in->raw + have, (size_t)n);
         }
     }
     const unsigned char *m = in->raw + in->raw_pos;

@@ -255,6 +255,26 @@ static void excols_free(struct excol *ex, size_t n)
     sl__free(ex);
 }
 
+/* Run sql with two string parameters (bound, never spliced) into *res, which
+ * the caller destroys on success. */
+static int query2(struct sl_wh *wh, const char *sql, const char *a, const char *b,
+                  const char *what, duckdb_result *res, struct sl_error *err)
+{
+    duckdb_prepared_statement st = NULL;
+    int rc = sl__duckdb_prepare(wh, sql, &st, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    if (duckdb_bind_varchar(st, 1, a) == DuckDBError ||
+        duckdb_bind_varchar(st, 2, b) == DuckDBError) {
+        rc = sl__duckdb_fail(err, 0, "bind", duckdb_prepare_error(st));
+    } else {
+        rc = sl__duckdb_run_prepared(st, what, res, err);
+    }
+    duckdb_destroy_prepare(&st);
+    return rc;
+}
+
 /* The columns of dataset.name in catalog order; *out_n = 0 if there is no such
  * table. Names compare case-insensitively, as DuckDB's catalog does. */
 static int existing_columns(struct sl_wh *wh, const char *dataset,
@@ -268,20 +288,8 @@ static int existing_columns(struct sl_wh *wh, const char *dataset,
         "AND lower(table_name) = lower(?) ORDER BY column_index";
     *out = NULL;
     *out_n = 0;
-    duckdb_prepared_statement st = NULL;
     duckdb_result res;
-    int rc = sl__duckdb_prepare(wh, sql, &st, err);
-    if (rc != SL_OK) {
-        return rc;
-    }
-    if (duckdb_bind_varchar(st, 1, dataset) == DuckDBError ||
-        duckdb_bind_varchar(st, 2, name) == DuckDBError) {
-        rc = sl__duckdb_fail(err, 0, "bind", duckdb_prepare_error(st));
-        duckdb_destroy_prepare(&st);
-        return rc;
-    }
-    rc = sl__duckdb_run_prepared(st, "reading the catalog", &res, err);
-    duckdb_destroy_prepare(&st);
+    int rc = query2(wh, sql, dataset, name, "reading the catalog", &res, err);
     if (rc != SL_OK) {
         return rc;
     }
@@ -634,24 +642,11 @@ static int dd_loaded_before(struct sl_wh *wh, const char *table,
     if (rc != SL_OK || !exists) {
         return rc;
     }
-    duckdb_prepared_statement st = NULL;
     duckdb_result res;
-    rc = sl__duckdb_prepare(
-        wh,
-        "SELECT count(*) FROM main._sluice_loads WHERE table_name = ? AND "
-        "fingerprint = ?",
-        &st, err);
-    if (rc != SL_OK) {
-        return rc;
-    }
-    if (duckdb_bind_varchar(st, 1, table) == DuckDBError ||
-        duckdb_bind_varchar(st, 2, fingerprint) == DuckDBError) {
-        rc = sl__duckdb_fail(err, 0, "bind", duckdb_prepare_error(st));
-        duckdb_destroy_prepare(&st);
-        return rc;
-    }
-    rc = sl__duckdb_run_prepared(st, "reading _sluice_loads", &res, err);
-    duckdb_destroy_prepare(&st);
+    rc = query2(wh,
+                "SELECT count(*) FROM main._sluice_loads WHERE table_name = ? AND "
+                "fingerprint = ?",
+                table, fingerprint, "reading _sluice_loads", &res, err);
     if (rc != SL_OK) {
         return rc;
     }
