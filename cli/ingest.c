@@ -36,7 +36,8 @@
 static const char *validate_help =
     "usage: sluice validate --schemas DIR --table [DATASET.]TABLE [options] FILE...|-\n"
     "Check files against a table definition and report bad records; loads nothing.\n"
-    OPTS_HELP "  --threads N                threads for large plain NDJSON files (default 1)\n";
+    OPTS_HELP "  --threads N                threads for large plain files (NDJSON, and CSV\n"
+              "                             without --allow-quoted-newlines; default 1)\n";
 
 static const char *load_help =
     "usage: sluice load --schemas DIR --table [DATASET.]TABLE [options] FILE...|-\n"

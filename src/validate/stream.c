@@ -693,6 +693,8 @@ struct part {
     uint64_t off;            /* offset of base in the file */
     struct sl_file_stats st;
     uint64_t lines;          /* line breaks in this part */
+    const uint32_t *csv_map; /* CSV header mapping from the prelude, borrowed */
+    size_t csv_map_len;
     struct saved_reject *rej;
     size_t n_rej, cap_rej;
     struct sl_error err;
@@ -739,6 +741,19 @@ static void *part_main(void *arg)
     struct sl_reject_sink rs = {save_reject, p};
     loop_init(&L, v, p->file, NULL, &rs, &p->st, &p->err);
     L.off = p->off;
+    /* leading rows and the header were read by the prelude */
+    L.skip_left = 0;
+    L.header_pending = false;
+    if (p->csv_map != NULL) {
+        v->csv_map = sl__calloc(p->csv_map_len ? p->csv_map_len : 1, sizeof(*v->csv_map));
+        if (v->csv_map == NULL) {
+            p->rc = SL_ERR(&p->err, -SL_ENOMEM, "out of memory");
+            sl_validator_destroy(v);
+            return NULL;
+        }
+        memcpy(v->csv_map, p->csv_map, p->csv_map_len * sizeof(*v->csv_map));
+        v->csv_map_len = p->csv_map_len;
+    }
     size_t used = 0;
     sigjmp_buf jb;
     pthread_once(&bus_once, install_bus_handler);
@@ -755,7 +770,7 @@ static void *part_main(void *arg)
     while (pos < p->len && p->rc == SL_OK) {
         size_t n = p->len - pos < slice ? p->len - pos : slice;
         bool eof = pos + n == p->len;
-        p->rc = ndjson_block(&L, p->base + pos, n, eof, &used);
+        p->rc = block(&L, p->base + pos, n, eof, &used);
         pos += used;
         if (used == 0 && !eof) {
             slice *= 2;
@@ -769,6 +784,54 @@ static void *part_main(void *arg)
     return NULL;
 }
 
+/* CSV: read the leading rows (--skip-leading-rows, the --header row) from the
+ * mapped file on this thread, exactly as csv_block would, so the parts start at
+ * the first data record and share the header mapping. *out_pre keeps the map. */
+static int csv_prelude(const struct sl_table *t, const struct sl_vopts *o, const char *path,
+                       const char *map, size_t len, size_t bom, struct sl_validator **out_pre,
+                       size_t *out_start, uint64_t *out_lines, struct sl_error *err)
+{
+    struct sl_validator *v = NULL;
+    int rc = sl_validator_create(t, o, &v, err);
+    *out_pre = v;
+    if (rc != SL_OK) {
+        return rc;
+    }
+    struct sl_file_stats st;
+    memset(&st, 0, sizeof(st));
+    struct loop L;
+    loop_init(&L, v, path, NULL, NULL, &st, err);
+    L.off = bom;
+    size_t pos = 0;
+    while (L.skip_left > 0 && pos < len) {
+        size_t u = 0;
+        uint64_t lines = 0;
+        int cs = sl_csv_next(&v->csv, map + pos, len - pos, true, &u, &lines);
+        if (cs < 0) {
+            return SL_ERR(err, cs, "%s: %s", path, sl_strerror(cs));
+        }
+        if (cs == SL_CSV_END || cs == SL_CSV_NEED_MORE) {
+            break;
+        }
+        pos += u;
+        L.line_no += lines ? lines : 1;
+        if (cs == SL_CSV_RECORD && v->csv.n_fields == 1 && v->csv.fields[0].len == 0 &&
+            !v->csv.fields[0].quoted) {
+            continue; /* blank line */
+        }
+        L.skip_left--;
+        if (L.skip_left == 0 && L.header_pending && cs == SL_CSV_RECORD) {
+            L.header_pending = false;
+            if ((rc = csv_header(&L)) != SL_OK) {
+                return rc;
+            }
+        }
+    }
+    *out_start = pos;
+    *out_lines = L.line_no - 1;
+    return SL_OK;
+}
+
 int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o,
                               const char *path, unsigned n_threads,
                               const struct sl_reject_sink *rejects, struct sl_file_stats *st,
@@ -777,7 +840,11 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
     const char *map = NULL;
     size_t len = 0, bom = 0;
     int rc = SL_OK;
-    if (n_threads > 1 && o->format == SL_FMT_NDJSON) {
+    /* Split points are newlines: safe for NDJSON, and for CSV when quoted
+     * newlines are not allowed (a newline then always ends a record). */
+    bool splittable = o->format == SL_FMT_NDJSON ||
+                      (o->format == SL_FMT_CSV && !o->csv.allow_quoted_newlines);
+    if (n_threads > 1 && splittable) {
         rc = sl_input_map(path, &map, &len, &bom, err);
         if (rc != SL_OK) {
             return rc;
@@ -804,6 +871,16 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
     memset(parts, 0, sizeof(parts));
     size_t start = 0;
     unsigned np = 0;
+    uint64_t line_base = 0;
+    struct sl_validator *pre = NULL;
+    if (o->format == SL_FMT_CSV) {
+        rc = csv_prelude(t, &quiet, path, map, len, bom, &pre, &start, &line_base, err);
+        if (rc != SL_OK) {
+            sl_validator_destroy(pre);
+            sl_input_unmap(map, len, bom);
+            return rc;
+        }
+    }
     for (unsigned i = 0; i < n_threads && start < len; i++) {
         size_t end = i + 1 == n_threads ? len : len / n_threads * (i + 1);
         if (end < start) {
@@ -820,15 +897,16 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
         p->base = map + start;
         p->len = end - start;
         p->off = start + bom;
+        if (pre != NULL) {
+            p->csv_map = pre->csv_map;
+            p->csv_map_len = pre->csv_map_len;
+        }
         start = end;
     }
-    unsigned started = 0;
     for (unsigned i = 0; i < np; i++) {
         if (pthread_create(&th[i], NULL, part_main, &parts[i]) != 0) {
             part_main(&parts[i]);
             th[i] = 0;
-        } else {
-            started |= 1u << (i & 31);
         }
     }
     for (unsigned i = 0; i < np; i++) {
@@ -836,8 +914,8 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
             pthread_join(th[i], NULL);
         }
     }
-    (void)started;
-    uint64_t line_base = 0;
+    sl_validator_destroy(pre);
+    uint64_t record_base = 0;
     for (unsigned i = 0; i < np; i++) {
         struct part *p = &parts[i];
         if (rc == SL_OK && p->rc != SL_OK) {
@@ -851,8 +929,14 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
         for (size_t k = 0; k < p->n_rej; k++) {
             struct saved_reject *s = &p->rej[k];
             if (rc == SL_OK && rejects != NULL) {
-                struct sl_reject r = {path, s->line_rel + line_base, 0, s->byte_off, s->field,
-                                      s->reason, s->value, s->value_len};
+                struct sl_reject r = {path,
+                                      s->line_rel + line_base,
+                                      s->record_no ? s->record_no + record_base : 0,
+                                      s->byte_off,
+                                      s->field,
+                                      s->reason,
+                                      s->value,
+                                      s->value_len};
                 rc = rejects->reject(rejects->ud, &r, err);
             }
             sl__free(s->field);
@@ -861,6 +945,7 @@ int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o
         }
         sl__free(p->rej);
         line_base += p->lines;
+        record_base += p->st.rows;
     }
     st->too_many_bad = st->rejected > o->max_bad;
     st->raw_bytes = len + bom;

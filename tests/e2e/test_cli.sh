@@ -118,6 +118,21 @@ check_eq "threads: same summary" "$(sed 's/ in .*//' "$TMP/out")" "$(sed 's/ in 
 check_eq "threads: same rejects" "$(md5sum < "$TMP/r2.ndjson")" "$(md5sum < "$TMP/r1.ndjson")"
 check_eq "threads: reject count" "$(wc -l < "$TMP/r2.ndjson")" "$((40 * bad))"
 
+cbad=$(($(wc -l < "$D/equipment_flat.truth.tsv") - 1))
+crows=$(($(grep -c . "$D/equipment_flat.csv") - 1))
+# CSV --threads (no quoted newlines: every newline ends a record): same counts,
+# same rejects with the same line, record and offset, header read once
+{ head -n 1 "$D/equipment_flat.csv"; for i in $(seq 40); do tail -n +2 "$D/equipment_flat.csv"; done; } > "$TMP/big.csv"
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table equipment_flat --header \
+    --rejects "$TMP/c1.ndjson" "$TMP/big.csv"
+cp "$TMP/out" "$TMP/cout1"
+expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table equipment_flat --header \
+    --threads 2 --rejects "$TMP/c2.ndjson" "$TMP/big.csv"
+check_eq "csv threads: same summary" "$(sed 's/ in .*//' "$TMP/out")" "$(sed 's/ in .*//' "$TMP/cout1")"
+check_eq "csv threads: same rejects" "$(md5sum < "$TMP/c2.ndjson")" "$(md5sum < "$TMP/c1.ndjson")"
+check_eq "csv threads: reject count" "$(wc -l < "$TMP/c2.ndjson")" "$((40 * cbad))"
+check_grep "csv threads: last record number" "\"record\":$((40 * crows - (crows - $(tail -n 1 "$D/equipment_flat.truth.tsv" | cut -f1))))," "$TMP/c2.ndjson"
+
 # a row longer than --max-row-size is one reject, and the next row is fine
 { gzip -dc "$D/sessions_clean.ndjson.gz" | head -n 2;
   printf '{"x": "%s"}\n' "$(head -c 5000 /dev/zero | tr '\0' a)";
