@@ -65,4 +65,15 @@ size_t sl__utf8_chars(const char *s, size_t n);
  * (Google's JSON mapping of int64). false if neither. */
 bool sl__json_int64(const json_t *v, int64_t *out);
 
+/* ---- fields.c ---------------------------------------------------------- */
+
+/* Parse the JSON array arr of field objects into rec's sub-fields; depth is
+ * rec's RECORD nesting level. Problems go to c; negative only on ENOMEM. */
+SL_NODISCARD int sl__schema_parse_fields(struct sl_pctx *c, struct sl_field *rec,
+                                         json_t *arr, int depth);
+/* Free what f owns (sub-fields, names, checks); f itself is not freed. */
+void sl__schema_field_release(struct sl_field *f);
+/* obj[key], or NULL when absent or JSON null. Borrowed. */
+json_t *sl__schema_opt(json_t *obj, const char *key);
+
 #endif
