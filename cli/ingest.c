@@ -268,23 +268,25 @@ static void total_summary(struct run *r, double secs)
            secs > 0 ? (double)r->bytes / 1e6 / secs : 0.0);
 }
 
-static void too_many(struct run *r, const char *file, const struct sl_file_stats *st,
-                     const char *verb)
-{
-    fprintf(stderr,
-            "sluice %s: %s: too many bad records: %llu rejected, --max-bad-records is %llu; "
-            "nothing of this file %s\n",
-            r->cmd, file, (unsigned long long)st->rejected,
-            (unsigned long long)r->o.v.max_bad, verb);
-    r->exit_code = r->exit_code ? r->exit_code : 3;
-}
-
 static void set_exit(struct run *r, int code)
 {
     int e = sl_exit_code(code);
     if (e > r->exit_code) {
         r->exit_code = e;
     }
+}
+
+/* verb = what nothing of the file was ("was loaded"), NULL for validate. */
+static void too_many(struct run *r, const char *file, const struct sl_file_stats *st,
+                     const char *verb)
+{
+    fprintf(stderr, "sluice %s: %s: too many bad records: %llu rejected, --max-bad-records is %llu",
+            r->cmd, file, (unsigned long long)st->rejected, (unsigned long long)r->o.v.max_bad);
+    if (verb != NULL) {
+        fprintf(stderr, "; nothing of this file %s", verb);
+    }
+    fputc('\n', stderr);
+    set_exit(r, -SL_ETOOMANYBAD);
 }
 
 /* ---- validate ------------------------------------------------------------------ */
@@ -322,10 +324,7 @@ int cmd_validate(int argc, char **argv)
         }
         file_summary(&r, file, &st, cli_now() - f0, NULL);
         if (st.too_many_bad) {
-            fprintf(stderr,
-                    "sluice validate: %s: too many bad records: %llu rejected, --max-bad-records is %llu\n",
-                    file, (unsigned long long)st.rejected, (unsigned long long)o->v.max_bad);
-            r.exit_code = r.exit_code ? r.exit_code : 3;
+            too_many(&r, file, &st, NULL);
         }
     }
     total_summary(&r, cli_now() - t0);

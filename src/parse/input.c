@@ -342,11 +342,6 @@ enum sl_codec sl_input_codec(const struct sl_input *in)
     return in->codec;
 }
 
-const char *sl_input_path(const struct sl_input *in)
-{
-    return in->path;
-}
-
 uint64_t sl_input_raw_bytes(const struct sl_input *in)
 {
     return in->raw_total;
@@ -385,47 +380,6 @@ void sl_input_fingerprint(struct sl_input *in, char *out)
     }
     hex_digest(copy, out);
     EVP_MD_CTX_free(copy);
-}
-
-int sl_file_sha256(const char *path, char *out, struct sl_error *err)
-{
-    out[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        SL_ERR(err, -SL_EIO, "%s: cannot open: %s", path, strerror(e));
-        sl__error_path(err, path);
-        return -SL_EIO;
-    }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char *buf = sl__malloc(RAW_CAP);
-    int rc = SL_OK;
-    if (ctx == NULL || buf == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        rc = SL_ERR(err, -SL_ENOMEM, "out of memory hashing %s", path);
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf, RAW_CAP);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            int e = errno;
-            rc = SL_ERR(err, -SL_EIO, "%s: read error: %s", path, strerror(e));
-            sl__error_path(err, path);
-            goto out;
-        }
-        if (n == 0) {
-            break;
-        }
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-    }
-    hex_digest(ctx, out);
-out:
-    EVP_MD_CTX_free(ctx);
-    sl__free(buf);
-    close(fd);
-    return rc;
 }
 
 void sl_sha256_hex(const void *p, size_t n, char *out)

@@ -24,7 +24,6 @@ SL_NODISCARD int sl_input_read(struct sl_input *in, char *buf, size_t cap, size_
                                struct sl_error *err);
 
 enum sl_codec sl_input_codec(const struct sl_input *in);
-const char *sl_input_path(const struct sl_input *in);
 uint64_t sl_input_raw_bytes(const struct sl_input *in);   /* raw bytes read so far */
 uint64_t sl_input_total_size(const struct sl_input *in);  /* file size, 0 if unknown (pipe) */
 bool sl_input_had_bom(const struct sl_input *in);
@@ -38,8 +37,6 @@ void sl_input_fingerprint(struct sl_input *in, char *out);
 SL_NODISCARD int sl_input_map(const char *path, const char **out_map, size_t *out_len,
                               size_t *out_bom_size, struct sl_error *err);
 void sl_input_unmap(const char *map, size_t len, size_t bom_size);
-/* SHA-256 of a file's raw bytes, read with read(2) (65 bytes out). */
-SL_NODISCARD int sl_file_sha256(const char *path, char *out, struct sl_error *err);
 /* SHA-256 of a memory block as hex (65 bytes out). */
 void sl_sha256_hex(const void *p, size_t n, char *out);
 

@@ -604,6 +604,20 @@ static int dd_ensure_table(struct sl_wh *wh, const struct sl_table *t,
 /* ---- loaded_before
  * ------------------------------------------------------------ */
 
+/* Does a one-row "SELECT count(*)" result hold a count above zero? Destroys it. */
+static bool count_positive(duckdb_result *res)
+{
+    bool yes = false;
+    duckdb_data_chunk ch = duckdb_fetch_chunk(*res);
+    if (ch != NULL) {
+        int64_t *n = duckdb_vector_get_data(duckdb_data_chunk_get_vector(ch, 0));
+        yes = duckdb_data_chunk_get_size(ch) > 0 && n[0] > 0;
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(res);
+    return yes;
+}
+
 static int loads_table_exists(struct sl_wh *wh, bool *out_yes,
                               struct sl_error *err)
 {
@@ -621,14 +635,7 @@ static int loads_table_exists(struct sl_wh *wh, bool *out_yes,
         duckdb_destroy_result(&res);
         return rc;
     }
-    duckdb_data_chunk ch = duckdb_fetch_chunk(res);
-    if (ch != NULL) {
-        int64_t *n =
-            duckdb_vector_get_data(duckdb_data_chunk_get_vector(ch, 0));
-        *out_yes = duckdb_data_chunk_get_size(ch) > 0 && n[0] > 0;
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(&res);
+    *out_yes = count_positive(&res);
     return SL_OK;
 }
 
@@ -650,14 +657,7 @@ static int dd_loaded_before(struct sl_wh *wh, const char *table,
     if (rc != SL_OK) {
         return rc;
     }
-    duckdb_data_chunk ch = duckdb_fetch_chunk(res);
-    if (ch != NULL) {
-        int64_t *n =
-            duckdb_vector_get_data(duckdb_data_chunk_get_vector(ch, 0));
-        *out_yes = duckdb_data_chunk_get_size(ch) > 0 && n[0] > 0;
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(&res);
+    *out_yes = count_positive(&res);
     return SL_OK;
 }
 
