@@ -116,4 +116,43 @@ int sl__row_begin(struct sl_validator *v, struct rowctx *ctx, const char *line, 
 /* A fresh value array for a RECORD node (NULLs, empty lists for REPEATED). */
 struct sl_val *sl__record_vals(struct sl_validator *v, const struct vnode *n);
 
+/* ---- the file loops (stream.c) and CSV rows (csvrows.c) ------------------- */
+
+/* State of one pass over a file (or a part of one). */
+struct loop {
+    struct sl_validator *v;
+    const char *file;
+    const struct sl_row_sink *rows;
+    const struct sl_reject_sink *rejects;
+    struct sl_file_stats *st;
+    struct sl_error *err;
+    uint64_t line_no;        /* line number of the next row start */
+    uint64_t off;            /* byte offset of the current buffer's start */
+    uint64_t record_no;      /* CSV: data records seen */
+    uint64_t skip_left;      /* CSV: leading rows still to skip */
+    bool header_pending;     /* CSV: the next record is the header */
+    uint64_t next_progress;
+    uint64_t total;
+    struct rowctx ctx;
+};
+
+void sl__loop_init(struct loop *L, struct sl_validator *v, const char *file,
+                   const struct sl_row_sink *rows, const struct sl_reject_sink *rejects,
+                   struct sl_file_stats *st, struct sl_error *err);
+/* Count and deliver the current row (valid) or the bad record described by c. */
+SL_NODISCARD int sl__loop_row(struct loop *L);
+SL_NODISCARD int sl__loop_reject(struct loop *L, uint64_t line_no, uint64_t byte_off,
+                                 const struct rowctx *c);
+/* After each record: note when the bad records pass the limit. */
+void sl__loop_after_row(struct loop *L);
+/* Validate the complete CSV records of buf; *used = bytes consumed. */
+SL_NODISCARD int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof,
+                               size_t *used);
+/* Parallel CSV: read the leading rows and header of a mapped file; the parts
+ * start at *out_start, after *out_lines lines; *out_pre keeps the header map. */
+SL_NODISCARD int sl__csv_prelude(const struct sl_table *t, const struct sl_vopts *o,
+                                 const char *path, const char *map, size_t len, size_t bom,
+                                 struct sl_validator **out_pre, size_t *out_start,
+                                 uint64_t *out_lines, struct sl_error *err);
+
 #endif
