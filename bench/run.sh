@@ -40,7 +40,7 @@ SCHEMAS="$here/samples/schemas/main"
 DUCKDB_DIR=${DUCKDB_HOME:-$here/third_party/duckdb}
 BIG_BAD=1000000000        # --max-bad-records: never stop early on the 1%-bad files
 
-"$here/bench/setup.sh"
+"$here/scripts/setup.sh" --bench
 
 # ---- work folder ---------------------------------------------------------------------
 if [ -n "${BENCH_DIR:-}" ]; then

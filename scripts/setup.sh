@@ -10,8 +10,12 @@ sqlite3 jq time valgrind gzip zstd"
 # npm: only from Debian when the machine has none (a Node.js install may ship its own)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
-# --fuzz: also the libFuzzer toolchain (clang 14 and its runtime)
-[ "${1:-}" = "--fuzz" ] && PKGS="$PKGS clang-14 libclang-rt-14-dev"
+# --fuzz: also the libFuzzer toolchain (clang 14 and its runtime);
+# --bench: also the benchmark peers and tools (simdjson, g++, python3)
+case "${1:-}" in
+--fuzz) PKGS="$PKGS clang-14 libclang-rt-14-dev" ;;
+--bench) PKGS="$PKGS libsimdjson-dev g++ python3" ;;
+esac
 
 missing=""
 for p in $PKGS; do
