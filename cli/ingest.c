@@ -37,14 +37,18 @@ static const char *validate_help =
     "usage: sluice validate --schemas DIR --table [DATASET.]TABLE [options] FILE...|-\n"
     "Check files against a table definition and report bad records; loads nothing.\n"
     OPTS_HELP "  --threads N                threads for large plain files (NDJSON, and CSV\n"
-              "                             without --allow-quoted-newlines; default 1)\n";
+              "                             without --allow-quoted-newlines; default: the\n"
+              "                             number of CPUs; rejects stay in file order)\n";
 
 static const char *load_help =
     "usage: sluice load --schemas DIR --table [DATASET.]TABLE [options] FILE...|-\n"
     "Validate files and load their good rows; each file is one transaction, recorded\n"
     "with its SHA-256 in _sluice_loads; a file already loaded is skipped.\n" OPTS_HELP
     "  --warehouse URI            default duckdb://./warehouse.duckdb (or $SLUICE_WAREHOUSE)\n"
-    "  --force                    load even if this file's content was loaded before\n";
+    "  --force                    load even if this file's content was loaded before\n"
+    "  --threads N                validate and append a large plain file on N threads\n"
+    "                             (default: the number of CPUs); rows then land in no\n"
+    "                             particular order: --threads 1 keeps the file's order\n";
 
 /* ---- rejects sink: JSON lines to a file, first few also to stderr --------- */
 
@@ -373,7 +377,7 @@ int cmd_load(int argc, char **argv)
         memset(&err, 0, sizeof(err));
         struct sl_load_result res;
         double f0 = cli_now();
-        rc = sl_load_file(ops, wh, r.t, &r.o.v, file, r.o.force, &r.rs, &res, &err);
+        rc = sl_load_file(ops, wh, r.t, &r.o.v, file, r.o.threads, r.o.force, &r.rs, &res, &err);
         clear_progress(&r);
         if (rc != SL_OK) {
             cli_print_error("load", &err);

@@ -74,7 +74,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help, bool 
     if (o->warehouse == NULL) {
         o->warehouse = SL_DEFAULT_WAREHOUSE;
     }
-    o->threads = 1;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
     o->query_format = "table";
     o->files = calloc((size_t)argc + 1, sizeof(*o->files));
     if (o->files == NULL) {

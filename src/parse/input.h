@@ -37,7 +37,16 @@ void sl_input_fingerprint(struct sl_input *in, char *out);
 SL_NODISCARD int sl_input_map(const char *path, const char **out_map, size_t *out_len,
                               size_t *out_bom_size, struct sl_error *err);
 void sl_input_unmap(const char *map, size_t len, size_t bom_size);
-/* SHA-256 of a memory block as hex (65 bytes out). */
-void sl_sha256_hex(const void *p, size_t n, char *out);
+/* SHA-256 of a file mapped by sl_input_map, in steps so that the context is made
+ * and freed outside the code that reads the mapping (a file that shrinks under
+ * it faults, and the reader's guard jumps out: nothing may be allocated there).
+ * sl_sha256_new returns NULL when out of memory. update_map hashes n bytes of
+ * the mapping (from map - bom_size, the file's first byte) and releases the
+ * pages it hashed from this process. final_hex writes 65 bytes. */
+struct sl_sha256;
+struct sl_sha256 *sl_sha256_new(void);
+void sl_sha256_update_map(struct sl_sha256 *h, const char *map, size_t n);
+void sl_sha256_final_hex(struct sl_sha256 *h, char *out);
+void sl_sha256_free(struct sl_sha256 *h); /* NULL ok */
 
 #endif

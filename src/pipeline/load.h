@@ -24,10 +24,12 @@ struct sl_load_result {
 /* Load path ("-" = stdin) into t through an open warehouse. Returns SL_OK with
  * out->outcome set, or a negative code (unreadable input, warehouse failure,
  * ENOMEM) after rolling back: a failed load never leaves rows behind.
- * force = load even if the fingerprint was loaded before. */
+ * force = load even if the fingerprint was loaded before. n_threads > 1: a plain
+ * file is validated and appended on that many threads where the driver can (rows
+ * then land in no particular order; rejects are still reported in file order). */
 SL_NODISCARD int sl_load_file(const struct sl_wh_ops *ops, struct sl_wh *wh,
                               const struct sl_table *t, const struct sl_vopts *vo,
-                              const char *path, bool force,
+                              const char *path, unsigned n_threads, bool force,
                               const struct sl_reject_sink *rejects,
                               struct sl_load_result *out, struct sl_error *err);
 

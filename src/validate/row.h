@@ -42,7 +42,10 @@ struct sl_val {
 };
 
 /* Where validated rows go. row() returns SL_OK or a negative code (the load then
- * stops with err set). */
+ * stops with err set), or SL_ROW_PAUSE: the row is taken, and a producer that
+ * can pause (sl_pcursor_next) returns to its caller before the next row; other
+ * producers take it as SL_OK. */
+#define SL_ROW_PAUSE 1
 struct sl_row_sink {
     int (*row)(void *ud, const struct sl_val *cols, size_t n_cols, struct sl_error *err);
     void *ud;

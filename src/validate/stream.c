@@ -52,7 +52,8 @@ int sl__loop_row(struct loop *L)
     if (L->rows == NULL || L->st->too_many_bad) {
         return SL_OK;
     }
-    return L->rows->row(L->rows->ud, L->v->row, L->v->root.n_kids, L->err);
+    int rc = L->rows->row(L->rows->ud, L->v->row, L->v->root.n_kids, L->err);
+    return rc == SL_ROW_PAUSE && !L->can_pause ? SL_OK : rc;
 }
 
 void sl__loop_after_row(struct loop *L)
@@ -114,13 +115,16 @@ static int ndjson_block(struct loop *L, const char *buf, size_t len, bool eof, s
         }
         const char *le = nl ? nl : end;
         rc = ndjson_line(L, p, (size_t)(le - p));
-        if (rc != SL_OK) {
+        if (rc < 0) {
             break;
         }
         size_t adv = (size_t)(le - p) + (nl ? 1 : 0);
         L->off += adv;
         L->line_no++;
         p += adv;
+        if (rc == SL_ROW_PAUSE) {
+            break;
+        }
     }
     *used = (size_t)(p - buf);
     return rc;
@@ -152,7 +156,7 @@ void sl__loop_init(struct loop *L, struct sl_validator *v, const char *file,
     v->csv_map_len = 0;
 }
 
-static int block(struct loop *L, const char *buf, size_t len, bool eof, size_t *used)
+int sl__loop_block(struct loop *L, const char *buf, size_t len, bool eof, size_t *used)
 {
     return L->v->o.format == SL_FMT_CSV ? sl__csv_block(L, buf, len, eof, used)
                                         : ndjson_block(L, buf, len, eof, used);
@@ -174,13 +178,13 @@ static int oversized_row(struct loop *L)
  * and reject values are copied before the reject sink sees them). If the file
  * shrinks under the mapping, the access faults with SIGBUS: the handler jumps back
  * to the guarded loop of this thread, which reports the file as changed. */
-static __thread sigjmp_buf *bus_guard;
+__thread sigjmp_buf *sl__bus_guard;
 static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
 
 static void on_sigbus(int sig)
 {
-    if (bus_guard != NULL) {
-        siglongjmp(*bus_guard, 1);
+    if (sl__bus_guard != NULL) {
+        siglongjmp(*sl__bus_guard, 1);
     }
     signal(sig, SIG_DFL);
     raise(sig);
@@ -195,7 +199,12 @@ static void install_bus_handler(void)
     sigaction(SIGBUS, &sa, NULL);
 }
 
-static int file_changed(const char *path, struct sl_error *err)
+void sl__bus_install(void)
+{
+    pthread_once(&bus_once, install_bus_handler);
+}
+
+int sl__file_changed(const char *path, struct sl_error *err)
 {
     SL_ERR(err, -SL_EIO, "%s: the file changed (shrank) while being read", path);
     sl__error_path(err, path);
@@ -204,7 +213,7 @@ static int file_changed(const char *path, struct sl_error *err)
 
 /* Drop the mapped pages of [*done, upto) (rounded to pages) so that resident
  * memory stays flat whatever the file size: file pages already read count as RSS. */
-static void release_behind(const char *base, size_t *done, size_t upto)
+void sl__release_behind(const char *base, size_t *done, size_t upto)
 {
     static size_t page;
     if (page == 0) {
@@ -232,37 +241,46 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     L.off = bom; /* offsets count from the file's first byte, BOM included */
     size_t pos = 0, slice = PROGRESS_EVERY, released = 0;
     int rc = SL_OK;
-    sigjmp_buf jb;
-    pthread_once(&bus_once, install_bus_handler);
-    if (sigsetjmp(jb, 1) != 0) {
-        bus_guard = NULL;
-        return file_changed(path, err);
+    struct sl_sha256 *h = NULL;
+    if (v->o.fingerprint && (h = sl_sha256_new()) == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory");
     }
-    bus_guard = &jb;
+    sigjmp_buf jb;
+    sl__bus_install();
+    if (sigsetjmp(jb, 1) != 0) {
+        sl__bus_guard = NULL;
+        sl_sha256_free(h);
+        return sl__file_changed(path, err);
+    }
+    sl__bus_guard = &jb;
     while (pos < len) {
         size_t n = len - pos < slice ? len - pos : slice;
         bool eof = pos + n == len;
         size_t used = 0;
-        rc = block(&L, map + pos, n, eof, &used);
+        rc = sl__loop_block(&L, map + pos, n, eof, &used);
         if (rc != SL_OK) {
             break;
         }
         pos += used;
         st->bytes = pos;
         progress(&L, pos);
-        release_behind(map, &released, pos);
+        sl__release_behind(map, &released, pos);
         if (used == 0 && !eof) {
             slice *= 2; /* a row longer than the slice */
         } else if (eof && used < n) {
             break; /* cannot happen: at eof every byte is consumed */
         }
     }
-    bus_guard = NULL;
+    if (rc == SL_OK && h != NULL) {
+        sl_sha256_update_map(h, map - bom, len + bom);
+    }
+    sl__bus_guard = NULL;
+    if (rc == SL_OK && h != NULL) {
+        sl_sha256_final_hex(h, st->fingerprint);
+    }
+    sl_sha256_free(h);
     st->bytes = len;
     st->raw_bytes = len + bom;
-    if (rc == SL_OK && v->o.fingerprint) {
-        sl_sha256_hex(map - bom, len + bom, st->fingerprint);
-    }
     return rc;
 }
 
@@ -332,7 +350,7 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
             discarding = false;
         }
         size_t used = 0;
-        rc = block(&L, buf + pos, len - pos, eof, &used);
+        rc = sl__loop_block(&L, buf + pos, len - pos, eof, &used);
         if (rc != SL_OK) {
             goto out;
         }
@@ -391,237 +409,4 @@ int sl_validate_ndjson_row(struct sl_validator *v, const char *p, size_t n,
     r->value = c->err_val;
     r->value_len = c->err_val_len;
     return 1;
-}
-
-/* ---- parallel validate-only ------------------------------------------------ */
-
-struct saved_reject {
-    uint64_t line_rel, byte_off, record_no;
-    char *field, *reason, *value;
-    size_t value_len;
-};
-
-struct part {
-    const struct sl_table *t;
-    const struct sl_vopts *o;
-    const char *file;
-    const char *base;
-    size_t len;
-    uint64_t off;            /* offset of base in the file */
-    struct sl_file_stats st;
-    uint64_t lines;          /* line breaks in this part */
-    const uint32_t *csv_map; /* CSV header mapping from the prelude, borrowed */
-    size_t csv_map_len;
-    struct saved_reject *rej;
-    size_t n_rej, cap_rej;
-    struct sl_error err;
-    int rc;
-};
-
-static int save_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
-{
-    struct part *p = ud;
-    if (p->n_rej == p->cap_rej) {
-        size_t nc = p->cap_rej ? p->cap_rej * 2 : 64;
-        struct saved_reject *n = sl__realloc(p->rej, nc * sizeof(*n));
-        if (n == NULL) {
-            return SL_ERR(err, -SL_ENOMEM, "out of memory keeping rejects");
-        }
-        p->rej = n;
-        p->cap_rej = nc;
-    }
-    struct saved_reject *s = &p->rej[p->n_rej];
-    memset(s, 0, sizeof(*s));
-    s->line_rel = r->line_no;
-    s->byte_off = r->byte_off;
-    s->record_no = r->record_no;
-    s->field = r->field ? sl__strdup(r->field) : NULL;
-    s->reason = sl__strdup(r->reason);
-    s->value = r->value ? sl__strndup(r->value, r->value_len) : NULL;
-    s->value_len = r->value_len;
-    p->n_rej++;
-    if ((r->field && !s->field) || !s->reason || (r->value && !s->value)) {
-        return SL_ERR(err, -SL_ENOMEM, "out of memory keeping rejects");
-    }
-    return SL_OK;
-}
-
-static void *part_main(void *arg)
-{
-    struct part *p = arg;
-    struct sl_validator *v = NULL;
-    p->rc = sl_validator_create(p->t, p->o, &v, &p->err);
-    if (p->rc != SL_OK) {
-        return NULL;
-    }
-    struct loop L;
-    struct sl_reject_sink rs = {save_reject, p};
-    sl__loop_init(&L, v, p->file, NULL, &rs, &p->st, &p->err);
-    L.off = p->off;
-    /* leading rows and the header were read by the prelude */
-    L.skip_left = 0;
-    L.header_pending = false;
-    if (p->csv_map != NULL) {
-        v->csv_map = sl__calloc(p->csv_map_len ? p->csv_map_len : 1, sizeof(*v->csv_map));
-        if (v->csv_map == NULL) {
-            p->rc = SL_ERR(&p->err, -SL_ENOMEM, "out of memory");
-            sl_validator_destroy(v);
-            return NULL;
-        }
-        memcpy(v->csv_map, p->csv_map, p->csv_map_len * sizeof(*v->csv_map));
-        v->csv_map_len = p->csv_map_len;
-    }
-    size_t used = 0;
-    sigjmp_buf jb;
-    pthread_once(&bus_once, install_bus_handler);
-    if (sigsetjmp(jb, 1) != 0) {
-        bus_guard = NULL;
-        p->rc = file_changed(p->file, &p->err);
-        sl_validator_destroy(v);
-        return NULL;
-    }
-    bus_guard = &jb;
-    /* in slices, dropping pages behind, as validate_mapped does */
-    size_t pos = 0, slice = PROGRESS_EVERY, released = 0;
-    p->rc = SL_OK;
-    while (pos < p->len && p->rc == SL_OK) {
-        size_t n = p->len - pos < slice ? p->len - pos : slice;
-        bool eof = pos + n == p->len;
-        p->rc = block(&L, p->base + pos, n, eof, &used);
-        pos += used;
-        if (used == 0 && !eof) {
-            slice *= 2;
-        }
-        release_behind(p->base, &released, pos);
-    }
-    bus_guard = NULL;
-    p->st.bytes = p->len;
-    p->lines = L.line_no - 1;
-    sl_validator_destroy(v);
-    return NULL;
-}
-
-
-int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o,
-                              const char *path, unsigned n_threads,
-                              const struct sl_reject_sink *rejects, struct sl_file_stats *st,
-                              struct sl_error *err)
-{
-    const char *map = NULL;
-    size_t len = 0, bom = 0;
-    int rc = SL_OK;
-    /* Split points are newlines: safe for NDJSON, and for CSV when quoted
-     * newlines are not allowed (a newline then always ends a record). */
-    bool splittable = o->format == SL_FMT_NDJSON ||
-                      (o->format == SL_FMT_CSV && !o->csv.allow_quoted_newlines);
-    if (n_threads > 1 && splittable) {
-        rc = sl_input_map(path, &map, &len, &bom, err);
-        if (rc != SL_OK) {
-            return rc;
-        }
-    }
-    if (map == NULL || len < 1024 * 1024 || n_threads < 2) {
-        sl_input_unmap(map, len, bom);
-        struct sl_validator *v = NULL;
-        rc = sl_validator_create(t, o, &v, err);
-        if (rc == SL_OK) {
-            rc = sl_validate_file(v, path, NULL, rejects, st, err);
-        }
-        sl_validator_destroy(v);
-        return rc;
-    }
-    if (n_threads > 64) {
-        n_threads = 64;
-    }
-    memset(st, 0, sizeof(*st));
-    struct sl_vopts quiet = *o;
-    quiet.progress = NULL;
-    struct part parts[64];
-    pthread_t th[64];
-    memset(parts, 0, sizeof(parts));
-    size_t start = 0;
-    unsigned np = 0;
-    uint64_t line_base = 0;
-    struct sl_validator *pre = NULL;
-    if (o->format == SL_FMT_CSV) {
-        rc = sl__csv_prelude(t, &quiet, path, map, len, bom, &pre, &start, &line_base, err);
-        if (rc != SL_OK) {
-            sl_validator_destroy(pre);
-            sl_input_unmap(map, len, bom);
-            return rc;
-        }
-    }
-    for (unsigned i = 0; i < n_threads && start < len; i++) {
-        size_t end = i + 1 == n_threads ? len : len / n_threads * (i + 1);
-        if (end < start) {
-            end = start;
-        }
-        if (end < len) {
-            const char *nl = memchr(map + end, '\n', len - end);
-            end = nl ? (size_t)(nl - map) + 1 : len;
-        }
-        struct part *p = &parts[np++];
-        p->t = t;
-        p->o = &quiet; /* parts report no progress: the callback is not thread-safe */
-        p->file = path;
-        p->base = map + start;
-        p->len = end - start;
-        p->off = start + bom;
-        if (pre != NULL) {
-            p->csv_map = pre->csv_map;
-            p->csv_map_len = pre->csv_map_len;
-        }
-        start = end;
-    }
-    for (unsigned i = 0; i < np; i++) {
-        if (pthread_create(&th[i], NULL, part_main, &parts[i]) != 0) {
-            part_main(&parts[i]);
-            th[i] = 0;
-        }
-    }
-    for (unsigned i = 0; i < np; i++) {
-        if (th[i] != 0) {
-            pthread_join(th[i], NULL);
-        }
-    }
-    sl_validator_destroy(pre);
-    uint64_t record_base = 0;
-    for (unsigned i = 0; i < np; i++) {
-        struct part *p = &parts[i];
-        if (rc == SL_OK && p->rc != SL_OK) {
-            rc = p->rc;
-            *err = p->err;
-        }
-        st->rows += p->st.rows;
-        st->valid += p->st.valid;
-        st->rejected += p->st.rejected;
-        st->bytes += p->st.bytes;
-        for (size_t k = 0; k < p->n_rej; k++) {
-            struct saved_reject *s = &p->rej[k];
-            if (rc == SL_OK && rejects != NULL) {
-                struct sl_reject r = {path,
-                                      s->line_rel + line_base,
-                                      s->record_no ? s->record_no + record_base : 0,
-                                      s->byte_off,
-                                      s->field,
-                                      s->reason,
-                                      s->value,
-                                      s->value_len};
-                rc = rejects->reject(rejects->ud, &r, err);
-            }
-            sl__free(s->field);
-            sl__free(s->reason);
-            sl__free(s->value);
-        }
-        sl__free(p->rej);
-        line_base += p->lines;
-        record_base += p->st.rows;
-    }
-    st->too_many_bad = st->rejected > o->max_bad;
-    st->raw_bytes = len + bom;
-    if (o->fingerprint) {
-        sl_sha256_hex(map - bom, len + bom, st->fingerprint);
-    }
-    sl_input_unmap(map, len, bom);
-    return rc;
 }

@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include <setjmp.h>
 #include "validate/validator.h"
 
 #define SL_JSON_MAX_DEPTH 500 /* BigQuery's JSON type nesting limit */
@@ -131,6 +132,7 @@ struct loop {
     uint64_t record_no;      /* CSV: data records seen */
     uint64_t skip_left;      /* CSV: leading rows still to skip */
     bool header_pending;     /* CSV: the next record is the header */
+    bool can_pause;          /* the caller handles SL_ROW_PAUSE from the row sink */
     uint64_t next_progress;
     uint64_t total;
     struct rowctx ctx;
@@ -145,6 +147,21 @@ SL_NODISCARD int sl__loop_reject(struct loop *L, uint64_t line_no, uint64_t byte
                                  const struct rowctx *c);
 /* After each record: note when the bad records pass the limit. */
 void sl__loop_after_row(struct loop *L);
+/* Validate the complete rows (NDJSON lines or CSV records) of buf; *used = bytes
+ * consumed. Returns SL_OK, a negative code, or SL_ROW_PAUSE when the row sink
+ * asked to pause (*used then ends after that row). */
+SL_NODISCARD int sl__loop_block(struct loop *L, const char *buf, size_t len, bool eof,
+                                size_t *used);
+/* Reading a mapping: a thread sets sl__bus_guard around code that touches the
+ * mapped file (only our own code), after sl__bus_install(); if the file shrinks,
+ * the access faults and the handler jumps to the guard. */
+extern __thread sigjmp_buf *sl__bus_guard;
+void sl__bus_install(void);
+/* The error for a mapped file that shrank while being read. */
+SL_NODISCARD int sl__file_changed(const char *path, struct sl_error *err);
+/* Drop the mapped pages of [*done, upto) of base (rounded inward to pages) once
+ * more than 4 MB is behind, so resident memory stays flat. */
+void sl__release_behind(const char *base, size_t *done, size_t upto);
 /* Validate the complete CSV records of buf; *used = bytes consumed. */
 SL_NODISCARD int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof,
                                size_t *used);

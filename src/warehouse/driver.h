@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/error.h"
 #include "schema/schema.h"
+#include "validate/psource.h"
 #include "validate/row.h"
 
 #include <stdio.h>
@@ -42,6 +43,12 @@ struct sl_wh_ops {
                       struct sl_error *err);
     int (*load_row)(struct sl_load *ld, const struct sl_val *cols, size_t n_cols,
                     struct sl_error *err);
+    /* Append every valid row of src, pulled by up to n_threads threads of the
+     * warehouse's own (rows land in no particular order). NULL when the driver
+     * cannot; then rows go through load_row. On failure the load is broken:
+     * only load_abort is useful. */
+    int (*load_parallel)(struct sl_load *ld, struct sl_psource *src, unsigned n_threads,
+                         struct sl_error *err);
     /* Record the load in _sluice_loads and commit everything atomically; frees ld
      * (also on failure, after rolling back). final, if non-NULL, supplies the size and
      * fingerprint known only once the input was read (stdin). */

@@ -206,6 +206,7 @@ static int dd_open(const char *uri, struct sl_wh **out, struct sl_error *err)
     wh->has_json =
         duckdb_query(wh->con, "SELECT '1'::JSON", &res) == DuckDBSuccess;
     duckdb_destroy_result(&res);
+    sl__duckdb_par_register(wh);
 out:
     if (derr != NULL) {
         duckdb_free(derr);
@@ -669,6 +670,7 @@ const struct sl_wh_ops sl__duckdb_ops = {
     .loaded_before = dd_loaded_before,
     .load_begin = sl__duckdb_load_begin,
     .load_row = sl__duckdb_load_row,
+    .load_parallel = sl__duckdb_load_parallel,
     .load_commit = sl__duckdb_load_commit,
     .load_abort = sl__duckdb_load_abort,
     .query = sl__duckdb_query,

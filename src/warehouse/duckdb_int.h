@@ -16,6 +16,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <duckdb.h>
+#include <pthread.h>
 #pragma GCC diagnostic pop
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,6 +72,14 @@ struct sl_load {
     uint64_t size;           /* bytes read */
     int64_t started_us;      /* wall clock at the start of the load */
     bool broken;             /* an append failed: only abort is useful now */
+    duckdb_logical_type *types; /* the table's column types, owned */
+    /* a parallel load (duckdb_par.c) */
+    struct sl_psource *src;  /* borrowed, during sl__duckdb_load_parallel */
+    unsigned par_threads;
+    uint64_t token;          /* names this load to sluice_rows() */
+    pthread_mutex_t par_mu;  /* guards par_rc and par_err */
+    int par_rc;              /* the first error of a worker thread */
+    struct sl_error par_err;
 };
 
 /* ---- errors and statements (duckdb.c) ------------------------------------ */
@@ -139,6 +148,17 @@ SL_NODISCARD int sl__duckdb_load_commit(struct sl_load *ld,
                                         uint64_t rows_rejected,
                                         struct sl_error *err);
 void sl__duckdb_load_abort(struct sl_load *ld);
+/* Write one validated value into row `row` of vector v, as column c. */
+SL_NODISCARD int sl__duckdb_put(const struct col *c, duckdb_vector v, idx_t row,
+                                const struct sl_val *val, struct sl_error *err);
+/* Parallel loads (duckdb_par.c): register the sluice_rows() table function on
+ * the connection (once per database; failure only disables parallel loads), and
+ * the sl_wh_ops entry load_parallel. */
+void sl__duckdb_par_register(struct sl_wh *wh);
+SL_NODISCARD int sl__duckdb_load_parallel(struct sl_load *ld,
+                                          struct sl_psource *src,
+                                          unsigned n_threads,
+                                          struct sl_error *err);
 SL_NODISCARD int sl__duckdb_query(struct sl_wh *wh, const char *sql,
                                   enum sl_query_format fmt, FILE *out,
                                   struct sl_error *err);

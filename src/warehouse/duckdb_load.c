@@ -37,6 +37,14 @@ static void free_load(struct sl_load *ld)
          */
         (void)duckdb_appender_destroy(&ld->app);
     }
+    if (ld->types != NULL) {
+        for (size_t i = 0; i < ld->n_cols; i++) {
+            if (ld->types[i] != NULL) {
+                duckdb_destroy_logical_type(&ld->types[i]);
+            }
+        }
+        sl__free(ld->types);
+    }
     sl__duckdb_cols_free(ld->cols, ld->n_cols);
     sl__free(ld->table);
     sl__free(ld->file);
@@ -151,10 +159,7 @@ int sl__duckdb_load_begin(struct sl_wh *wh, const struct sl_table *t,
         rc = sl__duckdb_fail(err, 0, t->name, "cannot create a data chunk");
         goto fail;
     }
-    for (idx_t i = 0; i < n; i++) {
-        duckdb_destroy_logical_type(&types[i]);
-    }
-    sl__free(types);
+    ld->types = types; /* kept for a parallel load's table function */
     *out = ld;
     return SL_OK;
 fail:
@@ -231,8 +236,8 @@ static int bad_kind(const struct col *c, const struct sl_val *v,
 /* Write one value into row `row` of vector v (a column, struct member or list
  * child). Data and validity pointers are fetched on every call because a list
  * reserve may move a child's buffers. */
-static int put(const struct col *c, duckdb_vector v, idx_t row,
-               const struct sl_val *val, struct sl_error *err)
+int sl__duckdb_put(const struct col *c, duckdb_vector v, idx_t row,
+                   const struct sl_val *val, struct sl_error *err)
 {
     if (val->kind == SL_V_NULL) {
         set_null(c, v, row);
@@ -330,8 +335,9 @@ static int put(const struct col *c, duckdb_vector v, idx_t row,
             return bad_kind(c, val, err);
         }
         for (size_t i = 0; i < c->n_kids; i++) {
-            int rc = put(&c->kids[i], duckdb_struct_vector_get_child(v, i), row,
-                         &val->u.v[i], err);
+            int rc = sl__duckdb_put(&c->kids[i],
+                                    duckdb_struct_vector_get_child(v, i), row,
+                                    &val->u.v[i], err);
             if (rc != SL_OK) {
                 return rc;
             }
@@ -352,7 +358,8 @@ static int put(const struct col *c, duckdb_vector v, idx_t row,
         e->length = val->len;
         duckdb_vector child = duckdb_list_vector_get_child(v);
         for (uint32_t i = 0; i < val->len; i++) {
-            int rc = put(&c->kids[0], child, off + i, &val->u.v[i], err);
+            int rc = sl__duckdb_put(&c->kids[0], child, off + i, &val->u.v[i],
+                                    err);
             if (rc != SL_OK) {
                 return rc;
             }
@@ -391,7 +398,7 @@ int sl__duckdb_load_row(struct sl_load *ld, const struct sl_val *cols,
     }
     for (size_t i = 0; i < n_cols; i++) {
         duckdb_vector v = duckdb_data_chunk_get_vector(ld->chunk, i);
-        int rc = put(&ld->cols[i], v, ld->rows, &cols[i], err);
+        int rc = sl__duckdb_put(&ld->cols[i], v, ld->rows, &cols[i], err);
         if (rc != SL_OK) {
             /* Values already written to this row are overwritten or never
              * appended: rows only count once all columns are in. */

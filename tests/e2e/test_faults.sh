@@ -41,15 +41,18 @@ else
     check_grep "shrinking file named" "shrink1.ndjson: the file changed" "$TMP/err"
 fi
 expect_exit 0 -- "$SLUICE" schema apply --schemas "$S" --warehouse "$WH"
-rc=$(shrink_during "$TMP/shrink2.ndjson" "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" \
-    --max-bad-records 1000000 "$TMP/shrink2.ndjson")
-if [ "$rc" = "race-lost" ]; then echo "note: load finished before the truncation 5 times"; ok
-else
-    check_eq "shrinking file (load) exit" "$rc" "3"
-    check_grep "shrinking file named (load)" "shrink2.ndjson: the file changed" "$TMP/err"
-    check_eq "nothing half-loaded" "$(q "SELECT count(*) FROM $T")" "0"
-    check_eq "no load recorded" "$(q 'SELECT count(*) FROM _sluice_loads')" "0"
-fi
+# load: on one thread (read() stream) and on two (mapped, split into parts)
+for t in 1 2; do
+    rc=$(shrink_during "$TMP/shrink2.ndjson" "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" \
+        --threads $t --max-bad-records 1000000 "$TMP/shrink2.ndjson")
+    if [ "$rc" = "race-lost" ]; then echo "note: load -t$t finished before the truncation 5 times"; ok
+    else
+        check_eq "shrinking file (load -t$t) exit" "$rc" "3"
+        check_grep "shrinking file named (load -t$t)" "shrink2.ndjson: the file changed" "$TMP/err"
+        check_eq "nothing half-loaded (-t$t)" "$(q "SELECT count(*) FROM $T")" "0"
+        check_eq "no load recorded (-t$t)" "$(q 'SELECT count(*) FROM _sluice_loads')" "0"
+    fi
+done
 
 # a full disk when writing rejects: exit 4, the rejects file named
 expect_exit 4 -- "$SLUICE" validate --schemas "$S" --table $T --max-bad-records 100 \

@@ -60,12 +60,13 @@ static void test_registry_oom(void **state)
            (unsigned long long)n - 1);
 }
 
-static void test_load_oom(void **state)
+/* Fail each allocation in turn (and every one after it) through a whole load of
+ * file on n_threads threads: each must end in SL_ENOMEM with the warehouse
+ * unchanged, until the first run that needs no more allocations than allowed. */
+static void load_sweep(const char *file, unsigned n_threads, const char *want_rows)
 {
-    (void)state;
-    char dir[4096], file[4096], db[4096];
+    char dir[4096], db[4096];
     snprintf(dir, sizeof(dir), "%s/samples/schemas", SL_SOURCE_DIR);
-    snprintf(file, sizeof(file), "%s/samples/data/sessions.ndjson", SL_SOURCE_DIR);
     char tmpl[] = "/tmp/sluice-oom.XXXXXX";
     assert_non_null(mkdtemp(tmpl));
     snprintf(db, sizeof(db), "duckdb://%s/wh.duckdb", tmpl);
@@ -83,13 +84,13 @@ static void test_load_oom(void **state)
 
     struct sl_vopts vo;
     sl_vopts_default(&vo);
-    vo.max_bad = 100;
+    vo.max_bad = 1000;
     uint64_t n;
     for (n = 1;; n++) {
         struct sl_load_result res;
         memset(&err, 0, sizeof(err));
         sl_alloc_fail_after(n);
-        int rc = sl_load_file(ops, wh, t, &vo, file, false, NULL, &res, &err);
+        int rc = sl_load_file(ops, wh, t, &vo, file, n_threads, false, NULL, &res, &err);
         sl_alloc_fail_after(0);
         if (rc == SL_OK) {
             assert_int_equal(res.outcome, SL_LOADED);
@@ -109,11 +110,12 @@ static void test_load_oom(void **state)
         free(rows);
         free(loads);
     }
-    printf("load: %llu allocation failure points, each a clean SL_ENOMEM with nothing loaded\n",
-           (unsigned long long)n - 1);
+    printf("load (%u thread%s): %llu allocation failure points, each a clean SL_ENOMEM with "
+           "nothing loaded\n",
+           n_threads, n_threads == 1 ? "" : "s", (unsigned long long)n - 1);
     assert_true(n > 5);
     char *rows = scalar(ops, wh, "SELECT count(*) FROM diagnostic_sessions");
-    assert_string_equal(rows, "390");
+    assert_string_equal(rows, want_rows);
     free(rows);
     ops->close(wh);
     sl_registry_destroy(reg);
@@ -122,11 +124,37 @@ static void test_load_oom(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_load_oom(void **state)
+{
+    (void)state;
+    char file[4096];
+    snprintf(file, sizeof(file), "%s/samples/data/sessions.ndjson", SL_SOURCE_DIR);
+    load_sweep(file, 1, "390");
+}
+
+/* The parallel path (a file over 1 MB is split): the sample ten times. */
+static void test_load_oom_parallel(void **state)
+{
+    (void)state;
+    char src[4096], cmd[8400];
+    snprintf(src, sizeof(src), "%s/samples/data/sessions.ndjson", SL_SOURCE_DIR);
+    char file[] = "/tmp/sluice-oom-big.XXXXXX";
+    int fd = mkstemp(file);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "for i in 1 2 3 4 5 6 7 8 9 10; do cat '%s'; done > '%s'", src,
+             file);
+    assert_int_equal(system(cmd), 0);
+    load_sweep(file, 2, "3900");
+    unlink(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_oom),
         cmocka_unit_test(test_load_oom),
+        cmocka_unit_test(test_load_oom_parallel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

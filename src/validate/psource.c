@@ -1,0 +1,501 @@
+/* psource.c - a plain file validated by several threads: parts, cursors, the
+ * file-order merge of counts and rejects, and sl_validate_file_parallel built on
+ * them. validate stage. */
+#include "core/common.h"
+#include "validate/psource.h"
+#include "core/alloc.h"
+#include "parse/input.h"
+#include "validate/validate_int.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PART_SIZE (8u << 20)
+#define MIN_SPLIT (1u << 20)
+
+struct saved_reject {
+    uint64_t line_rel, byte_off, record_no;
+    char *field, *reason, *value;
+    size_t value_len;
+};
+
+/* A part: the rows that start in [k * PART_SIZE, (k + 1) * PART_SIZE) of the data
+ * (after a CSV header), exactly: it begins after the first line break at or after
+ * its nominal start. Written only by the cursor that took it. */
+struct part {
+    struct sl_file_stats st;
+    uint64_t lines; /* line breaks consumed */
+    struct saved_reject *rej;
+    size_t n_rej, cap_rej;
+};
+
+struct sl_psource {
+    const struct sl_table *t;
+    struct sl_vopts o; /* the caller's, without progress */
+    char *path;
+    const char *map; /* data after any BOM */
+    size_t len, bom;
+    size_t start;       /* first data byte: after the CSV header and skipped rows */
+    uint64_t lines0;    /* line breaks before start */
+    struct sl_validator *pre; /* CSV: keeps the header's column map */
+    size_t n_parts;
+    struct part *parts;
+    atomic_size_t next;
+    atomic_int failed;
+    /* progress: bytes and rows of the parts done; reported by whichever cursor
+     * finishes a part while no other is reporting */
+    atomic_uint_fast64_t done_bytes, done_rows;
+    pthread_mutex_t progress_mu;
+    void (*progress)(void *ud, uint64_t bytes_done, uint64_t bytes_total, uint64_t rows);
+    void *progress_ud;
+    pthread_t hasher;
+    bool hashing;
+    int hash_rc;
+    char fingerprint[65];
+};
+
+struct sl_pcursor {
+    struct sl_psource *s;
+    struct sl_validator *v;
+    struct loop L;
+    struct part *part; /* the part in progress, or NULL */
+    char *buf;         /* a private copy of it: rows handed on point here */
+    size_t cap, pos, len;
+    struct sl_reject_sink rs;
+};
+
+/* ---- parts ------------------------------------------------------------------------ */
+
+/* Where part k begins (n_parts: the end of the data). Touches the mapping. */
+static size_t cut(const struct sl_psource *s, size_t k)
+{
+    if (k == 0) {
+        return s->start;
+    }
+    if (k >= s->n_parts) {
+        return s->len;
+    }
+    size_t at = s->start + k * (size_t)PART_SIZE - 1;
+    const char *nl = memchr(s->map + at, '\n', s->len - at);
+    return nl != NULL ? (size_t)(nl - s->map) + 1 : s->len;
+}
+
+static int save_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
+{
+    struct part *p = ((struct sl_pcursor *)ud)->part;
+    if (p->n_rej == p->cap_rej) {
+        size_t nc = p->cap_rej ? p->cap_rej * 2 : 64;
+        struct saved_reject *n = sl__realloc(p->rej, nc * sizeof(*n));
+        if (n == NULL) {
+            return SL_ERR(err, -SL_ENOMEM, "out of memory keeping rejects");
+        }
+        p->rej = n;
+        p->cap_rej = nc;
+    }
+    struct saved_reject *sr = &p->rej[p->n_rej++];
+    memset(sr, 0, sizeof(*sr));
+    sr->line_rel = r->line_no;
+    sr->byte_off = r->byte_off;
+    sr->record_no = r->record_no;
+    sr->field = r->field ? sl__strdup(r->field) : NULL;
+    sr->reason = sl__strdup(r->reason);
+    sr->value = r->value ? sl__strndup(r->value, r->value_len) : NULL;
+    sr->value_len = r->value_len;
+    if ((r->field && !sr->field) || !sr->reason || (r->value && !sr->value)) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory keeping rejects");
+    }
+    return SL_OK;
+}
+
+/* ---- the fingerprint, on its own thread ----------------------------------------- */
+
+static void *hash_main(void *arg)
+{
+    struct sl_psource *s = arg;
+    struct sl_sha256 *h = sl_sha256_new();
+    if (h == NULL) {
+        s->hash_rc = -SL_ENOMEM;
+        return NULL;
+    }
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 1) != 0) {
+        sl__bus_guard = NULL;
+        s->hash_rc = -SL_EIO;
+        sl_sha256_free(h);
+        return NULL;
+    }
+    sl__bus_guard = &jb;
+    sl_sha256_update_map(h, s->map - s->bom, s->len + s->bom);
+    sl__bus_guard = NULL;
+    sl_sha256_final_hex(h, s->fingerprint);
+    sl_sha256_free(h);
+    return NULL;
+}
+
+/* ---- source --------------------------------------------------------------------- */
+
+int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const char *path,
+                    struct sl_psource **out, struct sl_error *err)
+{
+    *out = NULL;
+    /* Split points are newlines: safe for NDJSON, and for CSV when quoted
+     * newlines are not allowed (a newline then always ends a record). */
+    if (o->format == SL_FMT_CSV && o->csv.allow_quoted_newlines) {
+        return SL_OK;
+    }
+    const char *map = NULL;
+    size_t len = 0, bom = 0;
+    int rc = sl_input_map(path, &map, &len, &bom, err);
+    if (rc != SL_OK || map == NULL) {
+        return rc;
+    }
+    if (len < MIN_SPLIT) {
+        sl_input_unmap(map, len, bom);
+        return SL_OK;
+    }
+    struct sl_psource *s = sl__calloc(1, sizeof(*s));
+    char *p = sl__strdup(path);
+    if (s == NULL || p == NULL) {
+        sl__free(s);
+        sl__free(p);
+        sl_input_unmap(map, len, bom);
+        return SL_ERR(err, -SL_ENOMEM, "out of memory");
+    }
+    s->t = t;
+    s->o = *o;
+    s->progress = o->progress; /* called under progress_mu only */
+    s->progress_ud = o->progress_ud;
+    s->o.progress = NULL;
+    pthread_mutex_init(&s->progress_mu, NULL);
+    s->path = p;
+    s->map = map;
+    s->len = len;
+    s->bom = bom;
+    atomic_init(&s->next, 0);
+    atomic_init(&s->failed, 0);
+    *out = s;
+    if (o->format == SL_FMT_CSV) {
+        sl__bus_install();
+        sigjmp_buf jb;
+        if (sigsetjmp(jb, 1) != 0) {
+            sl__bus_guard = NULL;
+            return sl__file_changed(path, err);
+        }
+        sl__bus_guard = &jb;
+        rc = sl__csv_prelude(t, &s->o, path, map, len, bom, &s->pre, &s->start, &s->lines0,
+                             err);
+        sl__bus_guard = NULL;
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    s->n_parts = (len - s->start + PART_SIZE - 1) / PART_SIZE;
+    if (s->n_parts == 0) {
+        s->n_parts = 1;
+    }
+    s->parts = sl__calloc(s->n_parts, sizeof(*s->parts));
+    if (s->parts == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory");
+    }
+    if (o->fingerprint) {
+        sl__bus_install();
+        if (pthread_create(&s->hasher, NULL, hash_main, s) != 0) {
+            hash_main(s);
+        } else {
+            s->hashing = true;
+        }
+    }
+    return SL_OK;
+}
+
+static void join_hasher(struct sl_psource *s)
+{
+    if (s->hashing) {
+        pthread_join(s->hasher, NULL);
+        s->hashing = false;
+    }
+}
+
+void sl_psource_close(struct sl_psource *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    join_hasher(s);
+    for (size_t i = 0; s->parts != NULL && i < s->n_parts; i++) {
+        struct part *p = &s->parts[i];
+        for (size_t k = 0; k < p->n_rej; k++) {
+            sl__free(p->rej[k].field);
+            sl__free(p->rej[k].reason);
+            sl__free(p->rej[k].value);
+        }
+        sl__free(p->rej);
+    }
+    sl__free(s->parts);
+    sl_validator_destroy(s->pre);
+    sl_input_unmap(s->map, s->len, s->bom);
+    pthread_mutex_destroy(&s->progress_mu);
+    sl__free(s->path);
+    sl__free(s);
+}
+
+int sl_psource_finish(struct sl_psource *s, const struct sl_reject_sink *rejects,
+                      struct sl_file_stats *st, struct sl_error *err)
+{
+    join_hasher(s);
+    memset(st, 0, sizeof(*st));
+    int rc = SL_OK;
+    if (s->o.fingerprint && s->hash_rc == -SL_ENOMEM) {
+        rc = SL_ERR(err, -SL_ENOMEM, "out of memory");
+    } else if (s->o.fingerprint && s->hash_rc != SL_OK) {
+        rc = sl__file_changed(s->path, err);
+    }
+    uint64_t line_base = s->lines0, record_base = 0;
+    for (size_t i = 0; i < s->n_parts; i++) {
+        struct part *p = &s->parts[i];
+        st->rows += p->st.rows;
+        st->valid += p->st.valid;
+        st->rejected += p->st.rejected;
+        for (size_t k = 0; k < p->n_rej && rc == SL_OK && rejects != NULL; k++) {
+            struct saved_reject *sr = &p->rej[k];
+            struct sl_reject r = {s->path,
+                                  sr->line_rel + line_base,
+                                  sr->record_no ? sr->record_no + record_base : 0,
+                                  sr->byte_off,
+                                  sr->field,
+                                  sr->reason,
+                                  sr->value,
+                                  sr->value_len};
+            rc = rejects->reject(rejects->ud, &r, err);
+        }
+        line_base += p->lines;
+        record_base += p->st.rows;
+    }
+    st->bytes = s->len;
+    st->raw_bytes = s->len + s->bom;
+    st->too_many_bad = st->rejected > s->o.max_bad;
+    if (s->o.fingerprint) {
+        memcpy(st->fingerprint, s->fingerprint, sizeof(st->fingerprint));
+    }
+    return rc;
+}
+
+/* ---- cursors -------------------------------------------------------------------- */
+
+int sl_pcursor_open(struct sl_psource *s, struct sl_pcursor **out, struct sl_error *err)
+{
+    *out = NULL;
+    struct sl_pcursor *c = sl__calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory");
+    }
+    c->s = s;
+    c->rs.reject = save_reject;
+    c->rs.ud = c;
+    int rc = sl_validator_create(s->t, &s->o, &c->v, err);
+    if (rc != SL_OK) {
+        sl__free(c);
+        return rc;
+    }
+    if (s->pre != NULL && s->pre->csv_map != NULL) {
+        size_t n = s->pre->csv_map_len;
+        c->v->csv_map = sl__calloc(n ? n : 1, sizeof(*c->v->csv_map));
+        if (c->v->csv_map == NULL) {
+            sl_pcursor_close(c);
+            return SL_ERR(err, -SL_ENOMEM, "out of memory");
+        }
+        memcpy(c->v->csv_map, s->pre->csv_map, n * sizeof(*c->v->csv_map));
+        c->v->csv_map_len = n;
+    }
+    *out = c;
+    return SL_OK;
+}
+
+void sl_pcursor_close(struct sl_pcursor *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    sl_validator_destroy(c->v);
+    sl__free(c->buf);
+    sl__free(c);
+}
+
+/* Take the next part, if any, and copy it out of the mapping: the rows handed to
+ * the sink then point into memory of ours, which any code may read even if the
+ * file shrinks meanwhile (the copy itself is guarded). */
+static int take_part(struct sl_pcursor *c, bool *none, struct sl_error *err)
+{
+    struct sl_psource *s = c->s;
+    size_t k = atomic_fetch_add(&s->next, 1);
+    *none = k >= s->n_parts;
+    if (*none) {
+        return SL_OK;
+    }
+    sigjmp_buf jb;
+    sl__bus_install();
+    if (sigsetjmp(jb, 1) != 0) {
+        sl__bus_guard = NULL;
+        return sl__file_changed(s->path, err);
+    }
+    sl__bus_guard = &jb;
+    size_t begin = cut(s, k), end = cut(s, k + 1);
+    if (end < begin) {
+        end = begin; /* a line longer than a part: the part before has it */
+    }
+    size_t n = end - begin;
+    if (n > c->cap) {
+        char *nb = sl__realloc(c->buf, n);
+        if (nb == NULL) {
+            sl__bus_guard = NULL;
+            return SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", s->path);
+        }
+        c->buf = nb;
+        c->cap = n;
+    }
+    memcpy(c->buf, s->map + begin, n);
+    sl__bus_guard = NULL;
+    size_t done = begin;
+    sl__release_behind(s->map, &done, end);
+    c->part = &s->parts[k];
+    c->pos = 0;
+    c->len = n;
+    /* a fresh row loop over the part; the CSV header map stays in the validator */
+    struct loop *L = &c->L;
+    memset(L, 0, sizeof(*L));
+    L->v = c->v;
+    L->file = s->path;
+    L->rejects = &c->rs;
+    L->st = &c->part->st;
+    L->line_no = 1;
+    L->off = begin + s->bom;
+    L->can_pause = true;
+    return SL_OK;
+}
+
+static void report_part(struct sl_psource *s, size_t bytes, uint64_t rows)
+{
+    uint64_t b = atomic_fetch_add(&s->done_bytes, bytes) + bytes;
+    uint64_t r = atomic_fetch_add(&s->done_rows, rows) + rows;
+    if (s->progress != NULL && pthread_mutex_trylock(&s->progress_mu) == 0) {
+        s->progress(s->progress_ud, b + s->start, s->len + s->bom, r);
+        pthread_mutex_unlock(&s->progress_mu);
+    }
+}
+
+int sl_pcursor_next(struct sl_pcursor *c, const struct sl_row_sink *rows, bool *done,
+                    struct sl_error *err)
+{
+    struct sl_psource *s = c->s;
+    *done = false;
+    for (;;) {
+        if (atomic_load(&s->failed)) {
+            *done = true; /* another cursor failed: it reports why */
+            return SL_OK;
+        }
+        int rc = SL_OK;
+        if (c->part == NULL) {
+            bool none = false;
+            rc = take_part(c, &none, err);
+            if (rc == SL_OK && none) {
+                *done = true;
+                return SL_OK;
+            }
+        }
+        size_t used = 0;
+        if (rc == SL_OK) {
+            c->L.rows = rows;
+            c->L.err = err;
+            rc = sl__loop_block(&c->L, c->buf + c->pos, c->len - c->pos, true, &used);
+            c->pos += used;
+        }
+        if (rc < 0) {
+            atomic_store(&s->failed, 1);
+            return rc;
+        }
+        if (c->pos == c->len) {
+            c->part->lines = c->L.line_no - 1;
+            report_part(s, c->len, c->part->st.rows);
+            c->part = NULL;
+        }
+        if (rc == SL_ROW_PAUSE) {
+            return SL_OK;
+        }
+    }
+}
+
+/* ---- parallel validate-only --------------------------------------------------------- */
+
+struct worker {
+    struct sl_psource *s;
+    struct sl_error err;
+    int rc;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct sl_pcursor *c = NULL;
+    w->rc = sl_pcursor_open(w->s, &c, &w->err);
+    bool done = false;
+    while (w->rc == SL_OK && !done) {
+        w->rc = sl_pcursor_next(c, NULL, &done, &w->err);
+    }
+    sl_pcursor_close(c);
+    return NULL;
+}
+
+int sl_validate_file_parallel(const struct sl_table *t, const struct sl_vopts *o,
+                              const char *path, unsigned n_threads,
+                              const struct sl_reject_sink *rejects, struct sl_file_stats *st,
+                              struct sl_error *err)
+{
+    struct sl_psource *s = NULL;
+    int rc = SL_OK;
+    if (n_threads > 1) {
+        rc = sl_psource_open(t, o, path, &s, err);
+        if (rc != SL_OK) {
+            sl_psource_close(s);
+            return rc;
+        }
+    }
+    if (s == NULL) {
+        struct sl_validator *v = NULL;
+        rc = sl_validator_create(t, o, &v, err);
+        if (rc == SL_OK) {
+            rc = sl_validate_file(v, path, NULL, rejects, st, err);
+        }
+        sl_validator_destroy(v);
+        return rc;
+    }
+    if (n_threads > 64) {
+        n_threads = 64;
+    }
+    struct worker w[64];
+    pthread_t th[64];
+    memset(w, 0, sizeof(w));
+    for (unsigned i = 0; i < n_threads; i++) {
+        w[i].s = s;
+        if (pthread_create(&th[i], NULL, worker_main, &w[i]) != 0) {
+            worker_main(&w[i]);
+            th[i] = 0;
+        }
+    }
+    for (unsigned i = 0; i < n_threads; i++) {
+        if (th[i] != 0) {
+            pthread_join(th[i], NULL);
+        }
+        if (rc == SL_OK && w[i].rc != SL_OK) {
+            rc = w[i].rc;
+            *err = w[i].err;
+        }
+    }
+    if (rc == SL_OK) {
+        rc = sl_psource_finish(s, rejects, st, err);
+    }
+    sl_psource_close(s);
+    return rc;
+}
