@@ -214,19 +214,21 @@ round() {
     measure "$r" cat csv_bad "$S_CSVB" /dev/null -- cat "eq_flat_bad.csv"
     measure "$r" "gzip -dc" ndjson.gz "$S_ND" /dev/null -- gzip -dc "eq.ndjson.gz"
     # sluice validate, one thread and all cores
-    measure "$r" "sluice validate" ndjson "$S_ND" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" "eq.ndjson"
-    measure "$r" "sluice validate" ndjson_bad "$S_NDB" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --max-bad-records "$BIG_BAD" "eq_bad.ndjson"
-    measure "$r" "sluice validate" ndjson.gz "$S_ND" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" "eq.ndjson.gz"
-    measure "$r" "sluice validate" csv "$S_CSV" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${FLAT[@]}" "eq_flat.csv"
-    measure "$r" "sluice validate" csv_bad "$S_CSVB" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${FLAT[@]}" --max-bad-records "$BIG_BAD" "eq_flat_bad.csv"
+    measure "$r" "sluice validate" ndjson "$S_ND" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads 1 "eq.ndjson"
+    measure "$r" "sluice validate" ndjson_bad "$S_NDB" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads 1 --max-bad-records "$BIG_BAD" "eq_bad.ndjson"
+    measure "$r" "sluice validate" ndjson.gz "$S_ND" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads 1 "eq.ndjson.gz"
+    measure "$r" "sluice validate" csv "$S_CSV" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${FLAT[@]}" --threads 1 "eq_flat.csv"
+    measure "$r" "sluice validate" csv_bad "$S_CSVB" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${FLAT[@]}" --threads 1 --max-bad-records "$BIG_BAD" "eq_flat_bad.csv"
     measure "$r" "sluice validate -t$NPROC" ndjson "$S_ND" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads "$NPROC" "eq.ndjson"
     measure "$r" "sluice validate -t$NPROC" ndjson_bad "$S_NDB" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads "$NPROC" --max-bad-records "$BIG_BAD" "eq_bad.ndjson"
     measure "$r" "sluice validate -t$NPROC" csv "$S_CSV" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${FLAT[@]}" --threads "$NPROC" "eq_flat.csv"
-    # sluice load into a fresh DuckDB file
+    # sluice load into a fresh DuckDB file: by default on every core (as DuckDB's
+    # readers), and on one thread (file order kept)
     fresh "$LOADDB"; measure "$r" "sluice load" ndjson "$S_ND" - -- "$SLUICE" load --schemas "$SCHEMAS" "${EQ[@]}" --warehouse "duckdb://./$LOADDB" "eq.ndjson"
     fresh "$LOADDB"; measure "$r" "sluice load" ndjson_bad "$S_NDB" - -- "$SLUICE" load --schemas "$SCHEMAS" "${EQ[@]}" --max-bad-records "$BIG_BAD" --warehouse "duckdb://./$LOADDB" "eq_bad.ndjson"
     fresh "$LOADDB"; measure "$r" "sluice load" ndjson.gz "$S_ND" - -- "$SLUICE" load --schemas "$SCHEMAS" "${EQ[@]}" --warehouse "duckdb://./$LOADDB" "eq.ndjson.gz"
     fresh "$LOADDB"; measure "$r" "sluice load" csv "$S_CSV" - -- "$SLUICE" load --schemas "$SCHEMAS" "${FLAT[@]}" --warehouse "duckdb://./$LOADDB" "eq_flat.csv"
+    fresh "$LOADDB"; measure "$r" "sluice load -t1" ndjson "$S_ND" - -- "$SLUICE" load --schemas "$SCHEMAS" "${EQ[@]}" --threads 1 --warehouse "duckdb://./$LOADDB" "eq.ndjson"
     fresh "$LOADDB"
     # DuckDB's own readers, same libduckdb, fresh database file
     fresh "$PEERDB"; measure "$r" "duckdb read_json" ndjson "$S_ND" - -- "$DREAD" "$PEERDB" "$(read_json "eq.ndjson")" "$COUNT"
@@ -263,7 +265,7 @@ if [ "$BIG_MB" -gt 0 ]; then
     rm -f big.ndjson
     for _ in $(seq 1 "$n"); do cat eq.ndjson; done > big.ndjson
     S_BIG=$(size big.ndjson)
-    POLL_MEM=1 measure big "sluice validate" "big.ndjson (${n}x)" "$S_BIG" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" big.ndjson
+    POLL_MEM=1 measure big "sluice validate" "big.ndjson (${n}x)" "$S_BIG" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads 1 big.ndjson
     POLL_MEM=1 measure big "sluice validate -t$NPROC" "big.ndjson (${n}x)" "$S_BIG" - -- "$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads "$NPROC" big.ndjson
     rm -f big.ndjson
 fi
@@ -276,13 +278,13 @@ if [ "$PROF_ROWS" -gt 0 ]; then
     for kind in ndjson csv; do
         if [ "$kind" = ndjson ]; then args=("${EQ[@]}"); else args=("${FLAT[@]}"); fi
         valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.$kind.out" \
-            "$SLUICE" validate --schemas "$SCHEMAS" "${args[@]}" "$T/prof.$kind" \
+            "$SLUICE" validate --schemas "$SCHEMAS" "${args[@]}" --threads 1 "$T/prof.$kind" \
             > "$LOGS/callgrind.$kind.log" 2>&1
         callgrind_annotate "$T/callgrind.$kind.out" > "$T/callgrind.$kind.txt" 2>/dev/null
         # the fixed cost: the same command on an empty file
         : > "$T/empty.$kind"; [ "$kind" = csv ] && head -n 1 "$T/prof.csv" > "$T/empty.csv"
         valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.$kind.empty.out" \
-            "$SLUICE" validate --schemas "$SCHEMAS" "${args[@]}" "$T/empty.$kind" \
+            "$SLUICE" validate --schemas "$SCHEMAS" "${args[@]}" --threads 1 "$T/empty.$kind" \
             > "$LOGS/callgrind.$kind.empty.log" 2>&1
     done
     # the ceiling's instruction count on the same bytes
