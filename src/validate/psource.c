@@ -43,6 +43,7 @@ struct sl_psource {
     struct sl_validator *pre; /* CSV: keeps the header's column map */
     size_t n_parts;
     struct part *parts;
+    size_t *cuts; /* n_parts + 1 part starts, from plan_cuts */
     atomic_size_t next;
     atomic_int failed;
     /* progress: bytes and rows of the parts done; reported by whichever cursor
@@ -62,25 +63,35 @@ struct sl_pcursor {
     struct sl_validator *v;
     struct loop L;
     struct part *part; /* the part in progress, or NULL */
-    char *buf;         /* a private copy of it: rows handed on point here */
-    size_t cap, pos, len;
+    size_t begin, mpos, mend; /* the part's start, and its bytes not yet copied */
+    char *buf;         /* a private copy of them: rows handed on point here */
+    size_t cap, pos, len; /* its size, bytes consumed, bytes held */
     struct sl_reject_sink rs;
 };
 
 /* ---- parts ------------------------------------------------------------------------ */
 
-/* Where part k begins (n_parts: the end of the data). Touches the mapping. */
-static size_t cut(const struct sl_psource *s, size_t k)
+/* Where every part begins (cuts[n_parts] = the end of the data): after the first
+ * line break at or after its nominal start, or where the next part begins if there
+ * is none before that. One backward pass, each byte looked at once at most, pages
+ * dropped behind a window searched in vain (a file without line breaks). Touches
+ * the mapping: guarded by the caller. */
+static void plan_cuts(struct sl_psource *s)
 {
-    if (k == 0) {
-        return s->start;
+    s->cuts[s->n_parts] = s->len;
+    s->cuts[0] = s->start;
+    for (size_t k = s->n_parts - 1; k >= 1; k--) {
+        size_t at = s->start + k * (size_t)PART_SIZE - 1;
+        size_t to = k + 1 < s->n_parts ? s->start + (k + 1) * (size_t)PART_SIZE - 1 : s->len;
+        const char *nl = memchr(s->map + at, '\n', to - at);
+        if (nl != NULL) {
+            s->cuts[k] = (size_t)(nl - s->map) + 1;
+        } else {
+            s->cuts[k] = s->cuts[k + 1];
+            size_t done = at;
+            sl__release_behind(s->map, &done, to);
+        }
     }
-    if (k >= s->n_parts) {
-        return s->len;
-    }
-    size_t at = s->start + k * (size_t)PART_SIZE - 1;
-    const char *nl = memchr(s->map + at, '\n', s->len - at);
-    return nl != NULL ? (size_t)(nl - s->map) + 1 : s->len;
 }
 
 static int save_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
@@ -197,9 +208,19 @@ int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const ch
         s->n_parts = 1;
     }
     s->parts = sl__calloc(s->n_parts, sizeof(*s->parts));
-    if (s->parts == NULL) {
+    s->cuts = sl__calloc(s->n_parts + 1, sizeof(*s->cuts));
+    if (s->parts == NULL || s->cuts == NULL) {
         return SL_ERR(err, -SL_ENOMEM, "out of memory");
     }
+    sl__bus_install();
+    sigjmp_buf jb2;
+    if (sigsetjmp(jb2, 1) != 0) {
+        sl__bus_guard = NULL;
+        return sl__file_changed(path, err);
+    }
+    sl__bus_guard = &jb2;
+    plan_cuts(s);
+    sl__bus_guard = NULL;
     if (o->fingerprint) {
         sl__bus_install();
         if (pthread_create(&s->hasher, NULL, hash_main, s) != 0) {
@@ -235,6 +256,7 @@ void sl_psource_close(struct sl_psource *s)
         sl__free(p->rej);
     }
     sl__free(s->parts);
+    sl__free(s->cuts);
     sl_validator_destroy(s->pre);
     sl_input_unmap(s->map, s->len, s->bom);
     pthread_mutex_destroy(&s->progress_mu);
@@ -324,45 +346,19 @@ void sl_pcursor_close(struct sl_pcursor *c)
     sl__free(c);
 }
 
-/* Take the next part, if any, and copy it out of the mapping: the rows handed to
- * the sink then point into memory of ours, which any code may read even if the
- * file shrinks meanwhile (the copy itself is guarded). */
-static int take_part(struct sl_pcursor *c, bool *none, struct sl_error *err)
+/* Take the next part, if any; its rows start at the part's first byte. */
+static bool take_part(struct sl_pcursor *c)
 {
     struct sl_psource *s = c->s;
     size_t k = atomic_fetch_add(&s->next, 1);
-    *none = k >= s->n_parts;
-    if (*none) {
-        return SL_OK;
+    if (k >= s->n_parts) {
+        return false;
     }
-    sigjmp_buf jb;
-    sl__bus_install();
-    if (sigsetjmp(jb, 1) != 0) {
-        sl__bus_guard = NULL;
-        return sl__file_changed(s->path, err);
-    }
-    sl__bus_guard = &jb;
-    size_t begin = cut(s, k), end = cut(s, k + 1);
-    if (end < begin) {
-        end = begin; /* a line longer than a part: the part before has it */
-    }
-    size_t n = end - begin;
-    if (n > c->cap) {
-        char *nb = sl__realloc(c->buf, n);
-        if (nb == NULL) {
-            sl__bus_guard = NULL;
-            return SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", s->path);
-        }
-        c->buf = nb;
-        c->cap = n;
-    }
-    memcpy(c->buf, s->map + begin, n);
-    sl__bus_guard = NULL;
-    size_t done = begin;
-    sl__release_behind(s->map, &done, end);
+    size_t begin = s->cuts[k], end = s->cuts[k + 1];
     c->part = &s->parts[k];
-    c->pos = 0;
-    c->len = n;
+    c->begin = c->mpos = begin;
+    c->mend = end;
+    c->pos = c->len = 0;
     /* a fresh row loop over the part; the CSV header map stays in the validator */
     struct loop *L = &c->L;
     memset(L, 0, sizeof(*L));
@@ -373,6 +369,73 @@ static int take_part(struct sl_pcursor *c, bool *none, struct sl_error *err)
     L->line_no = 1;
     L->off = begin + s->bom;
     L->can_pause = true;
+    return true;
+}
+
+/* Copy more of the part out of the mapping, after the bytes not yet consumed: the
+ * rows handed on then point into memory of ours, which any code may read even if
+ * the file shrinks meanwhile. The copy holds at most a part and one row: a part is
+ * copied whole unless a row in it is too long to keep. Guarded by the caller. */
+static int fill(struct sl_pcursor *c, struct sl_error *err)
+{
+    struct sl_psource *s = c->s;
+    if (c->pos > 0) {
+        memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+        c->len -= c->pos;
+        c->pos = 0;
+    }
+    if (c->len == c->cap) {
+        /* the caller skips a row once limit bytes of it are held: a part and a
+         * row is as large as the copy gets */
+        size_t limit = s->o.max_row_size + 2;
+        size_t ncap = c->cap == 0 ? PART_SIZE + (64u << 10) : c->cap * 2;
+        if (c->cap != 0 && ncap > limit + PART_SIZE) {
+            ncap = limit + PART_SIZE;
+        }
+        char *nb = sl__realloc(c->buf, ncap);
+        if (nb == NULL) {
+            return SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", s->path);
+        }
+        c->buf = nb;
+        c->cap = ncap;
+    }
+    size_t n = c->cap - c->len;
+    if (n > c->mend - c->mpos) {
+        n = c->mend - c->mpos;
+    }
+    memcpy(c->buf + c->len, s->map + c->mpos, n);
+    size_t done = c->mpos;
+    sl__release_behind(s->map, &done, c->mpos + n);
+    c->len += n;
+    c->mpos += n;
+    return SL_OK;
+}
+
+/* The row at the start of the unconsumed bytes is longer than --max-row-size:
+ * reject it and skip it, through its newline, in the mapping. Guarded. */
+static int skip_oversized(struct sl_pcursor *c)
+{
+    struct sl_psource *s = c->s;
+    int rc = sl__loop_oversized(&c->L);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    /* find its newline a slice at a time, dropping the pages behind */
+    size_t after = c->mend, at = c->mpos, done = c->mpos;
+    while (at < c->mend) {
+        size_t n = c->mend - at < PART_SIZE ? c->mend - at : PART_SIZE;
+        const char *nl = memchr(s->map + at, '\n', n);
+        if (nl != NULL) {
+            after = (size_t)(nl - s->map) + 1;
+            break;
+        }
+        at += n;
+        sl__release_behind(s->map, &done, at);
+    }
+    c->L.off += (c->len - c->pos) + (after - c->mpos);
+    c->L.line_no++;
+    c->mpos = after;
+    c->pos = c->len = 0;
     return SL_OK;
 }
 
@@ -386,45 +449,70 @@ static void report_part(struct sl_psource *s, size_t bytes, uint64_t rows)
     }
 }
 
-int sl_pcursor_next(struct sl_pcursor *c, const struct sl_row_sink *rows, bool *done,
-                    struct sl_error *err)
+static int next_guarded(struct sl_pcursor *c, const struct sl_row_sink *rows, bool *done,
+                        struct sl_error *err)
 {
     struct sl_psource *s = c->s;
-    *done = false;
+    const size_t limit = s->o.max_row_size + 2;
     for (;;) {
         if (atomic_load(&s->failed)) {
             *done = true; /* another cursor failed: it reports why */
             return SL_OK;
         }
-        int rc = SL_OK;
-        if (c->part == NULL) {
-            bool none = false;
-            rc = take_part(c, &none, err);
-            if (rc == SL_OK && none) {
-                *done = true;
-                return SL_OK;
-            }
+        if (c->part == NULL && !take_part(c)) {
+            *done = true;
+            return SL_OK;
         }
-        size_t used = 0;
+        int rc = SL_OK;
+        if (c->pos == c->len && c->mpos < c->mend) {
+            rc = fill(c, err);
+        }
+        bool eof = c->mpos == c->mend;
         if (rc == SL_OK) {
+            size_t used = 0;
             c->L.rows = rows;
             c->L.err = err;
-            rc = sl__loop_block(&c->L, c->buf + c->pos, c->len - c->pos, true, &used);
+            rc = sl__loop_block(&c->L, c->buf + c->pos, c->len - c->pos, eof, &used);
             c->pos += used;
         }
         if (rc < 0) {
-            atomic_store(&s->failed, 1);
             return rc;
         }
-        if (c->pos == c->len) {
+        if (eof && c->pos == c->len) {
             c->part->lines = c->L.line_no - 1;
-            report_part(s, c->len, c->part->st.rows);
+            report_part(s, c->mend - c->begin, c->part->st.rows);
             c->part = NULL;
+        } else if (rc != SL_ROW_PAUSE) {
+            /* what is left starts a row that goes on past it */
+            int r2 = c->len - c->pos >= limit ? skip_oversized(c) : fill(c, err);
+            if (r2 != SL_OK) {
+                return r2;
+            }
         }
         if (rc == SL_ROW_PAUSE) {
             return SL_OK;
         }
     }
+}
+
+int sl_pcursor_next(struct sl_pcursor *c, const struct sl_row_sink *rows, bool *done,
+                    struct sl_error *err)
+{
+    *done = false;
+    sigjmp_buf jb;
+    sl__bus_install();
+    if (sigsetjmp(jb, 1) != 0) {
+        sl__bus_guard = NULL;
+        atomic_store(&c->s->failed, 1);
+        return sl__file_changed(c->s->path, err);
+    }
+    sl__bus_guard = &jb;
+    int rc = next_guarded(c, rows, done, err);
+    sl__bus_guard = NULL;
+    if (rc < 0) {
+        atomic_store(&c->s->failed, 1);
+    }
+    return rc;
 }
 
 /* ---- parallel validate-only --------------------------------------------------------- */

@@ -71,7 +71,6 @@ static void progress(struct loop *L, uint64_t done)
     }
 }
 
-static int oversized_row(struct loop *L);
 
 static bool blank(const char *p, size_t n)
 {
@@ -89,7 +88,7 @@ static int ndjson_line(struct loop *L, const char *p, size_t n)
         return SL_OK; /* blank lines are skipped and not counted (U11) */
     }
     if (SL_UNLIKELY(n > L->v->o.max_row_size)) {
-        return oversized_row(L);
+        return sl__loop_oversized(L);
     }
     L->st->rows++;
     int rc = sl__ndjson_row(L->v, &L->ctx, p, n);
@@ -162,7 +161,7 @@ int sl__loop_block(struct loop *L, const char *buf, size_t len, bool eof, size_t
                                         : ndjson_block(L, buf, len, eof, used);
 }
 
-static int oversized_row(struct loop *L)
+int sl__loop_oversized(struct loop *L)
 {
     memset(&L->ctx, 0, sizeof(L->ctx));
     snprintf(L->ctx.reason, sizeof(L->ctx.reason),
@@ -369,7 +368,7 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
                 buf = nb;
                 cap = ncap;
             } else {
-                if ((rc = oversized_row(&L)) != SL_OK) {
+                if ((rc = sl__loop_oversized(&L)) != SL_OK) {
                     goto out;
                 }
                 L.off += len;

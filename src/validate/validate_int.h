@@ -145,6 +145,9 @@ void sl__loop_init(struct loop *L, struct sl_validator *v, const char *file,
 SL_NODISCARD int sl__loop_row(struct loop *L);
 SL_NODISCARD int sl__loop_reject(struct loop *L, uint64_t line_no, uint64_t byte_off,
                                  const struct rowctx *c);
+/* Reject the row starting at L->off as longer than --max-row-size (its bytes are
+ * then skipped by the caller, up to and including its newline). */
+SL_NODISCARD int sl__loop_oversized(struct loop *L);
 /* After each record: note when the bad records pass the limit. */
 void sl__loop_after_row(struct loop *L);
 /* Validate the complete rows (NDJSON lines or CSV records) of buf; *used = bytes

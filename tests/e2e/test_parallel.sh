@@ -92,6 +92,25 @@ expect_exit 0 -- "$SLUICE" load --schemas "$S" --table universal_equipment_regis
     --warehouse "duckdb://$TMP/wh3.duckdb" --max-bad-records 1000000 "$TMP/big.ndjson.gz"
 check_grep "gzip load counts" "$((rows - bad)) valid, $bad rejected.*loaded" "$TMP/out"
 
+# a row longer than --max-row-size is rejected and skipped on every path, with the
+# same line numbers after it, and a file without a single newline is never held whole
+{ head -n 200 "$D/equipment.ndjson"; printf '{"x": "'; head -c 3000000 /dev/zero | tr '\0' a
+  printf '"}\n'; head -n 200 "$D/equipment.ndjson"; } > "$TMP/long.ndjson"
+for t in 1 2; do
+    expect_exit 0 -- "$SLUICE" validate --schemas "$S" --table $T --threads $t --max-row-size 1000000 \
+        --max-bad-records 1000 --rejects "$TMP/long$t.jsonl" "$TMP/long.ndjson"
+done
+check_grep "oversized row rejected" "Row exceeds the maximum row size" "$TMP/long2.jsonl"
+check_eq "oversized row: same rejects on 1 and 2 threads" \
+    "$(cmp "$TMP/long1.jsonl" "$TMP/long2.jsonl" && echo same)" "same"
+head -c 300000000 /dev/zero | tr '\0' a > "$TMP/noline.ndjson"
+# (the copy a cursor keeps is bounded by a part and --max-row-size, not by the file)
+/usr/bin/time -f "%M" -o "$TMP/rss" "$SLUICE" validate --schemas "$S" --table $T --threads 2 \
+    --max-row-size 10000000 --max-bad-records 10 "$TMP/noline.ndjson" > /dev/null 2>&1
+m=$(( $(cat "$TMP/rss") / 1024 ))
+if [ "$m" -lt 100 ]; then ok; else ko "300 MB without a newline read with $m MB peak RSS"; fi
+rm -f "$TMP/noline.ndjson"
+
 # the table function is not a way into memory: an unknown token is refused
 expect_exit 4 -- "$SLUICE" query --warehouse "duckdb://$TMP/wh1.duckdb" "SELECT * FROM sluice_rows(1)"
 check_grep "unknown token refused" "no such load" "$TMP/err"
