@@ -66,6 +66,7 @@ struct sl_pcursor {
     size_t begin, mpos, mend; /* the part's start, and its bytes not yet copied */
     char *buf;         /* a private copy of them: rows handed on point here */
     size_t cap, pos, len; /* its size, bytes consumed, bytes held */
+    size_t limit;         /* a row holding this many bytes is over --max-row-size */
     struct sl_reject_sink rs;
 };
 
@@ -322,6 +323,7 @@ int sl_pcursor_open(struct sl_psource *s, struct sl_pcursor **out, struct sl_err
         sl__free(c);
         return rc;
     }
+    c->limit = c->v->o.max_row_size + 2; /* the validator's: 0 there means the default */
     if (s->pre != NULL && s->pre->csv_map != NULL) {
         size_t n = s->pre->csv_map_len;
         c->v->csv_map = sl__calloc(n ? n : 1, sizeof(*c->v->csv_map));
@@ -387,10 +389,9 @@ static int fill(struct sl_pcursor *c, struct sl_error *err)
     if (c->len == c->cap) {
         /* the caller skips a row once limit bytes of it are held: a part and a
          * row is as large as the copy gets */
-        size_t limit = s->o.max_row_size + 2;
         size_t ncap = c->cap == 0 ? PART_SIZE + (64u << 10) : c->cap * 2;
-        if (c->cap != 0 && ncap > limit + PART_SIZE) {
-            ncap = limit + PART_SIZE;
+        if (c->cap != 0 && ncap > c->limit + PART_SIZE) {
+            ncap = c->limit + PART_SIZE;
         }
         char *nb = sl__realloc(c->buf, ncap);
         if (nb == NULL) {
@@ -453,7 +454,6 @@ static int next_guarded(struct sl_pcursor *c, const struct sl_row_sink *rows, bo
                         struct sl_error *err)
 {
     struct sl_psource *s = c->s;
-    const size_t limit = s->o.max_row_size + 2;
     for (;;) {
         if (atomic_load(&s->failed)) {
             *done = true; /* another cursor failed: it reports why */
@@ -484,7 +484,7 @@ static int next_guarded(struct sl_pcursor *c, const struct sl_row_sink *rows, bo
             c->part = NULL;
         } else if (rc != SL_ROW_PAUSE) {
             /* what is left starts a row that goes on past it */
-            int r2 = c->len - c->pos >= limit ? skip_oversized(c) : fill(c, err);
+            int r2 = c->len - c->pos >= c->limit ? skip_oversized(c) : fill(c, err);
             if (r2 != SL_OK) {
                 return r2;
             }

@@ -230,8 +230,7 @@ const char sl__duckdb_loads_ddl[] =
     "rows_loaded BIGINT, rows_rejected BIGINT, started TIMESTAMPTZ, "
     "finished TIMESTAMPTZ)";
 
-/* Append "dataset"."table". */
-static int qualified(struct sl_buf *b, const char *dataset, const char *name)
+int sl__duckdb_qualified(struct sl_buf *b, const char *dataset, const char *name)
 {
     int rc = sl__sql_quote_ident(b, dataset);
     if (rc == SL_OK) {
@@ -347,7 +346,7 @@ static int compare_table(struct sl_wh *wh, const struct sl_table *t,
     bool have_res = false;
     int rc = sl__buf_append(&b, "SELECT * FROM ", 14);
     if (rc == SL_OK) {
-        rc = qualified(&b, t->dataset, t->name);
+        rc = sl__duckdb_qualified(&b, t->dataset, t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_append(&b, " LIMIT 0", 8);
@@ -475,7 +474,7 @@ static int create_table_sql(struct sl_buf *b, const struct sl_table *t,
 {
     int rc = sl__buf_append(b, "CREATE TABLE IF NOT EXISTS ", 27);
     if (rc == SL_OK) {
-        rc = qualified(b, t->dataset, t->name);
+        rc = sl__duckdb_qualified(b, t->dataset, t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_append(b, " (", 2);
@@ -534,7 +533,7 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
     if (note.len > 0) {
         sl__buf_reset(&b);
         oom = sl__buf_append(&b, "COMMENT ON TABLE ", 17) != SL_OK ||
-              qualified(&b, t->dataset, t->name) != SL_OK ||
+              sl__duckdb_qualified(&b, t->dataset, t->name) != SL_OK ||
               sl__buf_append(&b, " IS ", 4) != SL_OK ||
               sl__sql_quote_literal(&b, note.data) != SL_OK;
         if (oom || (rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
@@ -548,7 +547,7 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
         }
         sl__buf_reset(&b);
         oom = sl__buf_append(&b, "COMMENT ON COLUMN ", 18) != SL_OK ||
-              qualified(&b, t->dataset, t->name) != SL_OK ||
+              sl__duckdb_qualified(&b, t->dataset, t->name) != SL_OK ||
               sl__buf_putc(&b, '.') != SL_OK ||
               sl__sql_quote_ident(&b, f->name) != SL_OK ||
               sl__buf_append(&b, " IS ", 4) != SL_OK ||

@@ -96,6 +96,10 @@ SL_NODISCARD int sl__duckdb_nomem(struct sl_error *err);
 SL_NODISCARD int sl__duckdb_exec(struct sl_wh *wh, const char *sql,
                                  struct sl_error *err);
 
+/* Append "dataset"."table", each part quoted (sl__sql_quote_ident). */
+SL_NODISCARD int sl__duckdb_qualified(struct sl_buf *b, const char *dataset,
+                                      const char *name);
+
 /* ROLLBACK after a failure; its own failure cannot add anything useful. */
 void sl__duckdb_rollback(struct sl_wh *wh);
 

@@ -10,7 +10,6 @@
 #include "core/buf.h"
 #include "validate/psource.h"
 #include "warehouse/duckdb_int.h"
-#include "warehouse/warehouse_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -208,18 +207,7 @@ int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src, unsigne
     if (rc == SL_OK) {
         rc = sl__duckdb_exec(wh, "SET preserve_insertion_order = false", err);
     }
-    /* The appender made at load_begin checked the table; its rows go first. */
-    if (rc == SL_OK && ld->rows > 0) {
-        duckdb_data_chunk_set_size(ld->chunk, ld->rows);
-        if (duckdb_append_data_chunk(ld->app, ld->chunk) == DuckDBError) {
-            rc = sl__duckdb_fail(err, 0, ld->table, "cannot append");
-        }
-        duckdb_data_chunk_reset(ld->chunk);
-        ld->rows = 0;
-    }
-    if (rc == SL_OK && duckdb_appender_flush(ld->app) == DuckDBError) {
-        rc = sl__duckdb_fail(err, 0, ld->table, "cannot flush the appender");
-    }
+    /* Rows the appender made at load_begin may hold go in at commit, as always. */
     if (rc != SL_OK || !enlist(ld)) {
         sl__buf_release(&sql);
         ld->broken = true;
@@ -233,13 +221,7 @@ int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src, unsigne
     sql.len = 0;
     rc = sl__buf_printf(&sql, "INSERT INTO ");
     if (rc == SL_OK) {
-        rc = sl__sql_quote_ident(&sql, ld->t->dataset);
-    }
-    if (rc == SL_OK) {
-        rc = sl__buf_putc(&sql, '.');
-    }
-    if (rc == SL_OK) {
-        rc = sl__sql_quote_ident(&sql, ld->t->name);
+        rc = sl__duckdb_qualified(&sql, ld->t->dataset, ld->t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_printf(&sql, " SELECT * FROM sluice_rows(%llu)",
