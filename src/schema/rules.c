@@ -60,7 +60,6 @@ static void check_release(struct sl_check *ck)
         sl__free(ck->enum_vals[i]);
     }
     sl__free(ck->enum_vals);
-    sl__free(ck->enum_hash);
     sl__free(ck->pattern);
     pcre2_code_free((pcre2_code *)ck->re);
     when_release(ck->when);
@@ -493,8 +492,7 @@ static int build_checks(struct sl_pctx *c, const char *where,
         struct sl_check *ck = &cks[n++];
         ck->kind = SL_CK_ENUM;
         ck->enum_vals = sl__calloc(m, sizeof(char *));
-        ck->enum_hash = sl__calloc(m, sizeof(uint64_t));
-        if (ck->enum_vals == NULL || ck->enum_hash == NULL) {
+        if (ck->enum_vals == NULL) {
             return sl__schema_oom(c);
         }
         for (size_t i = 0; i < m; i++) {
@@ -503,8 +501,7 @@ static int build_checks(struct sl_pctx *c, const char *where,
             if (s == NULL) {
                 return -SL_ESCHEMA;
             }
-            ck->enum_vals[ck->enum_len] = s;
-            ck->enum_hash[ck->enum_len++] = sl__hash_bytes(s, strlen(s));
+            ck->enum_vals[ck->enum_len++] = s;
             for (size_t k = 0; k + 1 < ck->enum_len; k++) {
                 if (strcmp(ck->enum_vals[k], s) == 0) {
                     return sl__schema_fail(c, p, "%s: enum lists \"%s\" twice",

@@ -73,7 +73,6 @@ struct sl_check {
     uint64_t len;                 /* MIN_LENGTH / MAX_LENGTH */
     char **enum_vals;             /* ENUM values, owned */
     size_t enum_len;
-    uint64_t *enum_hash;          /* sl__hash_bytes of each value, same order */
     char *pattern;                /* PATTERN source text, owned */
     struct pcre2_real_code_8 *re; /* compiled, JIT where available; owned */
     struct sl_rule_when *when;    /* NULL = unconditional; owned */

@@ -267,6 +267,30 @@ static int scan_string(struct rowctx *c, const char **s, size_t *n, const char *
     return OK;
 }
 
+/* The content length of the string token at c->p when its closing quote comes
+ * within the next 32 bytes with no escape, control or non-ASCII byte before
+ * it; -1 otherwise (scan_string then reads it). Most values are such strings. */
+static inline ptrdiff_t quick_string(const struct rowctx *c)
+{
+#ifdef __SSE2__
+    const char *q = c->p + 1;
+    for (int k = 0; k < 2 && c->end - q >= 16; k++, q += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned quote = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+        unsigned other = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+        if ((quote | other) != 0) {
+            unsigned at = (unsigned)__builtin_ctz(quote | other);
+            return (quote >> at & 1) != 0 ? (q - c->p - 1) + (ptrdiff_t)at : -1;
+        }
+    }
+#else
+    (void)c;
+#endif
+    return -1;
+}
+
 /* Scan a JSON number token (strict grammar). */
 static int scan_number(struct rowctx *c, const char **s, size_t *n)
 {
@@ -496,8 +520,15 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
         return OK;
     }
     switch (ch) {
-    case '"':
-        if ((rc = scan_string(c, &s, &len, &raw, &raw_len)) != OK) {
+    case '"': {
+        ptrdiff_t ql = quick_string(c);
+        if (ql >= 0) {
+            s = c->p + 1;
+            len = (size_t)ql;
+            raw = c->p;
+            raw_len = len + 2;
+            c->p += len + 2;
+        } else if ((rc = scan_string(c, &s, &len, &raw, &raw_len)) != OK) {
             return rc;
         }
         if (SL_UNLIKELY(len > c->v->o.max_value_size)) {
@@ -509,7 +540,16 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
             return sl__vfail(c, f, raw, raw_len,
                              "Cannot convert a string to a RECORD. Field: %s", f->path);
         }
+        if (f->type == SL_T_STRING && f->max_length == 0) {
+            /* sl__coerce_text's STRING case, without the call */
+            out->kind = SL_V_STR;
+            out->u.s = s;
+            out->len = (uint32_t)len;
+            sl__remember(c->v, n, s, len, out);
+            return n->n_checks ? sl__run_checks(c, n, s, len, out) : OK;
+        }
         return sl__coerce_text(c, n, s, len, out);
+    }
     case '{':
         if (f->type != SL_T_RECORD) {
             const char *tok = c->p;
@@ -727,17 +767,33 @@ static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val 
              * name holds no quote, backslash or invalid UTF-8), so the string scan
              * and the lookup are skipped. */
             const struct sl_field *f = NULL;
+            bool colon = false;
             if (next < rec->n_kids) {
-                const struct sl_field *g = rec->kids[next].f;
+                const struct vnode *kn = &rec->kids[next];
+                const struct sl_field *g = kn->f;
                 size_t nl = g->name_len;
-                if ((size_t)(c->end - c->p) > nl + 1 && c->p[nl + 1] == '"' &&
+#ifdef __SSE2__
+                /* `"name":` in one compare when the row has 16 bytes left */
+                if (kn->key_mask != 0 && c->end - c->p >= 16) {
+                    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)c->p);
+                    __m128i k = _mm_loadu_si128((const __m128i *)(const void *)kn->key_pat);
+                    unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k));
+                    if ((eq & kn->key_mask) == kn->key_mask) {
+                        f = g;
+                        colon = true;
+                    }
+                }
+#endif
+                if (f == NULL && (size_t)(c->end - c->p) > nl + 1 && c->p[nl + 1] == '"' &&
                     memcmp(c->p + 1, g->name, nl) == 0) {
                     f = g;
+                }
+                if (f != NULL) {
                     raw = c->p;
                     raw_len = nl + 2;
                     key = c->p + 1;
                     klen = nl;
-                    c->p += nl + 2;
+                    c->p += nl + 2 + colon;
                 }
             }
             if (f == NULL) {
@@ -745,11 +801,13 @@ static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val 
                     return rc;
                 }
             }
-            skip_ws(c);
-            if (c->p >= c->end || *c->p != ':') {
-                return syntax(c, "expected ':' after key");
+            if (!colon) {
+                skip_ws(c);
+                if (c->p >= c->end || *c->p != ':') {
+                    return syntax(c, "expected ':' after key");
+                }
+                c->p++;
             }
-            c->p++;
             skip_ws(c);
             if (c->p >= c->end) {
                 return syntax(c, "unexpected end of row");

@@ -13,29 +13,71 @@
 #define SL_ROW_MAX_DEPTH 15   /* BigQuery's nesting limit, for values outside JSON columns */
 #define SL_NO_SLOT UINT32_MAX
 
+/* A set of byte strings (checks.c): open addressing, at most half full. */
+struct strent {
+    const char *s;                    /* borrowed from the schema */
+    uint32_t len;
+    int id;                           /* order of first insertion, -1 = empty slot */
+};
+struct strset {
+    struct strent *tab;               /* mask + 1 entries, owned; NULL = empty set */
+    uint32_t mask;
+    uint32_t n;                       /* distinct strings */
+};
+
+/* A rule check compiled for the row loop (checks.c). */
+struct vck {
+    const struct sl_check *ck;        /* the schema's check: name, pattern, when */
+    enum sl_check_kind kind;
+    double num;                       /* MINIMUM / MAXIMUM */
+    uint64_t len;                     /* MIN_LENGTH / MAX_LENGTH */
+    struct strset set;                /* ENUM values */
+};
+
 /* A compiled plan node mirrors one schema field. kids[i] is field->fields[i]. */
 struct vnode {
     const struct sl_field *f;
     struct vnode *kids;               /* RECORD: n_kids nodes, owned */
     uint32_t n_kids;
     uint32_t slot;                    /* row slot keeping its value for conditions, or SL_NO_SLOT */
-    const struct sl_check **checks;   /* unconditional value checks (not REQUIRED), owned array */
+    struct vck *checks;               /* unconditional value checks (not REQUIRED), owned array */
     uint32_t n_checks;
+    /* the same checks folded into one test that can only confirm a pass
+     * (checks.c); when it cannot, checks[] run in order for the reason */
+    bool fast;                        /* the folded test applies */
+    bool fast_num, fast_len;          /* it has numeric bounds / length bounds */
+    uint8_t n_fast_x;                 /* ENUM and PATTERN checks: indexes in fast_x */
+    uint8_t fast_x[4];
+    double num_lo, num_hi;            /* largest minimum, smallest maximum */
+    uint64_t len_lo, len_hi;          /* byte lengths within which every length rule holds */
     bool rule_required;               /* a "required" rule on this field */
     uint32_t *must;                   /* RECORD: kids that must be non-null (mode or rule), owned */
     uint32_t n_must;
     uint32_t *repeated;               /* RECORD: kids that are REPEATED (absent -> []), owned */
     uint32_t n_repeated;
     int precision, scale;             /* effective NUMERIC/BIGNUMERIC parameters */
+    /* the key as compact JSON writes it, `"name":`, for a 16-byte compare
+     * (ndjson.c); key_mask has a bit per byte of it, 0 when it does not fit */
+    uint8_t key_pat[16];
+    uint32_t key_mask;
 };
 
 /* A conditional rule, evaluated once the whole row is read. */
 struct vcond {
-    const struct sl_check *check;
+    struct vck ck;                    /* the check, run when the condition holds */
     uint32_t target_slot;             /* slot of the checked field */
     uint32_t cond_slot;               /* slot of the `when` field */
     const struct vnode *target;
-    size_t equals_len;                /* strlen of the `when` equals value */
+    uint32_t group;                   /* index into the validator's groups (its cond_slot) */
+    uint64_t *acc;                    /* bitmap of the group's value ids that trigger it, owned */
+    uint32_t n_acc;                   /* words in acc */
+};
+
+/* The `when` values of all conditional rules reading one slot. */
+struct vgroup {
+    uint32_t slot;
+    struct strset vals;               /* every value some rule compares the slot with */
+    int hit;                          /* this row: id of the slot's text in vals, or -1 */
 };
 
 /* A field's value remembered for conditional rules. */
@@ -65,6 +107,8 @@ struct sl_validator {
     struct vnode root;                /* RECORD over the top-level fields */
     struct vcond *conds;              /* conditional rules, owned */
     uint32_t n_conds;
+    struct vgroup *groups;            /* one per slot read by a condition; n_conds entries, owned */
+    uint32_t n_groups;
     uint32_t n_slots;
     struct vslot *slots;              /* n_slots, reset per row, owned */
     struct sl_arena arena;            /* per-row values, reset per row */
@@ -95,6 +139,20 @@ int sl__vfail(struct rowctx *ctx, const struct sl_field *f, const char *val, siz
  * or 1 (rejected) or negative. */
 int sl__coerce_text(struct rowctx *ctx, const struct vnode *n, const char *s, size_t len,
                     struct sl_val *out);
+/* checks.c: string sets. find returns the string's id or -1; add inserts the
+ * NUL-terminated s (borrowed: it must outlive the set) unless present and
+ * gives its id in *out_id; 0 or -SL_ENOMEM. release frees the table. */
+int sl__strset_find(const struct strset *S, const char *s, size_t n);
+SL_NODISCARD int sl__strset_add(struct strset *S, const char *s, int *out_id);
+void sl__strset_release(struct strset *S);
+/* checks.c: compile one check (0 or -SL_ENOMEM; release it even on failure). */
+SL_NODISCARD int sl__vck_init(struct vck *k, const struct sl_check *ck);
+void sl__vck_release(struct vck *k);
+/* checks.c: fold a node's checks[] into its fast test. */
+void sl__vnode_fold(struct vnode *n);
+/* checks.c: group the conditional rules by the slot they read (after the
+ * validator's conds and groups arrays are filled in). 0 or -SL_ENOMEM. */
+SL_NODISCARD int sl__conds_prepare(struct sl_validator *v);
 /* Run unconditional checks on an already coerced value. */
 int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
                    const struct sl_val *val);

@@ -80,6 +80,9 @@ static void free_node(struct vnode *n)
         free_node(&n->kids[i]);
     }
     sl__free(n->kids);
+    for (uint32_t i = 0; i < n->n_checks; i++) {
+        sl__vck_release(&n->checks[i]);
+    }
     sl__free(n->checks);
     sl__free(n->must);
     sl__free(n->repeated);
@@ -89,6 +92,13 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
 {
     n->f = f;
     n->slot = SL_NO_SLOT;
+    if (f->name != NULL && f->name_len + 3 <= sizeof(n->key_pat)) {
+        n->key_pat[0] = '"';
+        memcpy(n->key_pat + 1, f->name, f->name_len);
+        n->key_pat[f->name_len + 1] = '"';
+        n->key_pat[f->name_len + 2] = ':';
+        n->key_mask = (1u << (f->name_len + 3)) - 1;
+    }
     n->precision = f->precision;
     n->scale = f->scale;
     if (f->type == SL_T_NUMERIC && !f->has_precision) {
@@ -108,9 +118,13 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
         } else if (ck->kind == SL_CK_REQUIRED) {
             n->rule_required = true;
         } else {
-            n->checks[n->n_checks++] = ck;
+            int rc = sl__vck_init(&n->checks[n->n_checks++], ck);
+            if (rc != SL_OK) {
+                return rc;
+            }
         }
     }
+    sl__vnode_fold(n);
     if (f->type != SL_T_RECORD) {
         return SL_OK;
     }
@@ -168,8 +182,10 @@ static int collect_conds(struct sl_validator *v, struct vnode *n)
             cn->slot = v->n_slots++;
         }
         struct vcond *c = &v->conds[v->n_conds++];
-        c->check = ck;
-        c->equals_len = ck->when->equals != NULL ? strlen(ck->when->equals) : 0;
+        int rc = sl__vck_init(&c->ck, ck);
+        if (rc != SL_OK) {
+            return rc;
+        }
         c->target = n;
         c->target_slot = n->slot;
         c->cond_slot = cn->slot;
@@ -204,8 +220,12 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
     int rc = build_node(v, &v->root, &t->root);
     if (rc == SL_OK && v->n_conds > 0) {
         v->conds = sl__calloc(v->n_conds, sizeof(*v->conds));
+        v->groups = sl__calloc(v->n_conds, sizeof(*v->groups));
         v->n_conds = 0;
-        rc = v->conds == NULL ? -SL_ENOMEM : collect_conds(v, &v->root);
+        rc = v->conds == NULL || v->groups == NULL ? -SL_ENOMEM : collect_conds(v, &v->root);
+        if (rc == SL_OK) {
+            rc = sl__conds_prepare(v);
+        }
     }
     if (rc == SL_OK && v->n_slots > 0) {
         v->slots = sl__calloc(v->n_slots, sizeof(*v->slots));
@@ -254,7 +274,15 @@ void sl_validator_destroy(struct sl_validator *v)
         return;
     }
     free_node(&v->root);
+    for (uint32_t i = 0; v->conds != NULL && i < v->n_conds; i++) {
+        sl__vck_release(&v->conds[i].ck);
+        sl__free(v->conds[i].acc);
+    }
+    for (uint32_t i = 0; v->groups != NULL && i < v->n_conds; i++) {
+        sl__strset_release(&v->groups[i].vals);
+    }
     sl__free(v->conds);
+    sl__free(v->groups);
     sl__free(v->slots);
     sl__free(v->csv_map);
     if (v->md != NULL) {
@@ -305,40 +333,6 @@ int sl__row_begin(struct sl_validator *v, struct rowctx *ctx, const char *line, 
     return OK;
 }
 
-static double pow10i(int e)
-{
-    double r = 1;
-    for (int i = 0; i < e; i++) {
-        r *= 10;
-    }
-    return r;
-}
-
-static bool as_double(const struct vnode *n, const struct sl_val *val, double *out)
-{
-    switch (val->kind) {
-    case SL_V_I64:
-        *out = (double)val->u.i;
-        return true;
-    case SL_V_F64:
-        *out = val->u.f;
-        return true;
-    case SL_V_DEC:
-        *out = (double)val->u.d / pow10i(n->scale);
-        return true;
-    case SL_V_STR: {
-        char tmp[128];
-        size_t l = val->len < sizeof(tmp) - 1 ? val->len : sizeof(tmp) - 1;
-        memcpy(tmp, val->u.s, l);
-        tmp[l] = '\0';
-        *out = strtod(tmp, NULL);
-        return true;
-    }
-    default:
-        return false;
-    }
-}
-
 static size_t count_chars(const char *s, size_t n)
 {
     size_t c = 0;
@@ -346,119 +340,6 @@ static size_t count_chars(const char *s, size_t n)
         c += ((unsigned char)s[i] & 0xC0) != 0x80;
     }
     return c;
-}
-
-/* Does the NUL-terminated c equal the n bytes at s? Never reads past either. */
-static inline bool eq_cstr(const char *c, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (c[i] != s[i] || c[i] == '\0') {
-            return false;
-        }
-    }
-    return c[n] == '\0';
-}
-
-static bool check_passes(struct sl_validator *v, const struct sl_check *ck,
-                         const struct vnode *n, const char *txt, size_t len,
-                         const struct sl_val *val)
-{
-    double d;
-    switch (ck->kind) {
-    case SL_CK_REQUIRED:
-        return val->kind != SL_V_NULL;
-    case SL_CK_MINIMUM:
-        return !as_double(n, val, &d) || d >= ck->num;
-    case SL_CK_MAXIMUM:
-        return !as_double(n, val, &d) || d <= ck->num;
-    case SL_CK_MIN_LENGTH:
-    case SL_CK_MAX_LENGTH: {
-        if (val->kind == SL_V_BYTES) {
-            return ck->kind == SL_CK_MIN_LENGTH ? val->len >= ck->len : val->len <= ck->len;
-        }
-        /* code points <= bytes: count them only when the byte length cannot decide */
-        if (ck->kind == SL_CK_MAX_LENGTH) {
-            return len <= ck->len || count_chars(txt, len) <= ck->len;
-        }
-        return len >= ck->len && (len < 4 * ck->len ? count_chars(txt, len) >= ck->len : true);
-    }
-    case SL_CK_ENUM:
-        for (size_t i = 0; i < ck->enum_len; i++) {
-            if (eq_cstr(ck->enum_vals[i], txt, len)) {
-                return true;
-            }
-        }
-        return false;
-    case SL_CK_PATTERN: {
-        /* the JIT entry skips pcre2_match's per-call checks (the text is valid
-         * UTF-8 already); patterns the JIT could not compile take the
-         * interpreter */
-        int rc = pcre2_jit_match((pcre2_code *)ck->re, (PCRE2_SPTR)txt, len, 0, 0, v->md,
-                                 NULL);
-        if (rc == PCRE2_ERROR_JIT_BADOPTION) {
-            rc = pcre2_match((pcre2_code *)ck->re, (PCRE2_SPTR)txt, len, 0,
-                             PCRE2_NO_UTF_CHECK, v->md, NULL);
-        }
-        return rc >= 0;
-    }
-    }
-    return true;
-}
-
-static int rule_fail(struct rowctx *ctx, const struct sl_check *ck, const struct vnode *n,
-                     const char *txt, size_t len)
-{
-    return sl__vfail(ctx, n->f, txt, len, "Rule failed: %s. Field: %s",
-                     ck->name ? ck->name : "rule", n->f->path);
-}
-
-int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
-                   const struct sl_val *val)
-{
-    for (uint32_t i = 0; i < n->n_checks; i++) {
-        const struct sl_check *ck = n->checks[i];
-        if (!check_passes(ctx->v, ck, n, txt, len, val)) {
-            return rule_fail(ctx, ck, n, txt, len);
-        }
-    }
-    return OK;
-}
-
-int sl__row_finish(struct rowctx *ctx)
-{
-    struct sl_validator *v = ctx->v;
-    for (uint32_t i = 0; i < v->n_conds; i++) {
-        const struct vcond *c = &v->conds[i];
-        const struct vslot *cs = &v->slots[c->cond_slot];
-        if (!cs->present) {
-            continue;
-        }
-        const struct sl_rule_when *w = c->check->when;
-        bool hit = false;
-        if (w->equals != NULL) {
-            hit = c->equals_len == cs->txt_len && eq_cstr(w->equals, cs->txt, cs->txt_len);
-        }
-        for (size_t k = 0; !hit && k < w->in_len; k++) {
-            hit = eq_cstr(w->in_vals[k], cs->txt, cs->txt_len);
-        }
-        if (!hit) {
-            continue;
-        }
-        const struct vslot *ts = &v->slots[c->target_slot];
-        if (c->check->kind == SL_CK_REQUIRED) {
-            if (!ts->present) {
-                return rule_fail(ctx, c->check, c->target, NULL, 0);
-            }
-            continue;
-        }
-        if (!ts->present) {
-            continue;
-        }
-        if (!check_passes(v, c->check, c->target, ts->txt, ts->txt_len, &ts->val)) {
-            return rule_fail(ctx, c->check, c->target, ts->txt, ts->txt_len);
-        }
-    }
-    return OK;
 }
 
 static int convert_fail(struct rowctx *ctx, const struct sl_field *f, const char *s,

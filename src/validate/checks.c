@@ -1,0 +1,418 @@
+/* checks.c - the rule checks of a validation plan as the row loop runs them:
+ * string sets for enum values and `when` conditions, numeric bounds, lengths,
+ * patterns, and the end-of-row conditional rules. validate stage. */
+#include "core/common.h"
+#include "validate/validate_int.h"
+#include "core/alloc.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <math.h>
+#include <string.h>
+
+enum { OK = 0, REJ = 1 };
+
+/* ---- string sets ----------------------------------------------------------
+ * A set of byte strings looked up by the bytes of a value. The hash reads the
+ * length and at most the first and last 8 bytes (so a lookup costs the same for
+ * any value length), then one memcmp confirms a candidate. */
+
+static inline uint64_t set_hash(const char *s, size_t n)
+{
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n > 0) {
+        a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+            (uint64_t)(unsigned char)s[n - 1] << 16;
+    }
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ n) * 0xFF51AFD7ED558CCDULL;
+    return h ^ (h >> 29);
+}
+
+int sl__strset_find(const struct strset *S, const char *s, size_t n)
+{
+    if (S->tab == NULL) {
+        return -1;
+    }
+    for (uint32_t i = (uint32_t)set_hash(s, n) & S->mask;; i = (i + 1) & S->mask) {
+        const struct strent *e = &S->tab[i];
+        if (e->id < 0) {
+            return -1;
+        }
+        if (e->len == n && memcmp(e->s, s, n) == 0) {
+            return e->id;
+        }
+    }
+}
+
+int sl__strset_add(struct strset *S, const char *s, int *out_id)
+{
+    size_t n = strlen(s);
+    int id = sl__strset_find(S, s, n);
+    if (id >= 0) {
+        *out_id = id;
+        return SL_OK;
+    }
+    if (S->tab == NULL || 2 * (S->n + 1) > S->mask + 1) {
+        /* grow to keep the table at most half full */
+        uint32_t cap = S->tab == NULL ? 16 : 2 * (S->mask + 1);
+        struct strent *t = sl__malloc(cap * sizeof(*t));
+        if (t == NULL) {
+            return -SL_ENOMEM;
+        }
+        for (uint32_t i = 0; i < cap; i++) {
+            t[i].id = -1;
+        }
+        for (uint32_t k = 0; S->tab != NULL && k <= S->mask; k++) {
+            const struct strent *e = &S->tab[k];
+            if (e->id >= 0) {
+                uint32_t i = (uint32_t)set_hash(e->s, e->len) & (cap - 1);
+                while (t[i].id >= 0) {
+                    i = (i + 1) & (cap - 1);
+                }
+                t[i] = *e;
+            }
+        }
+        sl__free(S->tab);
+        S->tab = t;
+        S->mask = cap - 1;
+    }
+    uint32_t i = (uint32_t)set_hash(s, n) & S->mask;
+    while (S->tab[i].id >= 0) {
+        i = (i + 1) & S->mask;
+    }
+    S->tab[i].s = s;
+    S->tab[i].len = (uint32_t)n;
+    S->tab[i].id = (int)S->n;
+    *out_id = (int)S->n++;
+    return SL_OK;
+}
+
+void sl__strset_release(struct strset *S)
+{
+    sl__free(S->tab);
+    memset(S, 0, sizeof(*S));
+}
+
+/* ---- compiled checks ------------------------------------------------------ */
+
+int sl__vck_init(struct vck *k, const struct sl_check *ck)
+{
+    memset(k, 0, sizeof(*k));
+    k->ck = ck;
+    k->kind = ck->kind;
+    k->num = ck->num;
+    k->len = ck->len;
+    if (ck->kind == SL_CK_ENUM) {
+        for (size_t i = 0; i < ck->enum_len; i++) {
+            int id;
+            int rc = sl__strset_add(&k->set, ck->enum_vals[i], &id);
+            if (rc != SL_OK) {
+                return rc;
+            }
+        }
+    }
+    return SL_OK;
+}
+
+void sl__vck_release(struct vck *k)
+{
+    sl__strset_release(&k->set);
+}
+
+static double pow10i(int e)
+{
+    double r = 1;
+    for (int i = 0; i < e; i++) {
+        r *= 10;
+    }
+    return r;
+}
+
+static bool as_double(const struct vnode *n, const struct sl_val *val, double *out)
+{
+    switch (val->kind) {
+    case SL_V_I64:
+        *out = (double)val->u.i;
+        return true;
+    case SL_V_F64:
+        *out = val->u.f;
+        return true;
+    case SL_V_DEC:
+        *out = (double)val->u.d / pow10i(n->scale);
+        return true;
+    case SL_V_STR: {
+        char tmp[128];
+        size_t l = val->len < sizeof(tmp) - 1 ? val->len : sizeof(tmp) - 1;
+        memcpy(tmp, val->u.s, l);
+        tmp[l] = '\0';
+        *out = strtod(tmp, NULL);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static size_t count_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    return c;
+}
+
+static bool check_passes(struct sl_validator *v, const struct vck *k, const struct vnode *n,
+                         const char *txt, size_t len, const struct sl_val *val)
+{
+    double d;
+    switch (k->kind) {
+    case SL_CK_REQUIRED:
+        return val->kind != SL_V_NULL;
+    case SL_CK_MINIMUM:
+        if (val->kind == SL_V_I64) {
+            return (double)val->u.i >= k->num;
+        }
+        if (val->kind == SL_V_F64) {
+            return val->u.f >= k->num;
+        }
+        return !as_double(n, val, &d) || d >= k->num;
+    case SL_CK_MAXIMUM:
+        if (val->kind == SL_V_I64) {
+            return (double)val->u.i <= k->num;
+        }
+        if (val->kind == SL_V_F64) {
+            return val->u.f <= k->num;
+        }
+        return !as_double(n, val, &d) || d <= k->num;
+    case SL_CK_MIN_LENGTH:
+        if (val->kind == SL_V_BYTES) {
+            return val->len >= k->len;
+        }
+        /* code points <= bytes <= 4 x code points: count them only when the
+         * byte length cannot decide */
+        return len >= k->len && (len < 4 * k->len ? count_chars(txt, len) >= k->len : true);
+    case SL_CK_MAX_LENGTH:
+        if (val->kind == SL_V_BYTES) {
+            return val->len <= k->len;
+        }
+        return len <= k->len || count_chars(txt, len) <= k->len;
+    case SL_CK_ENUM:
+        return sl__strset_find(&k->set, txt, len) >= 0;
+    case SL_CK_PATTERN: {
+        /* the JIT entry skips pcre2_match's per-call checks (the text is valid
+         * UTF-8 already); patterns the JIT could not compile take the
+         * interpreter */
+        const pcre2_code *re = (const pcre2_code *)k->ck->re;
+        int rc = pcre2_jit_match(re, (PCRE2_SPTR)txt, len, 0, 0, v->md, NULL);
+        if (rc == PCRE2_ERROR_JIT_BADOPTION) {
+            rc = pcre2_match(re, (PCRE2_SPTR)txt, len, 0, PCRE2_NO_UTF_CHECK, v->md, NULL);
+        }
+        return rc >= 0;
+    }
+    }
+    return true;
+}
+
+static int rule_fail(struct rowctx *ctx, const struct sl_check *ck, const struct vnode *n,
+                     const char *txt, size_t len)
+{
+    return sl__vfail(ctx, n->f, txt, len, "Rule failed: %s. Field: %s",
+                     ck->name ? ck->name : "rule", n->f->path);
+}
+
+void sl__vnode_fold(struct vnode *n)
+{
+    n->fast = n->n_checks > 0;
+    n->num_lo = -HUGE_VAL;
+    n->num_hi = HUGE_VAL;
+    n->len_lo = 0;
+    n->len_hi = UINT64_MAX;
+    for (uint32_t i = 0; i < n->n_checks; i++) {
+        const struct vck *k = &n->checks[i];
+        switch (k->kind) {
+        case SL_CK_MINIMUM:
+            n->fast_num = true;
+            n->num_lo = k->num > n->num_lo ? k->num : n->num_lo;
+            break;
+        case SL_CK_MAXIMUM:
+            n->fast_num = true;
+            n->num_hi = k->num < n->num_hi ? k->num : n->num_hi;
+            break;
+        case SL_CK_MIN_LENGTH:
+            /* valid UTF-8 (every value is checked before its rules) holds at
+             * least ceil(bytes / 4) code points */
+            n->fast_len = true;
+            if (k->len > 0) {
+                uint64_t sure = k->len > UINT64_MAX / 8 ? UINT64_MAX : 4 * k->len - 3;
+                n->len_lo = sure > n->len_lo ? sure : n->len_lo;
+            }
+            break;
+        case SL_CK_MAX_LENGTH:
+            n->fast_len = true;
+            n->len_hi = k->len < n->len_hi ? k->len : n->len_hi;
+            break;
+        case SL_CK_ENUM:
+        case SL_CK_PATTERN:
+            if (n->n_fast_x == sizeof(n->fast_x)) {
+                n->fast = false;
+            } else {
+                n->fast_x[n->n_fast_x++] = (uint8_t)i;
+            }
+            break;
+        case SL_CK_REQUIRED:
+            n->fast = false;
+            break;
+        }
+    }
+}
+
+/* Every check of n passes (true), or some may fail (false: run them in order). */
+static bool fast_pass(struct sl_validator *v, const struct vnode *n, const char *txt,
+                      size_t len, const struct sl_val *val)
+{
+    if (n->fast_num) {
+        double d;
+        if (val->kind == SL_V_I64) {
+            d = (double)val->u.i;
+        } else if (val->kind == SL_V_F64) {
+            d = val->u.f;
+        } else {
+            return false;
+        }
+        if (!(d >= n->num_lo && d <= n->num_hi)) {
+            return false;
+        }
+    }
+    if (n->fast_len && (val->kind == SL_V_BYTES || len < n->len_lo || len > n->len_hi)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n->n_fast_x; i++) {
+        if (!check_passes(v, &n->checks[n->fast_x[i]], n, txt, len, val)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
+                   const struct sl_val *val)
+{
+    if (SL_LIKELY(n->fast) && fast_pass(ctx->v, n, txt, len, val)) {
+        return OK;
+    }
+    for (uint32_t i = 0; i < n->n_checks; i++) {
+        const struct vck *k = &n->checks[i];
+        if (!check_passes(ctx->v, k, n, txt, len, val)) {
+            return rule_fail(ctx, k->ck, n, txt, len);
+        }
+    }
+    return OK;
+}
+
+/* ---- conditional rules ----------------------------------------------------
+ * Each `when` names a field (its slot) and values it must equal. The values of
+ * all conditions on one slot go into one string set, so a row looks its slot's
+ * text up once and then each rule tests one bit of its own. */
+
+int sl__conds_prepare(struct sl_validator *v)
+{
+    for (uint32_t i = 0; i < v->n_conds; i++) {
+        struct vcond *c = &v->conds[i];
+        uint32_t g = 0;
+        while (g < v->n_groups && v->groups[g].slot != c->cond_slot) {
+            g++;
+        }
+        if (g == v->n_groups) {
+            v->groups[g].slot = c->cond_slot;
+            v->n_groups++;
+        }
+        c->group = g;
+    }
+    for (uint32_t i = 0; i < v->n_conds; i++) {
+        struct vcond *c = &v->conds[i];
+        const struct sl_rule_when *w = c->ck.ck->when;
+        struct strset *S = &v->groups[c->group].vals;
+        size_t nv = (w->equals != NULL ? 1 : 0) + w->in_len;
+        int ids[64];
+        int *idp = nv <= 64 ? ids : sl__malloc(nv * sizeof(int));
+        if (idp == NULL) {
+            return -SL_ENOMEM;
+        }
+        int rc = SL_OK;
+        size_t k = 0;
+        if (w->equals != NULL) {
+            rc = sl__strset_add(S, w->equals, &idp[k++]);
+        }
+        for (size_t j = 0; rc == SL_OK && j < w->in_len; j++) {
+            rc = sl__strset_add(S, w->in_vals[j], &idp[k++]);
+        }
+        if (rc == SL_OK) {
+            /* ids only grow, so this rule's largest is known now; a later
+             * rule's new values lie beyond its bitmap and read as misses */
+            int top = 0;
+            for (size_t j = 0; j < k; j++) {
+                top = idp[j] > top ? idp[j] : top;
+            }
+            c->n_acc = (uint32_t)top / 64 + 1;
+            c->acc = sl__calloc(c->n_acc, sizeof(uint64_t));
+            if (c->acc == NULL) {
+                rc = -SL_ENOMEM;
+            }
+            for (size_t j = 0; rc == SL_OK && j < k; j++) {
+                c->acc[idp[j] / 64] |= 1ULL << (idp[j] % 64);
+            }
+        }
+        if (idp != ids) {
+            sl__free(idp);
+        }
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    return SL_OK;
+}
+
+int sl__row_finish(struct rowctx *ctx)
+{
+    struct sl_validator *v = ctx->v;
+    if (v->n_conds == 0) {
+        return OK;
+    }
+    for (uint32_t g = 0; g < v->n_groups; g++) {
+        const struct vslot *cs = &v->slots[v->groups[g].slot];
+        v->groups[g].hit = cs->present ? sl__strset_find(&v->groups[g].vals, cs->txt, cs->txt_len)
+                                       : -1;
+    }
+    for (uint32_t i = 0; i < v->n_conds; i++) {
+        const struct vcond *c = &v->conds[i];
+        int id = v->groups[c->group].hit;
+        if (id < 0 || (uint32_t)id / 64 >= c->n_acc ||
+            (c->acc[(uint32_t)id / 64] >> ((uint32_t)id % 64) & 1) == 0) {
+            continue;
+        }
+        const struct vslot *ts = &v->slots[c->target_slot];
+        if (c->ck.kind == SL_CK_REQUIRED) {
+            if (!ts->present) {
+                return rule_fail(ctx, c->ck.ck, c->target, NULL, 0);
+            }
+            continue;
+        }
+        if (!ts->present) {
+            continue;
+        }
+        if (!check_passes(v, &c->ck, c->target, ts->txt, ts->txt_len, &ts->val)) {
+            return rule_fail(ctx, c->ck.ck, c->target, ts->txt, ts->txt_len);
+        }
+    }
+    return OK;
+}
