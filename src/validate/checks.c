@@ -321,8 +321,88 @@ int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, s
 
 /* ---- conditional rules ----------------------------------------------------
  * Each `when` names a field (its slot) and values it must equal. The values of
- * all conditions on one slot go into one string set, so a row looks its slot's
- * text up once and then each rule tests one bit of its own. */
+ * all conditions on one slot go into one string set, and each value id lists
+ * the rules it triggers, so a row looks its slot's text up once and runs only
+ * those rules. */
+
+/* The `when` values of conditional rule c as ids of its group's set. */
+static int cond_ids(struct strset *S, const struct sl_rule_when *w, int *ids, size_t *out_n)
+{
+    size_t k = 0;
+    int rc = SL_OK;
+    if (w->equals != NULL) {
+        rc = sl__strset_add(S, w->equals, &ids[k++]);
+    }
+    for (size_t j = 0; rc == SL_OK && j < w->in_len; j++) {
+        rc = sl__strset_add(S, w->in_vals[j], &ids[k++]);
+    }
+    *out_n = k;
+    return rc;
+}
+
+static int group_prepare(struct sl_validator *v, uint32_t g)
+{
+    struct vgroup *G = &v->groups[g];
+    size_t total = 0, cap = 0;
+    int *ids = NULL;
+    int rc = SL_OK;
+    /* pass 1: the set, and the longest value list */
+    for (uint32_t i = 0; rc == SL_OK && i < v->n_conds; i++) {
+        const struct sl_rule_when *w = v->conds[i].ck.ck->when;
+        size_t nv = (w->equals != NULL ? 1 : 0) + w->in_len;
+        if (v->conds[i].group != g) {
+            continue;
+        }
+        if (nv > cap) {
+            sl__free(ids);
+            cap = nv;
+            if ((ids = sl__malloc(cap * sizeof(int))) == NULL) {
+                return -SL_ENOMEM;
+            }
+        }
+        size_t k;
+        rc = cond_ids(&G->vals, w, ids, &k);
+        total += k;
+    }
+    if (rc == SL_OK) {
+        G->run_at = sl__calloc(G->vals.n + 2, sizeof(uint32_t));
+        G->run = sl__calloc(total + 1, sizeof(uint32_t));
+        rc = G->run_at == NULL || G->run == NULL ? -SL_ENOMEM : SL_OK;
+    }
+    /* pass 2: count per id (a rule listing a value twice counts once), then
+     * place the rules; both walks go in rule order, so each list is sorted */
+    for (int pass = 0; rc == SL_OK && pass < 2; pass++) {
+        uint32_t *fill = pass == 0 ? G->run_at + 2 : G->run_at + 1;
+        for (uint32_t i = 0; i < v->n_conds; i++) {
+            if (v->conds[i].group != g) {
+                continue;
+            }
+            size_t k;
+            (void)cond_ids(&G->vals, v->conds[i].ck.ck->when, ids, &k); /* all present */
+            for (size_t j = 0; j < k; j++) {
+                bool dup = false;
+                for (size_t q = 0; q < j; q++) {
+                    dup = dup || ids[q] == ids[j];
+                }
+                if (dup) {
+                    continue;
+                }
+                if (pass == 0) {
+                    fill[ids[j]]++;
+                } else {
+                    G->run[fill[ids[j]]++] = i;
+                }
+            }
+        }
+        if (pass == 0) {
+            for (uint32_t id = 0; id < G->vals.n; id++) {
+                G->run_at[id + 2] += G->run_at[id + 1];
+            }
+        }
+    }
+    sl__free(ids);
+    return rc;
+}
 
 int sl__conds_prepare(struct sl_validator *v)
 {
@@ -338,80 +418,74 @@ int sl__conds_prepare(struct sl_validator *v)
         }
         c->group = g;
     }
-    for (uint32_t i = 0; i < v->n_conds; i++) {
-        struct vcond *c = &v->conds[i];
-        const struct sl_rule_when *w = c->ck.ck->when;
-        struct strset *S = &v->groups[c->group].vals;
-        size_t nv = (w->equals != NULL ? 1 : 0) + w->in_len;
-        int ids[64];
-        int *idp = nv <= 64 ? ids : sl__malloc(nv * sizeof(int));
-        if (idp == NULL) {
-            return -SL_ENOMEM;
-        }
-        int rc = SL_OK;
-        size_t k = 0;
-        if (w->equals != NULL) {
-            rc = sl__strset_add(S, w->equals, &idp[k++]);
-        }
-        for (size_t j = 0; rc == SL_OK && j < w->in_len; j++) {
-            rc = sl__strset_add(S, w->in_vals[j], &idp[k++]);
-        }
-        if (rc == SL_OK) {
-            /* ids only grow, so this rule's largest is known now; a later
-             * rule's new values lie beyond its bitmap and read as misses */
-            int top = 0;
-            for (size_t j = 0; j < k; j++) {
-                top = idp[j] > top ? idp[j] : top;
-            }
-            c->n_acc = (uint32_t)top / 64 + 1;
-            c->acc = sl__calloc(c->n_acc, sizeof(uint64_t));
-            if (c->acc == NULL) {
-                rc = -SL_ENOMEM;
-            }
-            for (size_t j = 0; rc == SL_OK && j < k; j++) {
-                c->acc[idp[j] / 64] |= 1ULL << (idp[j] % 64);
-            }
-        }
-        if (idp != ids) {
-            sl__free(idp);
-        }
+    for (uint32_t g = 0; g < v->n_groups; g++) {
+        int rc = group_prepare(v, g);
         if (rc != SL_OK) {
             return rc;
+        }
+    }
+    if (v->n_groups > 1) {
+        v->cond_hits = sl__calloc((v->n_conds + 63) / 64, sizeof(uint64_t));
+        if (v->cond_hits == NULL) {
+            return -SL_ENOMEM;
         }
     }
     return SL_OK;
 }
 
+static int run_cond(struct rowctx *ctx, const struct vcond *c)
+{
+    struct sl_validator *v = ctx->v;
+    const struct vslot *ts = &v->slots[c->target_slot];
+    if (c->ck.kind == SL_CK_REQUIRED) {
+        return ts->present ? OK : rule_fail(ctx, c->ck.ck, c->target, NULL, 0);
+    }
+    if (ts->present && !check_passes(v, &c->ck, c->target, ts->txt, ts->txt_len, &ts->val)) {
+        return rule_fail(ctx, c->ck.ck, c->target, ts->txt, ts->txt_len);
+    }
+    return OK;
+}
+
+/* The id of group g's slot text in this row, or -1 (absent, null, no rule's value). */
+static inline int group_hit(const struct sl_validator *v, const struct vgroup *G)
+{
+    const struct vslot *cs = &v->slots[G->slot];
+    return cs->present ? sl__strset_find(&G->vals, cs->txt, cs->txt_len) : -1;
+}
+
 int sl__row_finish(struct rowctx *ctx)
 {
     struct sl_validator *v = ctx->v;
-    if (v->n_conds == 0) {
+    if (v->n_groups == 1) {
+        const struct vgroup *G = &v->groups[0];
+        int id = group_hit(v, G);
+        for (uint32_t j = id < 0 ? 0 : G->run_at[id]; id >= 0 && j < G->run_at[id + 1]; j++) {
+            int rc = run_cond(ctx, &v->conds[G->run[j]]);
+            if (rc != OK) {
+                return rc;
+            }
+        }
         return OK;
     }
-    for (uint32_t g = 0; g < v->n_groups; g++) {
-        const struct vslot *cs = &v->slots[v->groups[g].slot];
-        v->groups[g].hit = cs->present ? sl__strset_find(&v->groups[g].vals, cs->txt, cs->txt_len)
-                                       : -1;
+    if (v->n_groups == 0) {
+        return OK;
     }
-    for (uint32_t i = 0; i < v->n_conds; i++) {
-        const struct vcond *c = &v->conds[i];
-        int id = v->groups[c->group].hit;
-        if (id < 0 || (uint32_t)id / 64 >= c->n_acc ||
-            (c->acc[(uint32_t)id / 64] >> ((uint32_t)id % 64) & 1) == 0) {
-            continue;
+    /* several groups: mark the triggered rules, then run them in rule order */
+    size_t words = (v->n_conds + 63) / 64;
+    memset(v->cond_hits, 0, words * sizeof(uint64_t));
+    for (uint32_t g = 0; g < v->n_groups; g++) {
+        const struct vgroup *G = &v->groups[g];
+        int id = group_hit(v, G);
+        for (uint32_t j = id < 0 ? 0 : G->run_at[id]; id >= 0 && j < G->run_at[id + 1]; j++) {
+            v->cond_hits[G->run[j] / 64] |= 1ULL << (G->run[j] % 64);
         }
-        const struct vslot *ts = &v->slots[c->target_slot];
-        if (c->ck.kind == SL_CK_REQUIRED) {
-            if (!ts->present) {
-                return rule_fail(ctx, c->ck.ck, c->target, NULL, 0);
+    }
+    for (size_t w = 0; w < words; w++) {
+        for (uint64_t bits = v->cond_hits[w]; bits != 0; bits &= bits - 1) {
+            int rc = run_cond(ctx, &v->conds[w * 64 + (size_t)__builtin_ctzll(bits)]);
+            if (rc != OK) {
+                return rc;
             }
-            continue;
-        }
-        if (!ts->present) {
-            continue;
-        }
-        if (!check_passes(v, &c->ck, c->target, ts->txt, ts->txt_len, &ts->val)) {
-            return rule_fail(ctx, c->ck.ck, c->target, ts->txt, ts->txt_len);
         }
     }
     return OK;

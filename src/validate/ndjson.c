@@ -773,11 +773,16 @@ static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val 
                 const struct sl_field *g = kn->f;
                 size_t nl = g->name_len;
 #ifdef __SSE2__
-                /* `"name":` in one compare when the row has 16 bytes left */
-                if (kn->key_mask != 0 && c->end - c->p >= 16) {
+                /* `"name":` in one or two compares when the row has the bytes */
+                if (kn->key_mask != 0 && c->end - c->p >= (kn->key_mask > 0xFFFF ? 32 : 16)) {
                     __m128i b = _mm_loadu_si128((const __m128i *)(const void *)c->p);
                     __m128i k = _mm_loadu_si128((const __m128i *)(const void *)kn->key_pat);
-                    unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k));
+                    uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k));
+                    if (kn->key_mask > 0xFFFF) {
+                        b = _mm_loadu_si128((const __m128i *)(const void *)(c->p + 16));
+                        k = _mm_loadu_si128((const __m128i *)(const void *)(kn->key_pat + 16));
+                        eq |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16;
+                    }
                     if ((eq & kn->key_mask) == kn->key_mask) {
                         f = g;
                         colon = true;

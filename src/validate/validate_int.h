@@ -56,9 +56,9 @@ struct vnode {
     uint32_t *repeated;               /* RECORD: kids that are REPEATED (absent -> []), owned */
     uint32_t n_repeated;
     int precision, scale;             /* effective NUMERIC/BIGNUMERIC parameters */
-    /* the key as compact JSON writes it, `"name":`, for a 16-byte compare
-     * (ndjson.c); key_mask has a bit per byte of it, 0 when it does not fit */
-    uint8_t key_pat[16];
+    /* the key as compact JSON writes it, `"name":`, compared 16 bytes at a
+     * time (ndjson.c); key_mask has a bit per byte of it, 0 when it does not fit */
+    uint8_t key_pat[32];
     uint32_t key_mask;
 };
 
@@ -69,15 +69,14 @@ struct vcond {
     uint32_t cond_slot;               /* slot of the `when` field */
     const struct vnode *target;
     uint32_t group;                   /* index into the validator's groups (its cond_slot) */
-    uint64_t *acc;                    /* bitmap of the group's value ids that trigger it, owned */
-    uint32_t n_acc;                   /* words in acc */
 };
 
 /* The `when` values of all conditional rules reading one slot. */
 struct vgroup {
     uint32_t slot;
     struct strset vals;               /* every value some rule compares the slot with */
-    int hit;                          /* this row: id of the slot's text in vals, or -1 */
+    uint32_t *run_at;                 /* vals.n + 1 offsets into run, owned */
+    uint32_t *run;                    /* per value id, the conds it triggers in rule order, owned */
 };
 
 /* A field's value remembered for conditional rules. */
@@ -109,6 +108,7 @@ struct sl_validator {
     uint32_t n_conds;
     struct vgroup *groups;            /* one per slot read by a condition; n_conds entries, owned */
     uint32_t n_groups;
+    uint64_t *cond_hits;              /* with several groups: this row's triggered conds, owned */
     uint32_t n_slots;
     struct vslot *slots;              /* n_slots, reset per row, owned */
     struct sl_arena arena;            /* per-row values, reset per row */

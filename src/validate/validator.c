@@ -97,7 +97,7 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
         memcpy(n->key_pat + 1, f->name, f->name_len);
         n->key_pat[f->name_len + 1] = '"';
         n->key_pat[f->name_len + 2] = ':';
-        n->key_mask = (1u << (f->name_len + 3)) - 1;
+        n->key_mask = (uint32_t)((1ull << (f->name_len + 3)) - 1);
     }
     n->precision = f->precision;
     n->scale = f->scale;
@@ -276,13 +276,15 @@ void sl_validator_destroy(struct sl_validator *v)
     free_node(&v->root);
     for (uint32_t i = 0; v->conds != NULL && i < v->n_conds; i++) {
         sl__vck_release(&v->conds[i].ck);
-        sl__free(v->conds[i].acc);
     }
     for (uint32_t i = 0; v->groups != NULL && i < v->n_conds; i++) {
         sl__strset_release(&v->groups[i].vals);
+        sl__free(v->groups[i].run_at);
+        sl__free(v->groups[i].run);
     }
     sl__free(v->conds);
     sl__free(v->groups);
+    sl__free(v->cond_hits);
     sl__free(v->slots);
     sl__free(v->csv_map);
     if (v->md != NULL) {
