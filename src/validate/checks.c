@@ -111,6 +111,12 @@ int sl__vck_init(struct vck *k, const struct sl_check *ck)
     k->kind = ck->kind;
     k->num = ck->num;
     k->len = ck->len;
+    if (ck->kind == SL_CK_PATTERN && ck->pattern != NULL) {
+        int rc = sl__spat_compile(ck->pattern, strlen(ck->pattern), &k->sp);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
     if (ck->kind == SL_CK_ENUM) {
         for (size_t i = 0; i < ck->enum_len; i++) {
             int id;
@@ -126,6 +132,8 @@ int sl__vck_init(struct vck *k, const struct sl_check *ck)
 void sl__vck_release(struct vck *k)
 {
     sl__strset_release(&k->set);
+    sl__spat_free(k->sp);
+    k->sp = NULL;
 }
 
 static double pow10i(int e)
@@ -212,6 +220,12 @@ static bool check_passes(struct sl_validator *v, const struct vck *k, const stru
         /* the JIT entry skips pcre2_match's per-call checks (the text is valid
          * UTF-8 already); patterns the JIT could not compile take the
          * interpreter */
+        if (k->sp != NULL) {
+            int m = sl__spat_match(k->sp, txt, len);
+            if (m >= 0) {
+                return m == 1;
+            }
+        }
         const pcre2_code *re = (const pcre2_code *)k->ck->re;
         int rc = pcre2_jit_match(re, (PCRE2_SPTR)txt, len, 0, 0, v->md, NULL);
         if (rc == PCRE2_ERROR_JIT_BADOPTION) {

@@ -25,6 +25,15 @@ struct strset {
     uint32_t n;                       /* distinct strings */
 };
 
+/* pattern.c: a simple pattern (ASCII characters and classes with fixed
+ * repeats, at most one variable repeat) matched without PCRE2. compile sets
+ * *out to NULL when the pattern is outside that subset; 0 or -SL_ENOMEM.
+ * match gives 1 (matches), 0 (does not) or -1 (ask PCRE2: non-ASCII text). */
+struct sl_spat;
+SL_NODISCARD int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out);
+int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n);
+void sl__spat_free(struct sl_spat *sp);
+
 /* A rule check compiled for the row loop (checks.c). */
 struct vck {
     const struct sl_check *ck;        /* the schema's check: name, pattern, when */
@@ -32,6 +41,7 @@ struct vck {
     double num;                       /* MINIMUM / MAXIMUM */
     uint64_t len;                     /* MIN_LENGTH / MAX_LENGTH */
     struct strset set;                /* ENUM values */
+    struct sl_spat *sp;               /* PATTERN in the simple subset (pattern.c), owned, or NULL */
 };
 
 /* A compiled plan node mirrors one schema field. kids[i] is field->fields[i]. */

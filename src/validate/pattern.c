@@ -1,0 +1,454 @@
+/* pattern.c - a matcher for the simple patterns rules mostly use: a sequence
+ * of ASCII characters and classes, each repeated a fixed number of times, with
+ * at most one repeated a variable number of times (^[A-HJ-NPR-Z0-9]{17}$,
+ * ^AT-[0-9]{7}$, ^([0-9A-F]{2}:){5}[0-9A-F]{2}$, ^\[.*\]$, ^[A-Z]). On ASCII
+ * text such a pattern fixes each character's class from the text's length, so
+ * one pass over the bytes decides; anything else (other syntax, non-ASCII
+ * text) is left to PCRE2, whose answer this must always equal. validate stage. */
+#include "core/common.h"
+#include "validate/validate_int.h"
+#include "core/alloc.h"
+
+#include <string.h>
+
+#define MAX_POS 1024      /* fixed positions in a compiled pattern */
+#define MAX_CLS 64        /* distinct classes */
+#define MAX_ITEMS 256     /* items while parsing */
+#define MAX_REP 65535     /* PCRE2's largest repeat count */
+#define UNBOUNDED UINT32_MAX
+
+struct cls {
+    uint64_t w[2];        /* bit b set: ASCII byte b belongs */
+};
+
+struct item {
+    struct cls c;
+    uint32_t min, max;    /* max UNBOUNDED for * and + */
+};
+
+struct sl_spat {
+    uint32_t n_pre, n_suf;   /* fixed positions before and after the variable item */
+    bool has_var;            /* a variable item between them */
+    bool var_any;            /* it accepts every ASCII byte */
+    uint32_t vmin, vmax;     /* its repeat bounds (vmax UNBOUNDED) */
+    struct cls var;
+    uint8_t *pos;            /* n_pre + n_suf class indexes into cls, owned */
+    struct cls *cls;         /* owned */
+    uint32_t n_cls;
+};
+
+static void set_bit(struct cls *c, unsigned b)
+{
+    c->w[b >> 6] |= 1ULL << (b & 63);
+}
+
+static void set_range(struct cls *c, unsigned lo, unsigned hi)
+{
+    for (unsigned b = lo; b <= hi; b++) {
+        set_bit(c, b);
+    }
+}
+
+static bool is_alnum(unsigned ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+}
+
+/* An escape at p[0] == '\\' naming a class (\d \w) or an escaped ASCII
+ * punctuation character. Returns bytes used (2) or 0 when outside the subset;
+ * *lit is the literal, or -1 when c holds a class. */
+static size_t escape(const char *p, const char *e, struct cls *c, int *lit)
+{
+    if (e - p < 2) {
+        return 0;
+    }
+    unsigned ch = (unsigned char)p[1];
+    *lit = -1;
+    if (ch == 'd') {
+        set_range(c, '0', '9');
+    } else if (ch == 'w') {
+        set_range(c, '0', '9');
+        set_range(c, 'A', 'Z');
+        set_range(c, 'a', 'z');
+        set_bit(c, '_');
+    } else if (ch > 0x20 && ch < 0x7f && !is_alnum(ch)) {
+        *lit = (int)ch;
+    } else {
+        return 0;
+    }
+    return 2;
+}
+
+/* A bracket class at p[0] == '['; bytes used or 0. */
+static size_t bracket(const char *p, const char *e, struct cls *out)
+{
+    const char *q = p + 1;
+    bool neg = false;
+    struct cls c = {{0, 0}};
+    if (q < e && *q == '^') {
+        neg = true;
+        q++;
+    }
+    if (q < e && *q == ']') {
+        return 0; /* a leading ']' is a literal to PCRE2: leave it */
+    }
+    bool first = true;
+    while (q < e && *q != ']') {
+        int lo;
+        unsigned ch = (unsigned char)*q;
+        if (ch == '\\') {
+            size_t k = escape(q, e, &c, &lo);
+            if (k == 0) {
+                return 0;
+            }
+            q += k;
+            if (lo < 0) {
+                first = false;
+                continue;
+            }
+        } else if (ch == '[' || ch < 0x20 || ch >= 0x7f) {
+            return 0; /* POSIX classes, controls, non-ASCII */
+        } else if (ch == '-' && !first && q + 1 < e && q[1] != ']') {
+            return 0; /* a range with a class or escape at its start */
+        } else {
+            lo = (int)ch;
+            q++;
+        }
+        first = false;
+        if (q + 1 < e && *q == '-' && q[1] != ']') {
+            unsigned hi = (unsigned char)q[1];
+            size_t used = 2;
+            if (hi == '\\') {
+                int h;
+                struct cls dummy = {{0, 0}};
+                if (escape(q + 1, e, &dummy, &h) == 0 || h < 0) {
+                    return 0;
+                }
+                hi = (unsigned)h;
+                used = 3;
+            } else if (hi == '[' || hi < 0x20 || hi >= 0x7f) {
+                return 0;
+            }
+            if (hi < (unsigned)lo) {
+                return 0;
+            }
+            set_range(&c, (unsigned)lo, hi);
+            q += used;
+        } else {
+            set_bit(&c, (unsigned)lo);
+        }
+    }
+    if (q >= e) {
+        return 0;
+    }
+    if (neg) {
+        c.w[0] = ~c.w[0];
+        c.w[1] = ~c.w[1];
+    }
+    *out = c;
+    return (size_t)(q + 1 - p);
+}
+
+/* A quantifier at p (maybe none); bytes used, 0 for none, SIZE_MAX outside
+ * the subset (lazy, possessive, a '{' PCRE2 would read as a literal). */
+static size_t quantifier(const char *p, const char *e, uint32_t *min, uint32_t *max)
+{
+    size_t used = 0;
+    *min = *max = 1;
+    if (p >= e) {
+        return 0;
+    }
+    if (*p == '*' || *p == '+' || *p == '?') {
+        *min = *p == '+' ? 1 : 0;
+        *max = *p == '?' ? 1 : UNBOUNDED;
+        used = 1;
+    } else if (*p == '{') {
+        const char *q = p + 1;
+        uint32_t a = 0, b;
+        if (q >= e || (unsigned)(*q - '0') > 9) {
+            return SIZE_MAX;
+        }
+        while (q < e && (unsigned)(*q - '0') <= 9) {
+            a = a * 10 + (uint32_t)(*q++ - '0');
+            if (a > MAX_REP) {
+                return SIZE_MAX;
+            }
+        }
+        b = a;
+        if (q < e && *q == ',') {
+            q++;
+            if (q < e && *q == '}') {
+                b = UNBOUNDED;
+            } else {
+                if (q >= e || (unsigned)(*q - '0') > 9) {
+                    return SIZE_MAX;
+                }
+                b = 0;
+                while (q < e && (unsigned)(*q - '0') <= 9) {
+                    b = b * 10 + (uint32_t)(*q++ - '0');
+                    if (b > MAX_REP) {
+                        return SIZE_MAX;
+                    }
+                }
+                if (b < a) {
+                    return SIZE_MAX;
+                }
+            }
+        }
+        if (q >= e || *q != '}') {
+            return SIZE_MAX;
+        }
+        *min = a;
+        *max = b;
+        used = (size_t)(q + 1 - p);
+    } else {
+        return 0;
+    }
+    if (p + used < e && (p[used] == '?' || p[used] == '+')) {
+        return SIZE_MAX;
+    }
+    return used;
+}
+
+/* Parse a sequence of items up to ')' (in a group) or the end; bytes used or 0. */
+static size_t sequence(const char *p, const char *e, bool in_group, struct item *it,
+                       size_t *n, bool *dollar)
+{
+    const char *q = p;
+    *dollar = false;
+    while (q < e) {
+        unsigned ch = (unsigned char)*q;
+        struct item a = {{{0, 0}}, 1, 1};
+        if (ch == ')') {
+            return in_group ? (size_t)(q - p) : 0;
+        }
+        if (ch == '$') {
+            if (in_group || q + 1 != e) {
+                return 0;
+            }
+            *dollar = true;
+            return (size_t)(q + 1 - p);
+        }
+        if (ch == '(') {
+            /* a group of fixed items, repeated a fixed number of times */
+            const char *g = q + 1;
+            if (e - g >= 2 && g[0] == '?' && g[1] == ':') {
+                g += 2;
+            } else if (g < e && *g == '?') {
+                return 0;
+            }
+            size_t start = *n;
+            bool d;
+            size_t k = sequence(g, e, true, it, n, &d);
+            if ((k == 0 && (g >= e || *g != ')')) || g + k >= e || g[k] != ')') {
+                return 0;
+            }
+            for (size_t i = start; i < *n; i++) {
+                if (it[i].min != it[i].max) {
+                    return 0;
+                }
+            }
+            q = g + k + 1;
+            uint32_t rmin, rmax;
+            size_t qu = quantifier(q, e, &rmin, &rmax);
+            if (qu == SIZE_MAX || rmin != rmax) {
+                return 0;
+            }
+            q += qu;
+            size_t len = *n - start;
+            if (rmin == 0) {
+                *n = start;
+            }
+            for (uint32_t r = 1; r < rmin; r++) {
+                if (*n + len > MAX_ITEMS) {
+                    return 0;
+                }
+                memmove(&it[*n], &it[start], len * sizeof(*it));
+                *n += len;
+            }
+            continue;
+        }
+        if (ch == '[') {
+            size_t k = bracket(q, e, &a.c);
+            if (k == 0) {
+                return 0;
+            }
+            q += k;
+        } else if (ch == '\\') {
+            int lit;
+            size_t k = escape(q, e, &a.c, &lit);
+            if (k == 0) {
+                return 0;
+            }
+            if (lit >= 0) {
+                set_bit(&a.c, (unsigned)lit);
+            }
+            q += k;
+        } else if (ch == '.') {
+            a.c.w[0] = ~(1ULL << '\n');
+            a.c.w[1] = ~0ULL;
+            q++;
+        } else if (ch < 0x20 || ch >= 0x7f || strchr("^|*+?{}]", (int)ch) != NULL) {
+            return 0;
+        } else {
+            set_bit(&a.c, ch);
+            q++;
+        }
+        size_t qu = quantifier(q, e, &a.min, &a.max);
+        if (qu == SIZE_MAX || *n == MAX_ITEMS) {
+            return 0;
+        }
+        q += qu;
+        it[(*n)++] = a;
+    }
+    return in_group ? 0 : (size_t)(q - p);
+}
+
+static int class_index(struct sl_spat *sp, const struct cls *c)
+{
+    for (uint32_t i = 0; i < sp->n_cls; i++) {
+        if (sp->cls[i].w[0] == c->w[0] && sp->cls[i].w[1] == c->w[1]) {
+            return (int)i;
+        }
+    }
+    if (sp->n_cls == MAX_CLS) {
+        return -1;
+    }
+    sp->cls[sp->n_cls] = *c;
+    return (int)sp->n_cls++;
+}
+
+int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
+{
+    *out = NULL;
+    struct item *it = sl__malloc(MAX_ITEMS * sizeof(*it));
+    struct sl_spat *sp = sl__calloc(1, sizeof(*sp));
+    if (sp != NULL) {
+        sp->cls = sl__malloc(MAX_CLS * sizeof(*sp->cls));
+        sp->pos = sl__malloc(MAX_POS);
+    }
+    if (it == NULL || sp == NULL || sp->cls == NULL || sp->pos == NULL) {
+        sl__free(it);
+        sl__spat_free(sp);
+        return -SL_ENOMEM;
+    }
+    const char *p = pat, *e = pat + len;
+    bool caret = p < e && *p == '^', dollar = false;
+    size_t n = 0;
+    size_t used = sequence(p + caret, e, false, it, &n, &dollar);
+    bool ok = used == len - caret;
+    /* at most one variable item: a repeat with min != max, or an unanchored
+     * end or start, which takes anything */
+    size_t var = SIZE_MAX, n_var = !caret + !dollar;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (it[i].min != it[i].max) {
+            var = i;
+            n_var++;
+        }
+    }
+    ok = ok && n_var <= 1;
+    /* items before split are prefix positions, the rest suffix positions */
+    size_t split = n;
+    if (ok && n_var == 1) {
+        sp->has_var = true;
+        if (var != SIZE_MAX) {
+            split = var;
+            sp->var = it[var].c;
+            sp->vmin = it[var].min;
+            sp->vmax = it[var].max;
+        } else {
+            split = caret ? n : 0;
+            sp->var.w[0] = sp->var.w[1] = ~0ULL;
+            sp->vmin = 0;
+            sp->vmax = UNBOUNDED;
+        }
+        sp->var_any = sp->var.w[0] == ~0ULL && sp->var.w[1] == ~0ULL;
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        if (i == var) {
+            continue;
+        }
+        int ci = class_index(sp, &it[i].c);
+        if (ci < 0 || sp->n_pre + sp->n_suf + it[i].min > MAX_POS) {
+            ok = false;
+            break;
+        }
+        for (uint32_t r = 0; r < it[i].min; r++) {
+            sp->pos[sp->n_pre + sp->n_suf] = (uint8_t)ci;
+            if (i < split) {
+                sp->n_pre++;
+            } else {
+                sp->n_suf++;
+            }
+        }
+    }
+    sl__free(it);
+    if (!ok) {
+        sl__spat_free(sp);
+        return SL_OK;
+    }
+    *out = sp;
+    return SL_OK;
+}
+
+void sl__spat_free(struct sl_spat *sp)
+{
+    if (sp == NULL) {
+        return;
+    }
+    sl__free(sp->pos);
+    sl__free(sp->cls);
+    sl__free(sp);
+}
+
+static inline bool in_cls(const struct cls *c, unsigned b)
+{
+    return (c->w[b >> 6] >> (b & 63)) & 1;
+}
+
+int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    /* one byte, one character: only ASCII text (else PCRE2 decides) */
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, u + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++) {
+        acc |= u[i];
+    }
+    if ((acc & 0x8080808080808080ULL) != 0) {
+        return -1;
+    }
+    size_t fixed = (size_t)sp->n_pre + sp->n_suf;
+    if (n < fixed) {
+        return 0;
+    }
+    size_t nv = n - fixed;
+    if (sp->has_var ? (nv < sp->vmin || (sp->vmax != UNBOUNDED && nv > sp->vmax)) : nv != 0) {
+        return 0;
+    }
+    for (i = 0; i < sp->n_pre; i++) {
+        if (!in_cls(&sp->cls[sp->pos[i]], u[i])) {
+            return 0;
+        }
+    }
+    if (!sp->var_any) {
+        for (; i < sp->n_pre + nv; i++) {
+            if (!in_cls(&sp->var, u[i])) {
+                return 0;
+            }
+        }
+    }
+    const uint8_t *suf = sp->pos + sp->n_pre;
+    const unsigned char *t = u + sp->n_pre + nv;
+    for (size_t k = 0; k < sp->n_suf; k++) {
+        if (!in_cls(&sp->cls[suf[k]], t[k])) {
+            return 0;
+        }
+    }
+    return 1;
+}
