@@ -403,36 +403,101 @@ static void finish_record(struct sl_csv *c)
 }
 
 #ifdef __SSE2__
-/* The common record: no quote, NUL or (ISO-8859-1) high byte anywhere in it, and
- * ending in LF or CRLF within the buffer. Its fields come straight from where the
- * delimiters are, found 16 bytes at a time. Returns true with the record in
- * c->fields; false (nothing kept) sends the record down the general path, which
- * also handles everything this one does not. */
+/* The text of the quoted field [open + 1, close) with each doubled quote kept
+ * once, into scratch (its p is assigned by finish_record). */
+static bool put_unescaped(struct sl_csv *c, struct sl_csv_field *f, const unsigned char *from,
+                          const unsigned char *to, unsigned char qb)
+{
+    size_t start = c->scratch.len;
+    const unsigned char *run = from;
+    for (const unsigned char *q = from; q < to; q++) {
+        if (*q == qb) {
+            /* the first of a pair: keep it, skip the second */
+            if (put_span(c, run, q + 1) != SL_OK) {
+                return false;
+            }
+            run = ++q + 1;
+        }
+    }
+    if (put_span(c, run, to) != SL_OK) {
+        return false;
+    }
+    f->p = NULL;
+    f->len = c->scratch.len - start;
+    return true;
+}
+
+/* The common record: no NUL, lone CR, line break inside quotes or (ISO-8859-1)
+ * high byte, quotes only around whole fields, ending in LF or CRLF within the
+ * buffer. Its fields come straight from where the delimiters and quotes are,
+ * found 16 bytes at a time. Returns true with the record in c->fields; false
+ * (nothing kept) sends the record down the general path, which also handles
+ * everything this one does not. */
 static bool fast_record(struct sl_csv *c, const unsigned char *base,
                         const unsigned char *end, size_t *out_used)
 {
+    const bool quoting = c->opts.quote != -1;
+    const unsigned char qb = (unsigned char)(quoting ? c->opts.quote : c->opts.delim);
     const __m128i vd = _mm_set1_epi8((char)c->opts.delim);
-    const __m128i vq = _mm_set1_epi8(
-        (char)(c->opts.quote != -1 ? c->opts.quote : c->opts.delim));
+    const __m128i vq = _mm_set1_epi8((char)qb);
     const __m128i vlf = _mm_set1_epi8('\n'), vcr = _mm_set1_epi8('\r');
     const __m128i vz = _mm_setzero_si128();
     const bool high = c->opts.latin1;
+    if (high && quoting && qb >= 0x80) {
+        return false; /* a high quote byte is decoded text inside quotes */
+    }
     const unsigned char *p = base, *fstart = base;
+    const unsigned char *open = NULL;     /* opening quote of the current field */
+    const unsigned char *close = NULL;    /* its closing quote, once seen */
+    const unsigned char *skip = base;     /* specials before this are the second of a "" */
+    bool in_q = false, esc = false;
     size_t nf = 0;
     while (end - p >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)p);
         unsigned md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vd));
-        __m128i sp = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vlf)),
-            _mm_or_si128(_mm_cmpeq_epi8(x, vcr), _mm_cmpeq_epi8(x, vz)));
+        unsigned mq = quoting ? (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vq)) : 0;
+        __m128i sp = _mm_or_si128(_mm_cmpeq_epi8(x, vlf),
+                                  _mm_or_si128(_mm_cmpeq_epi8(x, vcr), _mm_cmpeq_epi8(x, vz)));
         unsigned ms = (unsigned)_mm_movemask_epi8(sp);
         if (high) {
             ms |= (unsigned)_mm_movemask_epi8(x);
         }
-        unsigned m = md | ms;
-        while (m != 0) {
+        for (unsigned m = md | mq | ms; m != 0; m &= m - 1) {
             unsigned i = (unsigned)__builtin_ctz(m);
             const unsigned char *q = p + i;
+            if (q < skip) {
+                continue;
+            }
+            if (in_q) {
+                if (((mq >> i) & 1u) == 0) {
+                    if (((md >> i) & 1u) != 0 && ((ms >> i) & 1u) == 0) {
+                        continue; /* a delimiter inside quotes is text */
+                    }
+                    goto general; /* line break, NUL or high byte inside quotes */
+                }
+                if (q + 1 >= end) {
+                    goto general;
+                }
+                if (q[1] == qb) {
+                    esc = true;
+                    skip = q + 2;
+                    continue;
+                }
+                in_q = false;
+                close = q;
+                continue;
+            }
+            if (((mq >> i) & 1u) != 0) {
+                if (q != fstart) {
+                    goto general; /* a"b, or text after a closing quote */
+                }
+                in_q = true;
+                open = q;
+                continue;
+            }
+            if (close != NULL && q != close + 1) {
+                goto general; /* text between a closing quote and the separator */
+            }
             bool is_delim = (md >> i) & 1u;
             size_t used = 0;
             if (!is_delim) {
@@ -441,30 +506,45 @@ static bool fast_record(struct sl_csv *c, const unsigned char *base,
                 } else if (*q == '\r' && q + 1 < end && q[1] == '\n') {
                     used = (size_t)(q + 2 - base);
                 } else {
-                    c->n_fields = 0;
-                    return false; /* quote, NUL, lone CR, high byte */
+                    goto general; /* NUL, lone CR, high byte */
                 }
             }
             if (nf == c->fields_cap && grow_fields(c) != SL_OK) {
-                c->n_fields = 0;
-                return false; /* the general path reports it */
+                goto general; /* the general path reports it */
             }
             struct sl_csv_field *f = &c->fields[nf++];
-            f->p = (const char *)fstart;
-            f->len = (size_t)(q - fstart);
-            f->quoted = false;
             c->n_fields = nf;
+            if (open != NULL) {
+                f->quoted = true;
+                if (esc) {
+                    if (!put_unescaped(c, f, open + 1, close, qb)) {
+                        goto general;
+                    }
+                } else {
+                    f->p = (const char *)open + 1;
+                    f->len = (size_t)(close - open - 1);
+                }
+            } else {
+                f->p = (const char *)fstart;
+                f->len = (size_t)(q - fstart);
+                f->quoted = false;
+            }
             if (!is_delim) {
+                finish_record(c);
                 *out_used = used;
                 return true;
             }
             fstart = q + 1;
-            m &= m - 1;
+            open = close = NULL;
+            esc = false;
         }
         p += 16;
     }
+general:
+    /* the record runs into the last 15 bytes, or needs the general path */
     c->n_fields = 0;
-    return false; /* the record runs into the last 15 bytes */
+    sl__buf_reset(&c->scratch);
+    return false;
 }
 #endif
 

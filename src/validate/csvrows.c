@@ -93,6 +93,14 @@ static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_cs
     if (f->type == SL_T_JSON) {
         return csv_json_field(c, n, fl->p, fl->len, out);
     }
+    if (f->type == SL_T_STRING && f->max_length == 0) {
+        /* sl__coerce_text's STRING case, without the call */
+        out->kind = SL_V_STR;
+        out->u.s = fl->p;
+        out->len = (uint32_t)fl->len;
+        sl__remember(v, n, fl->p, fl->len, out);
+        return n->n_checks ? sl__run_checks(c, n, fl->p, fl->len, out) : 0;
+    }
     return sl__coerce_text(c, n, fl->p, fl->len, out);
 }
 

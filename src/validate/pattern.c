@@ -10,6 +10,9 @@
 #include "core/alloc.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_POS 1024      /* fixed positions in a compiled pattern */
 #define MAX_CLS 64        /* distinct classes */
@@ -32,6 +35,8 @@ struct sl_spat {
     bool var_any;            /* it accepts every ASCII byte */
     uint32_t vmin, vmax;     /* its repeat bounds (vmax UNBOUNDED) */
     struct cls var;
+    uint8_t n_out;           /* ASCII bytes outside var, when at most 2 (. is all but LF) */
+    uint8_t out[2];
     uint8_t *pos;            /* n_pre + n_suf class indexes into cls, owned */
     struct cls *cls;         /* owned */
     uint32_t n_cls;
@@ -54,8 +59,8 @@ static bool is_alnum(unsigned ch)
     return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
 }
 
-/* An escape at p[0] == '\\' naming a class (\d \w) or an escaped ASCII
- * punctuation character. Returns bytes used (2) or 0 when outside the subset;
+/* An escape at p[0] == '\\' naming a class (\d \w), a line break or tab
+ * (\n \r \t) or an escaped ASCII punctuation character. Returns bytes used (2) or 0 when outside the subset;
  * *lit is the literal, or -1 when c holds a class. */
 static size_t escape(const char *p, const char *e, struct cls *c, int *lit)
 {
@@ -71,6 +76,8 @@ static size_t escape(const char *p, const char *e, struct cls *c, int *lit)
         set_range(c, 'A', 'Z');
         set_range(c, 'a', 'z');
         set_bit(c, '_');
+    } else if (ch == 'n' || ch == 't' || ch == 'r') {
+        *lit = ch == 'n' ? '\n' : ch == 't' ? '\t' : '\r';
     } else if (ch > 0x20 && ch < 0x7f && !is_alnum(ch)) {
         *lit = (int)ch;
     } else {
@@ -363,6 +370,16 @@ int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
             sp->vmax = UNBOUNDED;
         }
         sp->var_any = sp->var.w[0] == ~0ULL && sp->var.w[1] == ~0ULL;
+        unsigned n_out = 0;
+        for (unsigned b = 0; b < 128; b++) {
+            if (!(sp->var.w[b >> 6] >> (b & 63) & 1)) {
+                if (n_out < sizeof(sp->out)) {
+                    sp->out[n_out] = (uint8_t)b;
+                }
+                n_out++;
+            }
+        }
+        sp->n_out = n_out <= sizeof(sp->out) ? (uint8_t)n_out : UINT8_MAX;
     }
     for (size_t i = 0; ok && i < n; i++) {
         if (i == var) {
@@ -412,6 +429,13 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
     /* one byte, one character: only ASCII text (else PCRE2 decides) */
     uint64_t acc = 0;
     size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(u + i))) != 0) {
+            return -1;
+        }
+    }
+#endif
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, u + i, 8);
@@ -437,7 +461,22 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
         }
     }
     if (!sp->var_any) {
-        for (; i < sp->n_pre + nv; i++) {
+        size_t stop = sp->n_pre + nv;
+#ifdef __SSE2__
+        if (sp->n_out <= sizeof(sp->out)) {
+            /* a class of all but one or two bytes: look for those */
+            const __m128i o0 = _mm_set1_epi8((char)sp->out[0]);
+            const __m128i o1 = _mm_set1_epi8((char)sp->out[sp->n_out > 1]);
+            for (; i + 16 <= stop; i += 16) {
+                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+                if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, o0),
+                                                   _mm_cmpeq_epi8(x, o1))) != 0) {
+                    return 0;
+                }
+            }
+        }
+#endif
+        for (; i < stop; i++) {
             if (!in_cls(&sp->var, u[i])) {
                 return 0;
             }

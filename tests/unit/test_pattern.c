@@ -89,6 +89,47 @@ static void test_real_patterns(void **state)
     pcre2_match_data_free(md);
 }
 
+/* Long texts: the 16-byte ASCII check and the scan for the bytes a class
+ * leaves out, at every position. */
+static void test_long_texts(void **state)
+{
+    (void)state;
+    static const char *const pats[] = {"^\\[.*\\]$", "^a[^,;]*$", "^[^\\n]{3,}b$", "^x"};
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    char text[80];
+    size_t compared = 0;
+    for (size_t k = 0; k < SL_ARRAY_LEN(pats); k++) {
+        struct sl_spat *sp = fast(pats[k]);
+        pcre2_code *re = re_compile(pats[k]);
+        assert_non_null(sp);
+        assert_non_null(re);
+        for (size_t n = 2; n < sizeof(text); n++) {
+            for (size_t at = 0; at <= n; at++) {
+                static const char odd[] = {'\n', ',', ';', 'b', '\xc3', '[', ']', 'x'};
+                memset(text, 'a', n);
+                text[0] = pats[k][1] == '\\' ? '[' : pats[k][1] == 'x' ? 'x' : 'a';
+                text[n - 1] = pats[k][1] == '\\' ? ']' : 'b';
+                if (at < n) {
+                    text[at] = odd[(n + at) % sizeof(odd)];
+                }
+                int got = sl__spat_match(sp, text, n);
+                int want = re_match(re, md, text, n);
+                if (got >= 0) {
+                    compared++;
+                    if (got != want) {
+                        fail_msg("/%s/ on %zu bytes, odd byte at %zu: fast %d, PCRE2 %d",
+                                 pats[k], n, at, got, want);
+                    }
+                }
+            }
+        }
+        sl__spat_free(sp);
+        pcre2_code_free(re);
+    }
+    pcre2_match_data_free(md);
+    assert_true(compared > 10000);
+}
+
 static void test_outside_subset(void **state)
 {
     (void)state;
@@ -120,13 +161,13 @@ static unsigned rnd(unsigned n)
 /* Pieces over a small alphabet, so random texts often match. */
 static const char *const atoms[] = {
     "a", "b", "0", "-", ":", ".", "[ab]", "[a-b0]", "[^a]", "[^ab-]", "\\d", "\\w", "\\.", "\\-",
-    "\\[", "[-a]", "[a-]", "[0-9a]", "[\\]a]", "(ab)", "(?:a0)", "(a[b0])", "[.]", "[$]",
+    "\\[", "[-a]", "[a-]", "[0-9a]", "[\\]a]", "[^\\n]", "\\t", "(ab)", "(?:a0)", "(a[b0])", "[.]", "[$]",
     "|", "(a|b)", "[[:digit:]]", "\\s", " ", "\\n",
 };
 static const char *const quants[] = {
     "", "", "", "", "?", "*", "+", "{2}", "{0}", "{1,3}", "{0,2}", "{2,}", "*?", "++", "{3}",
 };
-static const char alphabet[] = "ab0-:.[]\n -A";
+static const char alphabet[] = "ab0-:.[]\n -A\t";
 
 static void random_pattern(char *out, size_t cap)
 {
@@ -149,11 +190,13 @@ static void random_pattern(char *out, size_t cap)
 static size_t random_text(char *out, size_t cap)
 {
     size_t n = rnd(12);
-    if (rnd(20) == 0) {
+    /* sometimes long runs over two letters, for the 16-byte steps */
+    unsigned sub = rnd(4) == 0 ? 2 : (unsigned)sizeof(alphabet) - 1, off = rnd(8);
+    if (sub == 2 || rnd(20) == 0) {
         n = rnd((unsigned)cap);
     }
     for (size_t i = 0; i < n; i++) {
-        out[i] = rnd(50) == 0 ? '\0' : alphabet[rnd(sizeof(alphabet) - 1)];
+        out[i] = rnd(50) == 0 ? '\0' : alphabet[(off + rnd(sub)) % (sizeof(alphabet) - 1)];
     }
     if (n >= 2 && rnd(30) == 0) {
         out[n - 2] = '\xc3'; /* non-ASCII: the fast path must step aside */
@@ -209,6 +252,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_patterns),
+        cmocka_unit_test(test_long_texts),
         cmocka_unit_test(test_outside_subset),
         cmocka_unit_test(test_random_against_pcre2),
     };
