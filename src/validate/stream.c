@@ -239,6 +239,7 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     L.total = len + bom;
     L.off = bom; /* offsets count from the file's first byte, BOM included */
     size_t pos = 0, slice = PROGRESS_EVERY, released = 0;
+    size_t limit = v->o.max_row_size + 2; /* as the streaming loop's buffer */
     int rc = SL_OK;
     struct sl_sha256 *h = NULL;
     if (v->o.fingerprint && (h = sl_sha256_new()) == NULL) {
@@ -264,8 +265,31 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
         st->bytes = pos;
         progress(&L, pos);
         sl__release_behind(map, &released, pos);
-        if (used == 0 && !eof) {
-            slice *= 2; /* a row longer than the slice */
+        if (used == 0 && !eof && n >= limit) {
+            /* a row longer than --max-row-size: reject it and skip it through
+             * its newline, dropping the pages behind, as the streaming loop
+             * does (memory stays flat however long the row) */
+            if ((rc = sl__loop_oversized(&L)) != SL_OK) {
+                break;
+            }
+            size_t after = len, at = pos;
+            while (at < len) {
+                size_t k = len - at < PROGRESS_EVERY ? len - at : PROGRESS_EVERY;
+                const char *nl = memchr(map + at, '\n', k);
+                if (nl != NULL) {
+                    after = (size_t)(nl - map) + 1;
+                    break;
+                }
+                at += k;
+                sl__release_behind(map, &released, at);
+            }
+            L.off += after - pos;
+            L.line_no++;
+            pos = after;
+            st->bytes = pos;
+            slice = PROGRESS_EVERY;
+        } else if (used == 0 && !eof) {
+            slice = slice * 2 < limit ? slice * 2 : limit; /* a row longer than the slice */
         } else if (eof && used < n) {
             break; /* cannot happen: at eof every byte is consumed */
         }
