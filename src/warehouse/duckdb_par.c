@@ -252,6 +252,9 @@ int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src, unsigne
     if (rc == SL_OK) {
         rc = sl__duckdb_exec(wh, "RESET preserve_insertion_order", err);
     }
+    if (rc == SL_OK) {
+        rc = sl__duckdb_exec(wh, "RESET threads", err); /* later queries get every core */
+    }
     if (rc != SL_OK) {
         ld->broken = true;
     }
