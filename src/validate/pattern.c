@@ -427,25 +427,36 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     /* one byte, one character: only ASCII text (else PCRE2 decides) */
-    uint64_t acc = 0;
     size_t i = 0;
 #ifdef __SSE2__
-    for (; i + 16 <= n; i += 16) {
-        if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(u + i))) != 0) {
+    if (n >= 16) {
+        /* 16 bytes a step, the last step overlapping the one before */
+        for (;; i += 16) {
+            if (i + 16 > n) {
+                i = n - 16;
+            }
+            if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(u + i))) != 0) {
+                return -1;
+            }
+            if (i + 16 == n) {
+                break;
+            }
+        }
+    } else
+#endif
+    {
+        uint64_t acc = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            acc |= w;
+        }
+        for (; i < n; i++) {
+            acc |= u[i];
+        }
+        if ((acc & 0x8080808080808080ULL) != 0) {
             return -1;
         }
-    }
-#endif
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, u + i, 8);
-        acc |= w;
-    }
-    for (; i < n; i++) {
-        acc |= u[i];
-    }
-    if ((acc & 0x8080808080808080ULL) != 0) {
-        return -1;
     }
     size_t fixed = (size_t)sp->n_pre + sp->n_suf;
     if (n < fixed) {
@@ -467,11 +478,17 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
             /* a class of all but one or two bytes: look for those */
             const __m128i o0 = _mm_set1_epi8((char)sp->out[0]);
             const __m128i o1 = _mm_set1_epi8((char)sp->out[sp->n_out > 1]);
-            for (; i + 16 <= stop; i += 16) {
-                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+            for (size_t j = i; stop - i >= 16; j += 16) {
+                /* the last step overlaps the one before */
+                j = j + 16 > stop ? stop - 16 : j;
+                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(u + j));
                 if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, o0),
                                                    _mm_cmpeq_epi8(x, o1))) != 0) {
                     return 0;
+                }
+                if (j + 16 == stop) {
+                    i = stop;
+                    break;
                 }
             }
         }
