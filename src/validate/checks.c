@@ -170,15 +170,6 @@ static bool as_double(const struct vnode *n, const struct sl_val *val, double *o
     }
 }
 
-static size_t count_chars(const char *s, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) {
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    }
-    return c;
-}
-
 static bool check_passes(struct sl_validator *v, const struct vck *k, const struct vnode *n,
                          const char *txt, size_t len, const struct sl_val *val)
 {
@@ -208,12 +199,12 @@ static bool check_passes(struct sl_validator *v, const struct vck *k, const stru
         }
         /* code points <= bytes <= 4 x code points: count them only when the
          * byte length cannot decide */
-        return len >= k->len && (len < 4 * k->len ? count_chars(txt, len) >= k->len : true);
+        return len >= k->len && (len < 4 * k->len ? sl__count_chars(txt, len) >= k->len : true);
     case SL_CK_MAX_LENGTH:
         if (val->kind == SL_V_BYTES) {
             return val->len <= k->len;
         }
-        return len <= k->len || count_chars(txt, len) <= k->len;
+        return len <= k->len || sl__count_chars(txt, len) <= k->len;
     case SL_CK_ENUM:
         return sl__strset_find(&k->set, txt, len) >= 0;
     case SL_CK_PATTERN: {

@@ -38,24 +38,6 @@ static int csv_json_field(struct rowctx *c, const struct vnode *n, const char *s
     return rc;
 }
 
-/* True if the n bytes at p are all ASCII (then every field of the record is
- * valid UTF-8 and needs no check of its own). */
-static bool all_ascii(const char *p, size_t n)
-{
-    const uint64_t high = 0x8080808080808080ULL;
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        acc |= w;
-    }
-    for (; i < n; i++) {
-        acc |= (unsigned char)p[i];
-    }
-    return (acc & high) == 0;
-}
-
 static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_csv_field *fl,
                      struct sl_val *out, bool ascii)
 {
@@ -94,12 +76,7 @@ static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_cs
         return csv_json_field(c, n, fl->p, fl->len, out);
     }
     if (f->type == SL_T_STRING && f->max_length == 0) {
-        /* sl__coerce_text's STRING case, without the call */
-        out->kind = SL_V_STR;
-        out->u.s = fl->p;
-        out->len = (uint32_t)fl->len;
-        sl__remember(v, n, fl->p, fl->len, out);
-        return n->n_checks ? sl__run_checks(c, n, fl->p, fl->len, out) : 0;
+        return sl__string_value(c, n, fl->p, fl->len, out);
     }
     return sl__coerce_text(c, n, fl->p, fl->len, out);
 }
@@ -161,7 +138,7 @@ static int csv_record(struct loop *L, const char *start, size_t len)
     const struct sl_csv_field *fs = v->csv.fields;
     /* Latin-1 input is converted to UTF-8 by the reader; an all-ASCII record
      * (the raw bytes, so unescaped fields too) needs no per-field check */
-    bool ascii = v->o.csv.latin1 || all_ascii(start, len);
+    bool ascii = v->o.csv.latin1 || sl__all_ascii(start, len);
     if (v->csv_map != NULL) {
         /* by header name */
         if (nf > v->csv_map_len && !v->o.ignore_unknown) {

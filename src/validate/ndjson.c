@@ -541,12 +541,7 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
                              "Cannot convert a string to a RECORD. Field: %s", f->path);
         }
         if (f->type == SL_T_STRING && f->max_length == 0) {
-            /* sl__coerce_text's STRING case, without the call */
-            out->kind = SL_V_STR;
-            out->u.s = s;
-            out->len = (uint32_t)len;
-            sl__remember(c->v, n, s, len, out);
-            return n->n_checks ? sl__run_checks(c, n, s, len, out) : OK;
+            return sl__string_value(c, n, s, len, out);
         }
         return sl__coerce_text(c, n, s, len, out);
     }

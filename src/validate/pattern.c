@@ -427,37 +427,10 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     /* one byte, one character: only ASCII text (else PCRE2 decides) */
-    size_t i = 0;
-#ifdef __SSE2__
-    if (n >= 16) {
-        /* 16 bytes a step, the last step overlapping the one before */
-        for (;; i += 16) {
-            if (i + 16 > n) {
-                i = n - 16;
-            }
-            if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(u + i))) != 0) {
-                return -1;
-            }
-            if (i + 16 == n) {
-                break;
-            }
-        }
-    } else
-#endif
-    {
-        uint64_t acc = 0;
-        for (; i + 8 <= n; i += 8) {
-            uint64_t w;
-            memcpy(&w, u + i, 8);
-            acc |= w;
-        }
-        for (; i < n; i++) {
-            acc |= u[i];
-        }
-        if ((acc & 0x8080808080808080ULL) != 0) {
-            return -1;
-        }
+    if (!sl__all_ascii(s, n)) {
+        return -1;
     }
+    size_t i;
     size_t fixed = (size_t)sp->n_pre + sp->n_suf;
     if (n < fixed) {
         return 0;

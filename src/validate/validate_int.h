@@ -178,6 +178,28 @@ static inline void sl__remember(struct sl_validator *v, const struct vnode *n,
         s->val = *val;
     }
 }
+/* A STRING value without maxLength: stored as is, remembered for conditions, its
+ * rules run. The common case of sl__coerce_text, inline for the scanners. */
+static inline int sl__string_value(struct rowctx *ctx, const struct vnode *n, const char *s,
+                                   size_t len, struct sl_val *out)
+{
+    out->kind = SL_V_STR;
+    out->u.s = s;
+    out->len = (uint32_t)len;
+    sl__remember(ctx->v, n, s, len, out);
+    return n->n_checks ? sl__run_checks(ctx, n, s, len, out) : 0;
+}
+/* Code points in valid UTF-8 (bytes that are not continuation bytes). */
+static inline size_t sl__count_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    return c;
+}
+/* validator.c: true if the n bytes at s are all ASCII (16 bytes a step). */
+bool sl__all_ascii(const char *s, size_t n);
 /* End-of-row checks: conditional rules. Returns 0 or 1. */
 int sl__row_finish(struct rowctx *ctx);
 /* Start-of-row reset (arena, slots, top-level row template). 0 or negative. */
