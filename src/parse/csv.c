@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "parse/csv.h"
+#include "parse/csv_int.h"
 
 #include <string.h>
 #ifdef __SSE2__
@@ -118,11 +119,14 @@ void sl_csv_release(struct sl_csv *c)
     sl__buf_release(&c->scratch);
     sl__free(c->fields);
     c->fields = NULL;
+    sl__free(c->ix);
+    c->ix = NULL;
+    sl_csv_index_reset(c);
     c->n_fields = 0;
     c->fields_cap = 0;
 }
 
-static int grow_fields(struct sl_csv *c)
+int sl__csv_grow_fields(struct sl_csv *c)
 {
     size_t cap = c->fields_cap ? c->fields_cap * 2 : FIELDS_MIN_CAP;
     if (cap < c->fields_cap || cap > SIZE_MAX / sizeof(*c->fields)) {
@@ -387,7 +391,7 @@ static int scan_quoted(struct sl_csv *c, struct sl_csv_field *f,
 
 /* Point the scratch-built fields (p == NULL) at their text, now that scratch
  * no longer moves. They were appended in field order without gaps. */
-static void finish_record(struct sl_csv *c)
+void sl__csv_finish_record(struct sl_csv *c)
 {
     if (c->scratch.len == 0) {
         return;
@@ -402,10 +406,9 @@ static void finish_record(struct sl_csv *c)
     }
 }
 
-#ifdef __SSE2__
 /* The text of the quoted field [open + 1, close) with each doubled quote kept
  * once, into scratch (its p is assigned by finish_record). */
-static bool put_unescaped(struct sl_csv *c, struct sl_csv_field *f, const unsigned char *from,
+bool sl__csv_put_unescaped(struct sl_csv *c, struct sl_csv_field *f, const unsigned char *from,
                           const unsigned char *to, unsigned char qb)
 {
     size_t start = c->scratch.len;
@@ -427,6 +430,7 @@ static bool put_unescaped(struct sl_csv *c, struct sl_csv_field *f, const unsign
     return true;
 }
 
+#ifdef __SSE2__
 /* The common record: no NUL, lone CR, line break inside quotes or (ISO-8859-1)
  * high byte, quotes only around whole fields, ending in LF or CRLF within the
  * buffer. Its fields come straight from where the delimiters and quotes are,
@@ -509,7 +513,7 @@ static bool fast_record(struct sl_csv *c, const unsigned char *base,
                     goto general; /* NUL, lone CR, high byte */
                 }
             }
-            if (nf == c->fields_cap && grow_fields(c) != SL_OK) {
+            if (nf == c->fields_cap && sl__csv_grow_fields(c) != SL_OK) {
                 goto general; /* the general path reports it */
             }
             struct sl_csv_field *f = &c->fields[nf++];
@@ -517,7 +521,7 @@ static bool fast_record(struct sl_csv *c, const unsigned char *base,
             if (open != NULL) {
                 f->quoted = true;
                 if (esc) {
-                    if (!put_unescaped(c, f, open + 1, close, qb)) {
+                    if (!sl__csv_put_unescaped(c, f, open + 1, close, qb)) {
                         goto general;
                     }
                 } else {
@@ -530,7 +534,7 @@ static bool fast_record(struct sl_csv *c, const unsigned char *base,
                 f->quoted = false;
             }
             if (!is_delim) {
-                finish_record(c);
+                sl__csv_finish_record(c);
                 *out_used = used;
                 return true;
             }
@@ -580,7 +584,7 @@ int sl_csv_next(struct sl_csv *c, const char *buf, size_t len, bool eof,
     uint64_t lines = 0;
     for (;;) {
         if (c->n_fields == c->fields_cap) {
-            int rc = grow_fields(c);
+            int rc = sl__csv_grow_fields(c);
             if (rc != SL_OK) {
                 return rc;
             }
@@ -625,7 +629,7 @@ int sl_csv_next(struct sl_csv *c, const char *buf, size_t len, bool eof,
         lines++;
         break;
     }
-    finish_record(c);
+    sl__csv_finish_record(c);
     *out_used = (size_t)(p - base);
     *out_lines = lines;
     return c->bad_reason != NULL ? SL_CSV_BAD : SL_CSV_RECORD;

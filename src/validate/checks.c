@@ -17,42 +17,6 @@ enum { OK = 0, REJ = 1 };
  * length and at most the first and last 8 bytes (so a lookup costs the same for
  * any value length), then one memcmp confirms a candidate. */
 
-static inline uint64_t set_hash(const char *s, size_t n)
-{
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, s, 4);
-        memcpy(&y, s + n - 4, 4);
-        a = x;
-        b = y;
-    } else if (n > 0) {
-        a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
-            (uint64_t)(unsigned char)s[n - 1] << 16;
-    }
-    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ n) * 0xFF51AFD7ED558CCDULL;
-    return h ^ (h >> 29);
-}
-
-int sl__strset_find(const struct strset *S, const char *s, size_t n)
-{
-    if (S->tab == NULL) {
-        return -1;
-    }
-    for (uint32_t i = (uint32_t)set_hash(s, n) & S->mask;; i = (i + 1) & S->mask) {
-        const struct strent *e = &S->tab[i];
-        if (e->id < 0) {
-            return -1;
-        }
-        if (e->len == n && memcmp(e->s, s, n) == 0) {
-            return e->id;
-        }
-    }
-}
-
 int sl__strset_add(struct strset *S, const char *s, int *out_id)
 {
     size_t n = strlen(s);
@@ -74,7 +38,7 @@ int sl__strset_add(struct strset *S, const char *s, int *out_id)
         for (uint32_t k = 0; S->tab != NULL && k <= S->mask; k++) {
             const struct strent *e = &S->tab[k];
             if (e->id >= 0) {
-                uint32_t i = (uint32_t)set_hash(e->s, e->len) & (cap - 1);
+                uint32_t i = (uint32_t)sl__set_hash(e->a, e->b, e->len) & (cap - 1);
                 while (t[i].id >= 0) {
                     i = (i + 1) & (cap - 1);
                 }
@@ -85,11 +49,15 @@ int sl__strset_add(struct strset *S, const char *s, int *out_id)
         S->tab = t;
         S->mask = cap - 1;
     }
-    uint32_t i = (uint32_t)set_hash(s, n) & S->mask;
+    uint64_t a, b;
+    sl__set_words(s, n, &a, &b);
+    uint32_t i = (uint32_t)sl__set_hash(a, b, n) & S->mask;
     while (S->tab[i].id >= 0) {
         i = (i + 1) & S->mask;
     }
     S->tab[i].s = s;
+    S->tab[i].a = a;
+    S->tab[i].b = b;
     S->tab[i].len = (uint32_t)n;
     S->tab[i].id = (int)S->n;
     *out_id = (int)S->n++;
@@ -309,6 +277,20 @@ static bool fast_pass(struct sl_validator *v, const struct vnode *n, const char 
     return true;
 }
 
+bool sl__checks_pass(struct sl_validator *v, const struct vnode *n, const char *txt,
+                     size_t len, const struct sl_val *val)
+{
+    if (SL_LIKELY(n->fast) && fast_pass(v, n, txt, len, val)) {
+        return true;
+    }
+    for (uint32_t i = 0; i < n->n_checks; i++) {
+        if (!check_passes(v, &n->checks[i], n, txt, len, val)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
                    const struct sl_val *val)
 {
@@ -438,15 +420,18 @@ int sl__conds_prepare(struct sl_validator *v)
     return SL_OK;
 }
 
-static int run_cond(struct rowctx *ctx, const struct vcond *c)
+/* ctx NULL: only tell (the fast path's question), do not describe the failure. */
+static int run_cond(struct sl_validator *v, struct rowctx *ctx, const struct vcond *c)
 {
-    struct sl_validator *v = ctx->v;
     const struct vslot *ts = &v->slots[c->target_slot];
     if (c->ck.kind == SL_CK_REQUIRED) {
-        return ts->present ? OK : rule_fail(ctx, c->ck.ck, c->target, NULL, 0);
+        if (ts->present) {
+            return OK;
+        }
+        return ctx != NULL ? rule_fail(ctx, c->ck.ck, c->target, NULL, 0) : REJ;
     }
     if (ts->present && !check_passes(v, &c->ck, c->target, ts->txt, ts->txt_len, &ts->val)) {
-        return rule_fail(ctx, c->ck.ck, c->target, ts->txt, ts->txt_len);
+        return ctx != NULL ? rule_fail(ctx, c->ck.ck, c->target, ts->txt, ts->txt_len) : REJ;
     }
     return OK;
 }
@@ -460,12 +445,16 @@ static inline int group_hit(const struct sl_validator *v, const struct vgroup *G
 
 int sl__row_finish(struct rowctx *ctx)
 {
-    struct sl_validator *v = ctx->v;
+    return sl__row_finish_v(ctx->v, ctx);
+}
+
+int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx)
+{
     if (v->n_groups == 1) {
         const struct vgroup *G = &v->groups[0];
         int id = group_hit(v, G);
         for (uint32_t j = id < 0 ? 0 : G->run_at[id]; id >= 0 && j < G->run_at[id + 1]; j++) {
-            int rc = run_cond(ctx, &v->conds[G->run[j]]);
+            int rc = run_cond(v, ctx, &v->conds[G->run[j]]);
             if (rc != OK) {
                 return rc;
             }
@@ -487,7 +476,7 @@ int sl__row_finish(struct rowctx *ctx)
     }
     for (size_t w = 0; w < words; w++) {
         for (uint64_t bits = v->cond_hits[w]; bits != 0; bits &= bits - 1) {
-            int rc = run_cond(ctx, &v->conds[w * 64 + (size_t)__builtin_ctzll(bits)]);
+            int rc = run_cond(v, ctx, &v->conds[w * 64 + (size_t)__builtin_ctzll(bits)]);
             if (rc != OK) {
                 return rc;
             }

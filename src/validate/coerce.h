@@ -84,6 +84,10 @@ SL_NODISCARD int sl__coerce_datetime(const char *s, size_t n, int64_t *out, cons
  * must lie within 0001-01-01..9999-12-31 23:59:59.999999 after applying the
  * offset (else -SL_ELIMIT). */
 SL_NODISCARD int sl__coerce_timestamp(const char *s, size_t n, int64_t *out, const char **why);
+/* The same without the fixed-position fast path for the common spelling (tests
+ * compare the two). */
+SL_NODISCARD int sl__coerce_timestamp_general(const char *s, size_t n, int64_t *out,
+                                              const char **why);
 
 /* TIMESTAMP from a JSON number: epoch seconds with fraction (to microseconds,
  * rounded half away from zero at the 7th digit), exponent allowed; JSON number

@@ -292,8 +292,87 @@ static int parse_offset(const char *s, size_t n, size_t *i, int64_t *out_min,
     return SL_OK;
 }
 
+/* The common spellings, YYYY-MM-DD{T| }HH:MM:SS[.F{1,6}] then nothing, Z,
+ * " UTC" or [ ]{+|-}HH:MM (or YYYY/MM/DD), read at fixed positions: true with *out set, or false to let the general parser decide (it
+ * accepts all of these too, with the same result: this only skips its steps). */
+static bool ts_fast(const char *s, size_t n, int64_t *out)
+{
+    if (n < 19 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] || !is_dt_sep(s[10]) ||
+        s[13] != ':' || s[16] != ':') {
+        return false;
+    }
+    static const unsigned char at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+    unsigned dg[14];
+    unsigned bad = 0;
+    for (int k = 0; k < 14; k++) {
+        dg[k] = (unsigned)((unsigned char)s[at[k]] - '0');
+        bad |= dg[k] > 9;
+    }
+    if (bad) {
+        return false;
+    }
+    int y = (int)(dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3]);
+    int m = (int)(dg[4] * 10 + dg[5]), d = (int)(dg[6] * 10 + dg[7]);
+    int h = (int)(dg[8] * 10 + dg[9]), mi = (int)(dg[10] * 10 + dg[11]);
+    int sec = (int)(dg[12] * 10 + dg[13]);
+    size_t i = 19;
+    int64_t frac = 0;
+    if (i < n && s[i] == '.') {
+        size_t fd = 0;
+        for (i++; i < n && is_digit(s[i]) && fd < 6; i++, fd++) {
+            frac = frac * 10 + dval(s[i]);
+        }
+        if (fd == 0 || (i < n && is_digit(s[i]))) {
+            return false;
+        }
+        for (; fd < 6; fd++) {
+            frac *= 10;
+        }
+    }
+    int64_t off_min = 0;
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (n - i == 4 && memcmp(s + i, " UTC", 4) == 0) {
+        i = n;
+    } else if (i < n) {
+        /* [ ]{+|-}HH:MM */
+        i += s[i] == ' ';
+        if (n - i != 6 || (s[i] != '+' && s[i] != '-') || !is_digit(s[i + 1]) ||
+            !is_digit(s[i + 2]) || s[i + 3] != ':' || !is_digit(s[i + 4]) ||
+            !is_digit(s[i + 5])) {
+            return false;
+        }
+        int oh = dval(s[i + 1]) * 10 + dval(s[i + 2]), om = dval(s[i + 4]) * 10 + dval(s[i + 5]);
+        if (om > 59 || oh * 60 + om > 14 * 60) {
+            return false;
+        }
+        off_min = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 60 + om);
+        i = n;
+    }
+    if (i != n || y < 1 || m < 1 || m > 12 || d < 1 || d > month_days(y, m) || h > 23 ||
+        mi > 59 || sec > 60) {
+        return false;
+    }
+    int64_t v = days_from_civil(y, m, d) * US_PER_DAY +
+                ((int64_t)h * 3600 + (int64_t)mi * 60 + sec) * US_PER_SEC + frac -
+                off_min * 60 * US_PER_SEC;
+    if (v < TS_MIN_US || v > TS_MAX_US) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 int sl__coerce_timestamp(const char *s, size_t n, int64_t *out,
                          const char **why)
+{
+    if (ts_fast(s, n, out)) {
+        return SL_OK;
+    }
+    return sl__coerce_timestamp_general(s, n, out, why);
+}
+
+int sl__coerce_timestamp_general(const char *s, size_t n, int64_t *out, const char **why)
 {
     size_t i = 0;
     int64_t days, tod = 0, off_min = 0, v;

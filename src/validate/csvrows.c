@@ -126,10 +126,19 @@ static int csv_header(struct loop *L)
     return SL_OK;
 }
 
-static int csv_record(struct loop *L, const char *start, size_t len)
+/* ascii: 1 or 0 when the reader knows whether the record has a byte >= 0x80,
+ * -1 when it does not. */
+static int csv_record(struct loop *L, const char *start, size_t len, int ascii_hint)
 {
     struct sl_validator *v = L->v;
     struct rowctx *c = &L->ctx;
+    if (v->fast_csv) {
+        bool a = v->o.csv.latin1 || (ascii_hint >= 0 ? ascii_hint == 1 : sl__all_ascii(start, len));
+        if (sl__fast_csv_row(v, v->csv.fields, v->csv.n_fields, start, len, a) == 0) {
+            return 0;
+        }
+        ascii_hint = a;
+    }
     int rc = sl__row_begin(v, c, start, len);
     if (rc != 0) {
         return rc;
@@ -138,7 +147,8 @@ static int csv_record(struct loop *L, const char *start, size_t len)
     const struct sl_csv_field *fs = v->csv.fields;
     /* Latin-1 input is converted to UTF-8 by the reader; an all-ASCII record
      * (the raw bytes, so unescaped fields too) needs no per-field check */
-    bool ascii = v->o.csv.latin1 || sl__all_ascii(start, len);
+    bool ascii = v->o.csv.latin1 ||
+                 (ascii_hint >= 0 ? ascii_hint == 1 : sl__all_ascii(start, len));
     if (v->csv_map != NULL) {
         /* by header name */
         if (nf > v->csv_map_len && !v->o.ignore_unknown) {
@@ -195,10 +205,58 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
     struct sl_validator *v = L->v;
     size_t pos = 0;
     int rc = SL_OK;
+    /* records come from the reader's index (csvindex.c) while it has them,
+     * else one at a time from sl_csv_next; after a record the index could not
+     * take, it is tried again after ix_wait records (doubling while it keeps
+     * failing, so input it never takes costs little) */
+    size_t ix_base = 0, ix_end = 0;
+    unsigned ix_wait = 0, ix_backoff = 1;
+    sl_csv_index_reset(&v->csv);
+    v->fast_csv = !L->header_pending && sl__fast_csv_ok(v);
     while (pos < len || eof) {
         size_t u = 0;
         uint64_t lines = 0;
-        int st = sl_csv_next(&v->csv, buf + pos, len - pos, eof, &u, &lines);
+        int st, ascii = -1;
+        if (pos >= ix_end && ix_wait == 0 && len - pos > 0) {
+            size_t b = sl_csv_index(&v->csv, buf + pos, len - pos);
+            if (b > 0) {
+                ix_base = pos;
+                ix_end = pos + b;
+                ix_backoff = 1;
+            } else {
+                ix_wait = ix_backoff;
+                ix_backoff = ix_backoff < 64 ? 2 * ix_backoff : 64;
+            }
+        }
+        if (pos < ix_end) {
+            lines = 1;
+            if (v->fast_csv && L->skip_left == 0) {
+                /* the fast path straight from the index; a record it does not
+                 * confirm is read into fields for the general path */
+                int fr = sl__fast_csv_ix(v, buf + ix_base, &u);
+                if (fr == 0) {
+                    L->st->rows++;
+                    L->record_no++;
+                    pos += u;
+                    L->off += u;
+                    L->line_no++;
+                    rc = sl__loop_row(L);
+                    sl__loop_after_row(L);
+                    if (rc != SL_OK) {
+                        break;
+                    }
+                    continue;
+                }
+                if (fr < 0) {
+                    rc = SL_ERR(L->err, fr, "%s: %s", L->file, sl_strerror(fr));
+                    break;
+                }
+            }
+            st = sl_csv_index_next(&v->csv, buf + ix_base, &u);
+        } else {
+            st = sl_csv_next(&v->csv, buf + pos, len - pos, eof, &u, &lines);
+            ix_wait -= ix_wait > 0;
+        }
         if (st < 0) {
             rc = SL_ERR(L->err, st, "%s: %s", L->file, sl_strerror(st));
             break;
@@ -223,6 +281,7 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
                 if ((rc = csv_header(L)) != SL_OK) {
                     break;
                 }
+                v->fast_csv = sl__fast_csv_ok(v);
             }
             continue;
         }
@@ -245,7 +304,7 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
                       v->csv.bad_field_idx + 1);
             rc = sl__loop_reject(L, line_no, off, &L->ctx);
         } else {
-            int r = csv_record(L, rec, u);
+            int r = csv_record(L, rec, u, ascii);
             if (r < 0) {
                 rc = SL_ERR(L->err, r, "%s: line %llu: %s", L->file,
                             (unsigned long long)line_no, sl_strerror(r));

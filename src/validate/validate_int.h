@@ -7,6 +7,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include <setjmp.h>
+#include <string.h>
 #include "validate/validator.h"
 
 #define SL_JSON_MAX_DEPTH 500 /* BigQuery's JSON type nesting limit */
@@ -16,6 +17,7 @@
 /* A set of byte strings (checks.c): open addressing, at most half full. */
 struct strent {
     const char *s;                    /* borrowed from the schema */
+    uint64_t a, b;                    /* the words compared first (checks.c set_words) */
     uint32_t len;
     int id;                           /* order of first insertion, -1 = empty slot */
 };
@@ -130,6 +132,10 @@ struct sl_validator {
     uint32_t *csv_map;                /* CSV column index -> top-level field index or UINT32_MAX */
     size_t csv_map_len;
     struct sl_buf scratch;            /* reject reason/field formatting */
+    struct sl_fastcol *fast_cols;     /* fast path programs per top-level field, owned, or NULL */
+    struct sl_val *fast_row;          /* the fast path's row values, owned */
+    struct sl_buf fast_scratch;       /* the fast path's unescaped CSV fields */
+    bool fast_csv;                    /* this file's CSV records try the fast path */
     struct rowctx row_ctx;            /* context of sl_validate_ndjson_row's last row */
 };
 
@@ -152,7 +158,53 @@ int sl__coerce_text(struct rowctx *ctx, const struct vnode *n, const char *s, si
 /* checks.c: string sets. find returns the string's id or -1; add inserts the
  * NUL-terminated s (borrowed: it must outlive the set) unless present and
  * gives its id in *out_id; 0 or -SL_ENOMEM. release frees the table. */
-int sl__strset_find(const struct strset *S, const char *s, size_t n);
+/* The words a set compares: the first and last 8 bytes (4 and 4 below 8
+ * bytes; the first, middle and last below 4), which together hold every byte of
+ * a string of at most 16 bytes, so for those equal words and length are equal
+ * strings and no memcmp is needed. */
+static inline void sl__set_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
+{
+    *a = 0;
+    *b = 0;
+    if (n >= 8) {
+        memcpy(a, s, 8);
+        memcpy(b, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        *a = x;
+        *b = y;
+    } else if (n > 0) {
+        *a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+             (uint64_t)(unsigned char)s[n - 1] << 16;
+    }
+}
+
+static inline uint64_t sl__set_hash(uint64_t a, uint64_t b, size_t n)
+{
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ n) * 0xFF51AFD7ED558CCDULL;
+    return h ^ (h >> 29);
+}
+
+static inline int sl__strset_find(const struct strset *S, const char *s, size_t n)
+{
+    if (S->tab == NULL) {
+        return -1;
+    }
+    uint64_t a, b;
+    sl__set_words(s, n, &a, &b);
+    for (uint32_t i = (uint32_t)sl__set_hash(a, b, n) & S->mask;; i = (i + 1) & S->mask) {
+        const struct strent *e = &S->tab[i];
+        if (e->id < 0) {
+            return -1;
+        }
+        if (e->len == n && e->a == a && e->b == b && (n <= 16 || memcmp(e->s, s, n) == 0)) {
+            return e->id;
+        }
+    }
+}
+
 SL_NODISCARD int sl__strset_add(struct strset *S, const char *s, int *out_id);
 void sl__strset_release(struct strset *S);
 /* checks.c: compile one check (0 or -SL_ENOMEM; release it even on failure). */
@@ -202,6 +254,30 @@ static inline size_t sl__count_chars(const char *s, size_t n)
 bool sl__all_ascii(const char *s, size_t n);
 /* End-of-row checks: conditional rules. Returns 0 or 1. */
 int sl__row_finish(struct rowctx *ctx);
+/* The same for v's current slots; ctx NULL only tells (1) without describing
+ * the failure. */
+int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx);
+/* checks.c: every unconditional check of n passes (sl__run_checks would give 0). */
+bool sl__checks_pass(struct sl_validator *v, const struct vnode *n, const char *txt,
+                     size_t len, const struct sl_val *val);
+
+/* ---- the row fast path (fastrow.c) ----------------------------------------- */
+struct sl_fastcol;
+/* Compile v's columns for the fast path when every top-level field has a kind
+ * it takes (else v->fast_cols stays NULL). 0 or -SL_ENOMEM. */
+SL_NODISCARD int sl__fast_prepare(struct sl_validator *v);
+void sl__fast_release(struct sl_validator *v);
+/* The fast path applies to this file's CSV records (after its header, if any). */
+bool sl__fast_csv_ok(const struct sl_validator *v);
+/* A CSV record's fields (nf of them; rec/rec_len its raw bytes, ascii when none
+ * is >= 0x80): 0 = valid, v->row holds its values; 1 = not confirmed, validate
+ * it with the general path (which gives the reason). */
+int sl__fast_csv_row(struct sl_validator *v, const struct sl_csv_field *fs, size_t nf,
+                     const char *rec, size_t rec_len, bool ascii);
+/* The same for the next record of the reader's index (csv.h) over base: 0 =
+ * valid and taken from the index (*out_used bytes with its LF); 1 = not
+ * confirmed, nothing taken; -SL_ENOMEM. */
+int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used);
 /* Start-of-row reset (arena, slots, top-level row template). 0 or negative. */
 int sl__row_begin(struct sl_validator *v, struct rowctx *ctx, const char *line, size_t n);
 /* A fresh value array for a RECORD node (NULLs, empty lists for REPEATED). */

@@ -234,6 +234,9 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
         v->slots = sl__calloc(v->n_slots, sizeof(*v->slots));
         rc = v->slots == NULL ? -SL_ENOMEM : SL_OK;
     }
+    if (rc == SL_OK && o->format == SL_FMT_CSV) {
+        rc = sl__fast_prepare(v);
+    }
     if (rc == SL_OK) {
         v->md = pcre2_match_data_create(1, NULL);
         rc = v->md == NULL ? -SL_ENOMEM : SL_OK;
@@ -276,6 +279,7 @@ void sl_validator_destroy(struct sl_validator *v)
     if (v == NULL) {
         return;
     }
+    sl__fast_release(v);
     free_node(&v->root);
     for (uint32_t i = 0; v->conds != NULL && i < v->n_conds; i++) {
         sl__vck_release(&v->conds[i].ck);

@@ -1,0 +1,393 @@
+/* fastrow.c - the row fast path: a flat table's columns compiled into small
+ * programs (a type's coercion, then the folded rule test), run over a CSV
+ * record's fields without the general path's layers. It only ever confirms a
+ * row: a row it cannot confirm as valid is validated again by the general path
+ * (csvrows.c), which alone writes rejects, so both paths accept the same rows
+ * with the same values. validate stage. */
+#include "core/common.h"
+#include "validate/validate_int.h"
+#include "core/alloc.h"
+#include "validate/coerce.h"
+#include "core/buf.h"
+
+#include <string.h>
+
+/* The column kinds the fast path takes (the rest make the table take the
+ * general path only). */
+enum {
+    FK_STR,
+    FK_I64,
+    FK_F64,
+    FK_NUM,
+    FK_BOOL,
+    FK_DATE,
+    FK_TIME,
+    FK_DATETIME,
+    FK_TS,
+};
+
+struct sl_fastcol {
+    const struct vnode *n;
+    uint8_t kind;       /* FK_* */
+    bool text_type;     /* STRING: an empty quoted field is "", not NULL */
+    bool null_ok;       /* NULLABLE and no "required" rule */
+    bool checks;        /* unconditional rules to run */
+    uint32_t slot;      /* the node's slot for conditional rules, or SL_NO_SLOT */
+    uint64_t max_len;   /* STRING maxLength (code points), 0 = none */
+    /* the node's folded rule test (checks.c sl__vnode_fold) with its enum and
+     * pattern inline, when it has at most one of each and the pattern is in
+     * the simple subset (else sl__checks_pass runs them) */
+    bool fold;
+    bool num, lens;     /* numeric bounds / sure-pass byte lengths to test */
+    double lo, hi;
+    uint64_t len_lo, len_hi;
+    const struct strset *set;  /* ENUM, or NULL */
+    const struct sl_spat *sp;  /* PATTERN, or NULL */
+};
+
+static void fold_col(struct sl_fastcol *c, const struct vnode *k)
+{
+    c->fold = k->fast;
+    c->num = k->fast_num;
+    c->lens = k->fast_len;
+    c->lo = k->num_lo;
+    c->hi = k->num_hi;
+    c->len_lo = k->len_lo;
+    c->len_hi = k->len_hi;
+    for (uint32_t j = 0; c->fold && j < k->n_fast_x; j++) {
+        const struct vck *ck = &k->checks[k->fast_x[j]];
+        if (ck->kind == SL_CK_ENUM && c->set == NULL) {
+            c->set = &ck->set;
+        } else if (ck->kind == SL_CK_PATTERN && ck->sp != NULL && c->sp == NULL) {
+            c->sp = ck->sp;
+        } else {
+            c->fold = false;
+        }
+    }
+}
+
+/* Every unconditional rule of c holds for the value (false: not confirmed). */
+static inline bool fast_checks(struct sl_validator *v, const struct sl_fastcol *c,
+                               const char *s, size_t len, const struct sl_val *val)
+{
+    if (!c->fold) {
+        return sl__checks_pass(v, c->n, s, len, val);
+    }
+    if (c->num) {
+        double d;
+        if (val->kind == SL_V_I64) {
+            d = (double)val->u.i;
+        } else if (val->kind == SL_V_F64) {
+            d = val->u.f;
+        } else {
+            return sl__checks_pass(v, c->n, s, len, val);
+        }
+        if (!(d >= c->lo && d <= c->hi)) {
+            return false;
+        }
+    }
+    if (c->lens && (val->kind == SL_V_BYTES || len < c->len_lo || len > c->len_hi)) {
+        return false;
+    }
+    if (c->set != NULL && sl__strset_find(c->set, s, len) < 0) {
+        return false;
+    }
+    if (c->sp != NULL) {
+        int m = sl__spat_match(c->sp, s, len);
+        if (m < 0) {
+            return sl__checks_pass(v, c->n, s, len, val); /* non-ASCII: PCRE2 decides */
+        }
+        return m == 1;
+    }
+    return true;
+}
+
+static int kind_of(const struct sl_field *f)
+{
+    if (f->mode == SL_M_REPEATED) {
+        return -1;
+    }
+    switch (f->type) {
+    case SL_T_STRING:
+        return FK_STR;
+    case SL_T_INT64:
+        return FK_I64;
+    case SL_T_FLOAT64:
+        return FK_F64;
+    case SL_T_NUMERIC:
+        return FK_NUM;
+    case SL_T_BOOL:
+        return FK_BOOL;
+    case SL_T_DATE:
+        return FK_DATE;
+    case SL_T_TIME:
+        return FK_TIME;
+    case SL_T_DATETIME:
+        return FK_DATETIME;
+    case SL_T_TIMESTAMP:
+        return f->ts_precision == 12 ? -1 : FK_TS;
+    default:
+        return -1; /* BYTES, BIGNUMERIC, RANGE (arena), JSON, RECORD, ... */
+    }
+}
+
+int sl__fast_prepare(struct sl_validator *v)
+{
+    uint32_t n = v->root.n_kids;
+    v->fast_cols = NULL;
+    if (n == 0) {
+        return SL_OK;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (kind_of(v->root.kids[i].f) < 0) {
+            return SL_OK; /* the general path only */
+        }
+    }
+    struct sl_fastcol *cols = sl__calloc(n, sizeof(*cols));
+    v->fast_row = sl__calloc(n, sizeof(*v->fast_row));
+    if (cols == NULL || v->fast_row == NULL) {
+        sl__free(cols);
+        return -SL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct vnode *k = &v->root.kids[i];
+        const struct sl_field *f = k->f;
+        cols[i].n = k;
+        cols[i].kind = (uint8_t)kind_of(f);
+        cols[i].text_type = f->type == SL_T_STRING;
+        cols[i].null_ok = f->mode != SL_M_REQUIRED && !k->rule_required;
+        cols[i].checks = k->n_checks > 0;
+        cols[i].slot = k->slot;
+        cols[i].max_len = f->type == SL_T_STRING && f->max_length > 0
+                              ? (uint64_t)f->max_length
+                              : 0;
+        fold_col(&cols[i], k);
+    }
+    v->fast_cols = cols;
+    sl__buf_init(&v->fast_scratch);
+    return SL_OK;
+}
+
+void sl__fast_release(struct sl_validator *v)
+{
+    sl__free(v->fast_cols);
+    sl__free(v->fast_row);
+    sl__buf_release(&v->fast_scratch);
+    v->fast_cols = NULL;
+    v->fast_row = NULL;
+}
+
+/* One non-null value: true when it converts and every unconditional rule
+ * holds (then *out is what sl__coerce_text would have stored). */
+static inline bool fast_value(struct sl_validator *v, const struct sl_fastcol *c,
+                              const char *s, size_t len, struct sl_val *out)
+{
+    const char *why = NULL;
+    int rc = SL_OK;
+    switch (c->kind) {
+    case FK_STR:
+        /* code points <= bytes: only a longer text needs the general path */
+        if (c->max_len != 0 && len > c->max_len) {
+            return false;
+        }
+        out->kind = SL_V_STR;
+        out->u.s = s;
+        out->len = (uint32_t)len;
+        break;
+    case FK_I64:
+        out->kind = SL_V_I64;
+        rc = sl__coerce_int64(s, len, &out->u.i, &why);
+        break;
+    case FK_F64:
+        out->kind = SL_V_F64;
+        rc = sl__coerce_float64(s, len, &out->u.f, &why);
+        break;
+    case FK_NUM:
+        out->kind = SL_V_DEC;
+        rc = sl__coerce_numeric(s, len, c->n->precision, c->n->scale,
+                                c->n->f->round_half_even, &out->u.d, &why);
+        break;
+    case FK_BOOL:
+        out->kind = SL_V_BOOL;
+        rc = sl__coerce_bool(s, len, &out->u.b, &why);
+        break;
+    case FK_DATE: {
+        int32_t d = 0;
+        rc = sl__coerce_date(s, len, &d, &why);
+        out->kind = SL_V_DATE;
+        out->u.i = d;
+        break;
+    }
+    case FK_TIME:
+        out->kind = SL_V_TIME;
+        rc = sl__coerce_time(s, len, &out->u.i, &why);
+        break;
+    case FK_DATETIME:
+        out->kind = SL_V_DATETIME;
+        rc = sl__coerce_datetime(s, len, &out->u.i, &why);
+        break;
+    case FK_TS:
+        out->kind = SL_V_TS;
+        rc = sl__coerce_timestamp(s, len, &out->u.i, &why);
+        break;
+    default:
+        return false;
+    }
+    if (rc != SL_OK) {
+        return false;
+    }
+    sl__remember(v, c->n, s, len, out);
+    return !c->checks || fast_checks(v, c, s, len, out);
+}
+
+/* One CSV field of column c (unquoted text, quoted marks a quoted field):
+ * true when it is NULL where allowed, or a value that converts and passes. */
+static inline bool fast_field(struct sl_validator *v, const struct sl_fastcol *c, const char *p,
+                              size_t len, bool quoted, struct sl_val *out)
+{
+    bool is_null;
+    const char *marker = v->o.null_marker;
+    if (SL_UNLIKELY(marker != NULL)) {
+        size_t ml = strlen(marker);
+        is_null = len == ml && memcmp(marker, p, ml) == 0;
+        if (!is_null && len == 0 && !c->text_type) {
+            return false;
+        }
+    } else {
+        is_null = len == 0 && (!quoted || !c->text_type);
+    }
+    if (is_null) {
+        out->kind = SL_V_NULL;
+        if (c->slot != SL_NO_SLOT) {
+            v->slots[c->slot].present = false;
+        }
+        return c->null_ok;
+    }
+    return len <= v->o.max_value_size && fast_value(v, c, p, len, out);
+}
+
+/* The record's bytes are valid UTF-8 (then so is each field: the delimiter and
+ * quote are ASCII, and cutting or unescaping at ASCII bytes breaks no
+ * sequence). ISO-8859-1 records reach here already decoded. */
+static inline bool rec_utf8(const struct sl_validator *v, const char *rec, size_t len)
+{
+    return v->o.csv.latin1 || sl__all_ascii(rec, len) || sl__utf8_count(rec, len) >= 0;
+}
+
+/* The end of the row: conditional rules, then the row is the fast row. */
+static inline int fast_finish(struct sl_validator *v)
+{
+    if (v->n_groups > 0 && sl__row_finish_v(v, NULL) != 0) {
+        return 1;
+    }
+    v->row = v->fast_row;
+    return 0;
+}
+
+int sl__fast_csv_row(struct sl_validator *v, const struct sl_csv_field *fs, size_t nf,
+                     const char *rec, size_t rec_len, bool ascii)
+{
+    const struct sl_fastcol *cols = v->fast_cols;
+    const uint32_t *map = v->csv_map;
+    if (nf != (map != NULL ? v->csv_map_len : v->root.n_kids)) {
+        return 1; /* too many or too few values: the general path tells */
+    }
+    if (!ascii && !rec_utf8(v, rec, rec_len)) {
+        return 1;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t k = map != NULL ? map[i] : (uint32_t)i;
+        if (!fast_field(v, &cols[k], fs[i].p, fs[i].len, fs[i].quoted, &v->fast_row[k])) {
+            return 1;
+        }
+    }
+    return fast_finish(v);
+}
+
+int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
+{
+    struct sl_csv *csv = &v->csv;
+    size_t left, start;
+    const uint32_t *ent = sl_csv_index_peek(csv, &left, &start);
+    const uint32_t *map = v->csv_map;
+    size_t nf = map != NULL ? v->csv_map_len : v->root.n_kids;
+    if (nf == 0 || left < nf) {
+        return 1;
+    }
+    size_t rec_end = ent[nf - 1] >> 3; /* its LF, if the record has nf fields */
+    if ((ent[nf - 1] & SL_CSV_IX_END) == 0 || rec_end - start > v->o.max_row_size ||
+        !rec_utf8(v, base + start, rec_end - start)) {
+        return 1;
+    }
+    const struct sl_fastcol *cols = v->fast_cols;
+    const bool quoting = csv->opts.quote != -1;
+    const char qb = (char)csv->opts.quote;
+    struct sl_buf *sb = &v->fast_scratch;
+    sl__buf_reset(sb);
+    size_t fstart = start;
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t e = ent[i];
+        size_t end = e >> 3;
+        if (i + 1 < nf) {
+            if (e & SL_CSV_IX_END) {
+                return 1; /* too few values (or a blank line) */
+            }
+        } else if (end > fstart && base[end - 1] == '\r') {
+            end--; /* CRLF */
+        }
+        const char *p = base + fstart;
+        size_t len = end - fstart;
+        bool quoted = quoting && len > 0 && *p == qb;
+        if (quoted) {
+            /* the index saw the closing quote just before the field end */
+            p++;
+            len -= 2;
+            if (e & SL_CSV_IX_ESC) {
+                /* unescape into scratch, reserved for the whole record once so
+                 * that the fields already there do not move */
+                if (sb->len == 0 && sl__buf_reserve(sb, rec_end - start + 1) != SL_OK) {
+                    return -SL_ENOMEM;
+                }
+                char *o = sb->data + sb->len, *o0 = o;
+                for (size_t j = 0; j < len; j++) {
+                    *o++ = p[j];
+                    j += p[j] == qb; /* "" -> " */
+                }
+                p = o0;
+                len = (size_t)(o - o0);
+                sb->len += len;
+            }
+        }
+        uint32_t k = map != NULL ? map[i] : (uint32_t)i;
+        if (!fast_field(v, &cols[k], p, len, quoted, &v->fast_row[k])) {
+            return 1;
+        }
+        fstart = (ent[i] >> 3) + 1;
+    }
+    if (fast_finish(v) != 0) {
+        return 1;
+    }
+    sl_csv_index_skip(csv, nf);
+    *out_used = rec_end + 1 - start;
+    return 0;
+}
+
+bool sl__fast_csv_ok(const struct sl_validator *v)
+{
+    if (v->fast_cols == NULL) {
+        return false;
+    }
+    if (v->csv_map == NULL) {
+        return true;
+    }
+    /* by header name: every column exactly once (the header holds no name
+     * twice), so every field of the row is set */
+    size_t mapped = 0;
+    for (size_t i = 0; i < v->csv_map_len; i++) {
+        mapped += v->csv_map[i] != UINT32_MAX;
+    }
+    if (mapped != v->root.n_kids || mapped != v->csv_map_len) {
+        return false;
+    }
+    return true;
+}
