@@ -123,9 +123,9 @@ size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len);
  * -SL_ENOMEM (nothing consumed). */
 SL_NODISCARD int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used);
 
-/* An index entry: the offset in the indexed buf of a field end (the delimiter
- * or LF after the field) << 3, and these flags. */
-#define SL_CSV_IX_END 1u /* the LF ending a record (a CR before it is CRLF's) */
+/* An index entry: the offset in the indexed buf of a field end << 3, and
+ * flags. The byte there is the delimiter, or the LF ending the record (a CR
+ * before that LF is CRLF's). */
 #define SL_CSV_IX_ESC 2u /* the field holds a "" escape */
 
 /* Reading the index directly (the validator's fast path): the entries from the

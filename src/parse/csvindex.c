@@ -21,11 +21,14 @@
 #include <emmintrin.h>
 #endif
 
-enum { IX_END = SL_CSV_IX_END, IX_ESC = SL_CSV_IX_ESC };
+enum { IX_ESC = SL_CSV_IX_ESC };
 
-/* Bit masks of one 64-byte block. */
+/* Bit masks of one 64-byte block. cr, nul and high are only filled in when
+ * rare is set (some CR or NUL in the block, or, with high_too, a byte >= 0x80). */
 struct blk {
-    uint64_t q, d, lf, cr, nul, high;
+    uint64_t q, d, lf;
+    bool rare;
+    uint64_t cr, nul, high;
 };
 
 #ifdef __SSE2__
@@ -37,10 +40,18 @@ static inline uint64_t m64(const __m128i x[4], __m128i v)
     uint64_t d = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x[3], v));
     return a | b << 16 | c << 32 | d << 48;
 }
+
+static inline uint64_t hi64(const __m128i x[4])
+{
+    return (uint64_t)(uint16_t)_mm_movemask_epi8(x[0]) |
+           (uint64_t)(uint16_t)_mm_movemask_epi8(x[1]) << 16 |
+           (uint64_t)(uint16_t)_mm_movemask_epi8(x[2]) << 32 |
+           (uint64_t)(uint16_t)_mm_movemask_epi8(x[3]) << 48;
+}
 #endif
 
 static inline void block_masks(const unsigned char *p, unsigned char qb, bool quoting,
-                               unsigned char delim, struct blk *m)
+                               unsigned char delim, bool high_too, struct blk *m)
 {
 #ifdef __SSE2__
     __m128i x[4];
@@ -50,12 +61,21 @@ static inline void block_masks(const unsigned char *p, unsigned char qb, bool qu
     m->q = quoting ? m64(x, _mm_set1_epi8((char)qb)) : 0;
     m->d = m64(x, _mm_set1_epi8((char)delim));
     m->lf = m64(x, _mm_set1_epi8('\n'));
-    m->cr = m64(x, _mm_set1_epi8('\r'));
-    m->nul = m64(x, _mm_setzero_si128());
-    m->high = (uint64_t)(uint16_t)_mm_movemask_epi8(x[0]) |
-              (uint64_t)(uint16_t)_mm_movemask_epi8(x[1]) << 16 |
-              (uint64_t)(uint16_t)_mm_movemask_epi8(x[2]) << 32 |
-              (uint64_t)(uint16_t)_mm_movemask_epi8(x[3]) << 48;
+    /* CR, NUL and high bytes in one test: usually there are none */
+    const __m128i vcr = _mm_set1_epi8('\r'), vz = _mm_setzero_si128();
+    __m128i r = vz;
+    for (int i = 0; i < 4; i++) {
+        r = _mm_or_si128(r, _mm_or_si128(_mm_cmpeq_epi8(x[i], vcr), _mm_cmpeq_epi8(x[i], vz)));
+        if (high_too) {
+            r = _mm_or_si128(r, x[i]);
+        }
+    }
+    m->rare = _mm_movemask_epi8(r) != 0;
+    if (m->rare) {
+        m->cr = m64(x, vcr);
+        m->nul = m64(x, vz);
+        m->high = hi64(x);
+    }
 #else
     memset(m, 0, sizeof(*m));
     for (unsigned i = 0; i < 64; i++) {
@@ -68,8 +88,47 @@ static inline void block_masks(const unsigned char *p, unsigned char qb, bool qu
         m->nul |= b == 0 ? bit : 0;
         m->high |= b >= 0x80 ? bit : 0;
     }
+    m->rare = (m->cr | m->nul | (high_too ? m->high : 0)) != 0;
 #endif
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SL_HAVE_AVX2_PATH 1
+__attribute__((target("avx2"))) static inline uint64_t m64x2(__m256i a, __m256i b, __m256i v)
+{
+    uint64_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, v));
+    uint64_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, v));
+    return lo | hi << 32;
+}
+
+__attribute__((target("avx2"))) static inline void block_masks_avx2(const unsigned char *p,
+                                                                     unsigned char qb,
+                                                                     bool quoting,
+                                                                     unsigned char delim,
+                                                                     bool high_too,
+                                                                     struct blk *m)
+{
+    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    m->q = quoting ? m64x2(a, b, _mm256_set1_epi8((char)qb)) : 0;
+    m->d = m64x2(a, b, _mm256_set1_epi8((char)delim));
+    m->lf = m64x2(a, b, _mm256_set1_epi8('\n'));
+    const __m256i vcr = _mm256_set1_epi8('\r'), vz = _mm256_setzero_si256();
+    __m256i r = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, vcr), _mm256_cmpeq_epi8(a, vz)),
+                                _mm256_or_si256(_mm256_cmpeq_epi8(b, vcr), _mm256_cmpeq_epi8(b, vz)));
+    if (high_too) {
+        r = _mm256_or_si256(r, _mm256_or_si256(a, b));
+    }
+    m->rare = _mm256_movemask_epi8(r) != 0;
+    if (m->rare) {
+        m->cr = m64x2(a, b, vcr);
+        m->nul = m64x2(a, b, vz);
+        m->high = (uint64_t)(uint32_t)_mm256_movemask_epi8(a) |
+                  (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
+    }
+}
+#endif
 
 /* Bit i = XOR of bits 0..i. */
 static inline uint64_t prefix_xor(uint64_t x)
@@ -81,6 +140,110 @@ static inline uint64_t prefix_xor(uint64_t x)
     x ^= x << 16;
     x ^= x << 32;
     return x;
+}
+
+/* The index loop; avx2 picks the mask builder (a constant in each caller, so
+ * each gets its own copy of the loop). */
+static inline __attribute__((always_inline)) size_t
+index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char qb, bool quoting,
+           unsigned char delim, unsigned char fill, bool avx2)
+{
+    const bool latin1 = c->opts.latin1;
+    uint32_t *ix = c->ix;
+    size_t n = 0, n_done = 0, bytes = 0;
+    uint64_t in_q = 0;        /* all ones when the block starts inside quotes */
+    uint64_t fs_carry = 1;    /* bit 0: the block starts a field */
+    uint64_t close_carry = 0; /* bit 0: the byte before closed a quote */
+    bool esc_pend = false;    /* a "" after the last field end so far */
+    for (size_t off = 0; off < len; off += 64) {
+        const unsigned char *p = u + off;
+        unsigned char pad[64];
+        unsigned char next; /* the byte after the block: a CR there needs an LF */
+        if (len - off > 64) {
+            next = p[64];
+        } else {
+            memset(pad, fill, sizeof(pad));
+            memcpy(pad, p, len - off);
+            p = pad;
+            next = fill;
+        }
+        struct blk m;
+#ifdef SL_HAVE_AVX2_PATH
+        if (avx2) {
+            block_masks_avx2(p, qb, quoting, delim, latin1, &m);
+        } else
+#endif
+        {
+            (void)avx2;
+            block_masks(p, qb, quoting, delim, latin1, &m);
+        }
+        uint64_t inside = prefix_xor(m.q) ^ in_q; /* an opening quote is inside */
+        in_q = (uint64_t)((int64_t)inside >> 63);
+        uint64_t opens = m.q & inside, closes = m.q & ~inside;
+        uint64_t seps = (m.d | m.lf) & ~inside;
+        uint64_t starts = seps << 1 | fs_carry;
+        uint64_t after_close = closes << 1 | close_carry;
+        uint64_t bad = (m.lf & inside) | (opens & ~(starts | after_close)); /* a"b, "a"b" */
+        if (SL_UNLIKELY(m.rare)) {
+            uint64_t crlf = m.lf >> 1 | (uint64_t)(next == '\n') << 63;
+            bad |= m.nul | (m.cr & (inside | ~crlf)) | (latin1 ? m.high : 0) |
+                   (after_close & ~(m.d | m.lf | m.cr | opens)); /* "a"b */
+        } else {
+            bad |= after_close & ~(m.d | m.lf | opens);
+        }
+        fs_carry = seps >> 63;
+        close_carry = closes >> 63;
+        if (bad != 0) {
+            seps &= (bad & (0 - bad)) - 1; /* the field ends before the first bad byte */
+        }
+        size_t n0 = n;
+        for (uint64_t k = seps; k != 0; k &= k - 1) {
+            ix[n++] = (uint32_t)(off + (unsigned)__builtin_ctzll(k)) << 3;
+        }
+        /* IX_ESC goes on the end of each field holding a "" (whose second
+         * quote is an "open" not at a field start), found per "" (rare) */
+        if (esc_pend && seps != 0) {
+            ix[n0] |= IX_ESC; /* a field from the block before ends here */
+            esc_pend = false;
+        }
+        for (uint64_t esc = opens & ~starts; esc != 0;) {
+            uint64_t after = seps & (0 - (esc & (0 - esc))); /* at or above it */
+            if (after == 0) {
+                esc_pend = true; /* the field goes on into the next block */
+                break;
+            }
+            uint64_t at = after & (0 - after);
+            ix[n0 + (size_t)__builtin_popcountll(seps & (at - 1))] |= IX_ESC;
+            esc &= ~((at << 1) - 1);
+        }
+        uint64_t ends = m.lf & seps;
+        if (ends != 0) {
+            unsigned last = 63u - (unsigned)__builtin_clzll(ends);
+            n_done = n0 + (size_t)__builtin_popcountll(seps & (((uint64_t)2 << last) - 1));
+            bytes = off + last + 1;
+        }
+        if (bad != 0) {
+            break;
+        }
+    }
+    c->ix_len = n_done;
+    return bytes;
+}
+
+#ifdef SL_HAVE_AVX2_PATH
+__attribute__((target("avx2"))) static size_t index_avx2(struct sl_csv *c, const unsigned char *u,
+                                                        size_t len, unsigned char qb,
+                                                        bool quoting, unsigned char delim,
+                                                        unsigned char fill)
+{
+    return index_loop(c, u, len, qb, quoting, delim, fill, true);
+}
+#endif
+
+static size_t index_base(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char qb,
+                         bool quoting, unsigned char delim, unsigned char fill)
+{
+    return index_loop(c, u, len, qb, quoting, delim, fill, false);
 }
 
 size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
@@ -108,79 +271,17 @@ size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
         fill++;
     }
     const unsigned char *u = (const unsigned char *)buf;
-    uint32_t *ix = c->ix;
-    size_t n = 0, n_done = 0, bytes = 0;
-    uint64_t in_q = 0;        /* all ones when the block starts inside quotes */
-    uint64_t fs_carry = 1;    /* bit 0: the block starts a field */
-    uint64_t close_carry = 0; /* bit 0: the byte before closed a quote */
-    bool esc_pend = false;    /* a "" after the last field end so far */
-    for (size_t off = 0; off < len; off += 64) {
-        const unsigned char *p = u + off;
-        unsigned char pad[64];
-        unsigned char next; /* the byte after the block: a CR there needs an LF */
-        if (len - off > 64) {
-            next = p[64];
-        } else {
-            memset(pad, fill, sizeof(pad));
-            memcpy(pad, p, len - off);
-            p = pad;
-            next = fill;
-        }
-        struct blk m;
-        block_masks(p, qb, quoting, delim, &m);
-        uint64_t inside = prefix_xor(m.q) ^ in_q; /* an opening quote is inside */
-        in_q = (uint64_t)((int64_t)inside >> 63);
-        uint64_t opens = m.q & inside, closes = m.q & ~inside;
-        uint64_t seps = (m.d | m.lf) & ~inside;
-        uint64_t starts = seps << 1 | fs_carry;
-        uint64_t after_close = closes << 1 | close_carry;
-        uint64_t crlf = m.lf >> 1 | (uint64_t)(next == '\n') << 63;
-        uint64_t bad = m.nul | (m.lf & inside) | (m.cr & (inside | ~crlf)) |
-                       (opens & ~(starts | after_close)) |     /* a"b, or "a"b" */
-                       (after_close & ~(m.d | m.lf | m.cr | opens)); /* "a"b */
-        if (c->opts.latin1) {
-            bad |= m.high;
-        }
-        fs_carry = seps >> 63;
-        close_carry = closes >> 63;
-        if (bad != 0) {
-            seps &= (bad & (0 - bad)) - 1; /* the field ends before the first bad byte */
-        }
-        /* IX_ESC goes on the end of each field holding a "" (whose second
-         * quote is an "open" not at a field start), found per "" (rare) */
-        uint64_t esc_at = 0;
-        if (esc_pend && seps != 0) {
-            esc_at = seps & (0 - seps); /* a field from the block before ends here */
-            esc_pend = false;
-        }
-        for (uint64_t esc = opens & ~starts; esc != 0;) {
-            uint64_t after = seps & (0 - (esc & (0 - esc))); /* at or above it */
-            if (after == 0) {
-                esc_pend = true; /* the field goes on into the next block */
-                break;
-            }
-            uint64_t at = after & (0 - after);
-            esc_at |= at;
-            esc &= ~((at << 1) - 1);
-        }
-        uint64_t ends = m.lf & seps;
-        size_t n0 = n;
-        for (uint64_t k = seps; k != 0; k &= k - 1) {
-            unsigned i = (unsigned)__builtin_ctzll(k);
-            ix[n++] = (uint32_t)(off + i) << 3 | (uint32_t)((ends >> i) & 1) |
-                      (uint32_t)((esc_at >> i) & 1) << 1;
-        }
-        if (ends != 0) {
-            unsigned last = 63u - (unsigned)__builtin_clzll(ends);
-            n_done = n0 + (size_t)__builtin_popcountll(seps & (((uint64_t)2 << last) - 1));
-            bytes = off + last + 1;
-        }
-        if (bad != 0) {
-            break;
-        }
+#ifdef SL_HAVE_AVX2_PATH
+    static int have_avx2 = -1;
+    if (have_avx2 < 0) {
+        __builtin_cpu_init();
+        have_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
     }
-    c->ix_len = n_done;
-    return bytes;
+    if (have_avx2) {
+        return index_avx2(c, u, len, qb, quoting, delim, fill);
+    }
+#endif
+    return index_base(c, u, len, qb, quoting, delim, fill);
 }
 
 int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)
@@ -200,7 +301,8 @@ int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)
     for (;;) {
         uint32_t e = c->ix[pos++];
         size_t end = e >> 3, fend = end;
-        if ((e & IX_END) && fend > fstart && u[fend - 1] == '\r') {
+        bool last = u[end] == '\n';
+        if (last && fend > fstart && u[fend - 1] == '\r') {
             fend--; /* CRLF */
         }
         if (nf == c->fields_cap) {
@@ -229,7 +331,7 @@ int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)
             f->p = (const char *)u + fstart;
             f->len = fend - fstart;
         }
-        if (e & IX_END) {
+        if (last) {
             c->n_fields = nf;
             if (scratch) {
                 sl__csv_finish_record(c);

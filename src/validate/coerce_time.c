@@ -301,20 +301,19 @@ static bool ts_fast(const char *s, size_t n, int64_t *out)
         s[13] != ':' || s[16] != ':') {
         return false;
     }
-    static const unsigned char at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
-    unsigned dg[14];
-    unsigned bad = 0;
-    for (int k = 0; k < 14; k++) {
-        dg[k] = (unsigned)((unsigned char)s[at[k]] - '0');
-        bad |= dg[k] > 9;
-    }
-    if (bad) {
+    /* each digit minus '0' is 0..9 exactly when adding 6 keeps it below 16 */
+#define D(k) ((unsigned)((unsigned char)s[k] - '0'))
+    unsigned bad = (D(0) + 6) | (D(1) + 6) | (D(2) + 6) | (D(3) + 6) | (D(5) + 6) | (D(6) + 6) |
+                   (D(8) + 6) | (D(9) + 6) | (D(11) + 6) | (D(12) + 6) | (D(14) + 6) |
+                   (D(15) + 6) | (D(17) + 6) | (D(18) + 6);
+    if (bad & ~15u) {
         return false;
     }
-    int y = (int)(dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3]);
-    int m = (int)(dg[4] * 10 + dg[5]), d = (int)(dg[6] * 10 + dg[7]);
-    int h = (int)(dg[8] * 10 + dg[9]), mi = (int)(dg[10] * 10 + dg[11]);
-    int sec = (int)(dg[12] * 10 + dg[13]);
+    int y = (int)(D(0) * 1000 + D(1) * 100 + D(2) * 10 + D(3));
+    int m = (int)(D(5) * 10 + D(6)), d = (int)(D(8) * 10 + D(9));
+    int h = (int)(D(11) * 10 + D(12)), mi = (int)(D(14) * 10 + D(15));
+    int sec = (int)(D(17) * 10 + D(18));
+#undef D
     size_t i = 19;
     int64_t frac = 0;
     if (i < n && s[i] == '.') {

@@ -179,7 +179,7 @@ void sl__fast_release(struct sl_validator *v)
 
 /* One non-null value: true when it converts and every unconditional rule
  * holds (then *out is what sl__coerce_text would have stored). */
-static inline bool fast_value(struct sl_validator *v, const struct sl_fastcol *c,
+static inline __attribute__((always_inline)) bool fast_value(struct sl_validator *v, const struct sl_fastcol *c,
                               const char *s, size_t len, struct sl_val *out)
 {
     const char *why = NULL;
@@ -315,7 +315,7 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
         return 1;
     }
     size_t rec_end = ent[nf - 1] >> 3; /* its LF, if the record has nf fields */
-    if ((ent[nf - 1] & SL_CSV_IX_END) == 0 || rec_end - start > v->o.max_row_size ||
+    if (base[rec_end] != '\n' || rec_end - start > v->o.max_row_size ||
         !rec_utf8(v, base + start, rec_end - start)) {
         return 1;
     }
@@ -329,7 +329,7 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
         uint32_t e = ent[i];
         size_t end = e >> 3;
         if (i + 1 < nf) {
-            if (e & SL_CSV_IX_END) {
+            if (base[end] == '\n') {
                 return 1; /* too few values (or a blank line) */
             }
         } else if (end > fstart && base[end - 1] == '\r') {

@@ -40,6 +40,8 @@ struct sl_spat {
     uint8_t *pos;            /* n_pre + n_suf class indexes into cls, owned */
     struct cls *cls;         /* owned */
     uint32_t n_cls;
+    uint8_t *mem;            /* n_cls x 128 bytes: 1 where an ASCII byte is in the class, owned */
+    uint8_t vmem[128];       /* the same for var */
 };
 
 static void set_bit(struct cls *c, unsigned b)
@@ -404,6 +406,17 @@ int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
         sl__spat_free(sp);
         return SL_OK;
     }
+    sp->mem = sl__malloc((size_t)(sp->n_cls ? sp->n_cls : 1) * 128);
+    if (sp->mem == NULL) {
+        sl__spat_free(sp);
+        return -SL_ENOMEM;
+    }
+    for (unsigned b = 0; b < 128; b++) {
+        for (uint32_t k = 0; k < sp->n_cls; k++) {
+            sp->mem[k * 128 + b] = (uint8_t)(sp->cls[k].w[b >> 6] >> (b & 63) & 1);
+        }
+        sp->vmem[b] = (uint8_t)(sp->var.w[b >> 6] >> (b & 63) & 1);
+    }
     *out = sp;
     return SL_OK;
 }
@@ -415,36 +428,36 @@ void sl__spat_free(struct sl_spat *sp)
     }
     sl__free(sp->pos);
     sl__free(sp->cls);
+    sl__free(sp->mem);
     sl__free(sp);
-}
-
-static inline bool in_cls(const struct cls *c, unsigned b)
-{
-    return (c->w[b >> 6] >> (b & 63)) & 1;
 }
 
 int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    /* one byte, one character: only ASCII text (else PCRE2 decides) */
-    if (!sl__all_ascii(s, n)) {
-        return -1;
-    }
-    size_t i;
+    /* one byte, one character: only ASCII text is decided here (else PCRE2
+     * decides). A match needs every byte looked at; the rare "no" first makes
+     * sure the text is ASCII. */
     size_t fixed = (size_t)sp->n_pre + sp->n_suf;
     if (n < fixed) {
-        return 0;
+        goto no;
     }
     size_t nv = n - fixed;
     if (sp->has_var ? (nv < sp->vmin || (sp->vmax != UNBOUNDED && nv > sp->vmax)) : nv != 0) {
-        return 0;
+        goto no;
     }
+    unsigned miss = 0, hi = 0;
+    size_t i;
     for (i = 0; i < sp->n_pre; i++) {
-        if (!in_cls(&sp->cls[sp->pos[i]], u[i])) {
-            return 0;
-        }
+        unsigned b = u[i];
+        hi |= b;
+        miss |= sp->mem[sp->pos[i] * 128u + (b & 127)] ^ 1u;
     }
-    if (!sp->var_any) {
+    if (sp->var_any) {
+        if (nv > 0 && !sl__all_ascii(s + i, nv)) {
+            return -1;
+        }
+    } else {
         size_t stop = sp->n_pre + nv;
 #ifdef __SSE2__
         if (sp->n_out <= sizeof(sp->out)) {
@@ -455,9 +468,12 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
                 /* the last step overlaps the one before */
                 j = j + 16 > stop ? stop - 16 : j;
                 __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(u + j));
+                if (_mm_movemask_epi8(x) != 0) {
+                    return -1;
+                }
                 if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, o0),
                                                    _mm_cmpeq_epi8(x, o1))) != 0) {
-                    return 0;
+                    goto no; /* an excluded byte at a var position */
                 }
                 if (j + 16 == stop) {
                     i = stop;
@@ -467,17 +483,24 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
         }
 #endif
         for (; i < stop; i++) {
-            if (!in_cls(&sp->var, u[i])) {
-                return 0;
-            }
+            unsigned b = u[i];
+            hi |= b;
+            miss |= sp->vmem[b & 127] ^ 1u;
         }
     }
     const uint8_t *suf = sp->pos + sp->n_pre;
     const unsigned char *t = u + sp->n_pre + nv;
     for (size_t k = 0; k < sp->n_suf; k++) {
-        if (!in_cls(&sp->cls[suf[k]], t[k])) {
-            return 0;
-        }
+        unsigned b = t[k];
+        hi |= b;
+        miss |= sp->mem[suf[k] * 128u + (b & 127)] ^ 1u;
     }
-    return 1;
+    if (hi & 0x80) {
+        return -1;
+    }
+    if (miss == 0) {
+        return 1;
+    }
+no:
+    return sl__all_ascii(s, n) ? 0 : -1;
 }

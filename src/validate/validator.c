@@ -234,7 +234,7 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
         v->slots = sl__calloc(v->n_slots, sizeof(*v->slots));
         rc = v->slots == NULL ? -SL_ENOMEM : SL_OK;
     }
-    if (rc == SL_OK && o->format == SL_FMT_CSV) {
+    if (rc == SL_OK && o->format == SL_FMT_CSV && !o->general_only) {
         rc = sl__fast_prepare(v);
     }
     if (rc == SL_OK) {

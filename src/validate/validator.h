@@ -27,6 +27,8 @@ struct sl_vopts {
     bool allow_jagged;          /* missing trailing columns are NULL */
     const char *null_marker;    /* NULL = BigQuery's default (empty field) */
     bool fingerprint;           /* compute the SHA-256 of each file (needed to load) */
+    bool general_only;          /* never take the row fast path (fastrow.c): tests
+                                   compare the two paths with it */
     /* progress, called about every 16 MB of input; may be NULL */
     void (*progress)(void *ud, uint64_t bytes_done, uint64_t bytes_total, uint64_t rows);
     void *progress_ud;
