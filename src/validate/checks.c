@@ -247,6 +247,19 @@ void sl__vnode_fold(struct vnode *n)
             break;
         }
     }
+    n->lean = n->fast;
+    n->lean_set = NULL;
+    n->lean_sp = NULL;
+    for (uint32_t j = 0; n->lean && j < n->n_fast_x; j++) {
+        const struct vck *k = &n->checks[n->fast_x[j]];
+        if (k->kind == SL_CK_ENUM && n->lean_set == NULL) {
+            n->lean_set = &k->set;
+        } else if (k->kind == SL_CK_PATTERN && k->sp != NULL && n->lean_sp == NULL) {
+            n->lean_sp = k->sp;
+        } else {
+            n->lean = false;
+        }
+    }
 }
 
 /* Every check of n passes (true), or some may fail (false: run them in order). */
@@ -291,12 +304,9 @@ bool sl__checks_pass(struct sl_validator *v, const struct vnode *n, const char *
     return true;
 }
 
-int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
-                   const struct sl_val *val)
+int sl__run_checks_ordered(struct rowctx *ctx, const struct vnode *n, const char *txt,
+                           size_t len, const struct sl_val *val)
 {
-    if (SL_LIKELY(n->fast) && fast_pass(ctx->v, n, txt, len, val)) {
-        return OK;
-    }
     for (uint32_t i = 0; i < n->n_checks; i++) {
         const struct vck *k = &n->checks[i];
         if (!check_passes(ctx->v, k, n, txt, len, val)) {

@@ -34,73 +34,7 @@ struct sl_fastcol {
     bool checks;        /* unconditional rules to run */
     uint32_t slot;      /* the node's slot for conditional rules, or SL_NO_SLOT */
     uint64_t max_len;   /* STRING maxLength (code points), 0 = none */
-    /* the node's folded rule test (checks.c sl__vnode_fold) with its enum and
-     * pattern inline, when it has at most one of each and the pattern is in
-     * the simple subset (else sl__checks_pass runs them) */
-    bool fold;
-    bool num, lens;     /* numeric bounds / sure-pass byte lengths to test */
-    double lo, hi;
-    uint64_t len_lo, len_hi;
-    const struct strset *set;  /* ENUM, or NULL */
-    const struct sl_spat *sp;  /* PATTERN, or NULL */
 };
-
-static void fold_col(struct sl_fastcol *c, const struct vnode *k)
-{
-    c->fold = k->fast;
-    c->num = k->fast_num;
-    c->lens = k->fast_len;
-    c->lo = k->num_lo;
-    c->hi = k->num_hi;
-    c->len_lo = k->len_lo;
-    c->len_hi = k->len_hi;
-    for (uint32_t j = 0; c->fold && j < k->n_fast_x; j++) {
-        const struct vck *ck = &k->checks[k->fast_x[j]];
-        if (ck->kind == SL_CK_ENUM && c->set == NULL) {
-            c->set = &ck->set;
-        } else if (ck->kind == SL_CK_PATTERN && ck->sp != NULL && c->sp == NULL) {
-            c->sp = ck->sp;
-        } else {
-            c->fold = false;
-        }
-    }
-}
-
-/* Every unconditional rule of c holds for the value (false: not confirmed). */
-static inline bool fast_checks(struct sl_validator *v, const struct sl_fastcol *c,
-                               const char *s, size_t len, const struct sl_val *val)
-{
-    if (!c->fold) {
-        return sl__checks_pass(v, c->n, s, len, val);
-    }
-    if (c->num) {
-        double d;
-        if (val->kind == SL_V_I64) {
-            d = (double)val->u.i;
-        } else if (val->kind == SL_V_F64) {
-            d = val->u.f;
-        } else {
-            return sl__checks_pass(v, c->n, s, len, val);
-        }
-        if (!(d >= c->lo && d <= c->hi)) {
-            return false;
-        }
-    }
-    if (c->lens && (val->kind == SL_V_BYTES || len < c->len_lo || len > c->len_hi)) {
-        return false;
-    }
-    if (c->set != NULL && sl__strset_find(c->set, s, len) < 0) {
-        return false;
-    }
-    if (c->sp != NULL) {
-        int m = sl__spat_match(c->sp, s, len);
-        if (m < 0) {
-            return sl__checks_pass(v, c->n, s, len, val); /* non-ASCII: PCRE2 decides */
-        }
-        return m == 1;
-    }
-    return true;
-}
 
 static int kind_of(const struct sl_field *f)
 {
@@ -161,7 +95,6 @@ int sl__fast_prepare(struct sl_validator *v)
         cols[i].max_len = f->type == SL_T_STRING && f->max_length > 0
                               ? (uint64_t)f->max_length
                               : 0;
-        fold_col(&cols[i], k);
     }
     v->fast_cols = cols;
     sl__buf_init(&v->fast_scratch);
@@ -237,7 +170,7 @@ static inline __attribute__((always_inline)) bool fast_value(struct sl_validator
         return false;
     }
     sl__remember(v, c->n, s, len, out);
-    return !c->checks || fast_checks(v, c, s, len, out);
+    return !c->checks || sl__checks_sure(v, c->n, s, len, out);
 }
 
 /* One CSV field of column c (unquoted text, quoted marks a quoted field):

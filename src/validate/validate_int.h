@@ -62,6 +62,10 @@ struct vnode {
     uint8_t fast_x[4];
     double num_lo, num_hi;            /* largest minimum, smallest maximum */
     uint64_t len_lo, len_hi;          /* byte lengths within which every length rule holds */
+    bool lean;                        /* the folded test has at most one ENUM and one PATTERN
+                                         (in pattern.c's subset): run inline with these */
+    const struct strset *lean_set;    /* that ENUM's values, or NULL */
+    const struct sl_spat *lean_sp;    /* that PATTERN, or NULL */
     bool rule_required;               /* a "required" rule on this field */
     uint32_t *must;                   /* RECORD: kids that must be non-null (mode or rule), owned */
     uint32_t n_must;
@@ -215,9 +219,10 @@ void sl__vnode_fold(struct vnode *n);
 /* checks.c: group the conditional rules by the slot they read (after the
  * validator's conds and groups arrays are filled in). 0 or -SL_ENOMEM. */
 SL_NODISCARD int sl__conds_prepare(struct sl_validator *v);
-/* Run unconditional checks on an already coerced value. */
-int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt, size_t len,
-                   const struct sl_val *val);
+/* checks.c: the node's checks in rule order; the first failing one is the
+ * reason (0 or 1). */
+int sl__run_checks_ordered(struct rowctx *ctx, const struct vnode *n, const char *txt,
+                           size_t len, const struct sl_val *val);
 /* Remember a value for conditional rules. */
 static inline void sl__remember(struct sl_validator *v, const struct vnode *n,
                                 const char *txt, size_t len, const struct sl_val *val)
@@ -229,17 +234,6 @@ static inline void sl__remember(struct sl_validator *v, const struct vnode *n,
         s->txt_len = len;
         s->val = *val;
     }
-}
-/* A STRING value without maxLength: stored as is, remembered for conditions, its
- * rules run. The common case of sl__coerce_text, inline for the scanners. */
-static inline int sl__string_value(struct rowctx *ctx, const struct vnode *n, const char *s,
-                                   size_t len, struct sl_val *out)
-{
-    out->kind = SL_V_STR;
-    out->u.s = s;
-    out->len = (uint32_t)len;
-    sl__remember(ctx->v, n, s, len, out);
-    return n->n_checks ? sl__run_checks(ctx, n, s, len, out) : 0;
 }
 /* Code points in valid UTF-8 (bytes that are not continuation bytes). */
 static inline size_t sl__count_chars(const char *s, size_t n)
@@ -261,6 +255,64 @@ int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx);
 bool sl__checks_pass(struct sl_validator *v, const struct vnode *n, const char *txt,
                      size_t len, const struct sl_val *val);
 
+/* Every unconditional check of n surely passes (false: maybe not). The folded
+ * test inline when the node is lean, else sl__checks_pass. */
+static inline bool sl__checks_sure(struct sl_validator *v, const struct vnode *n,
+                                   const char *s, size_t len, const struct sl_val *val)
+{
+    if (!n->lean) {
+        return sl__checks_pass(v, n, s, len, val);
+    }
+    if (n->fast_num) {
+        double d;
+        if (val->kind == SL_V_I64) {
+            d = (double)val->u.i;
+        } else if (val->kind == SL_V_F64) {
+            d = val->u.f;
+        } else {
+            return sl__checks_pass(v, n, s, len, val);
+        }
+        if (!(d >= n->num_lo && d <= n->num_hi)) {
+            return false;
+        }
+    }
+    if (n->fast_len && (val->kind == SL_V_BYTES || len < n->len_lo || len > n->len_hi)) {
+        return false;
+    }
+    if (n->lean_set != NULL && sl__strset_find(n->lean_set, s, len) < 0) {
+        return false;
+    }
+    if (n->lean_sp != NULL) {
+        int m = sl__spat_match(n->lean_sp, s, len);
+        if (m < 0) {
+            return sl__checks_pass(v, n, s, len, val); /* non-ASCII: PCRE2 decides */
+        }
+        return m == 1;
+    }
+    return true;
+}
+/* Run unconditional checks on an already coerced value: 0, or 1 with the
+ * first failing rule (in rule order) as the reason. */
+static inline int sl__run_checks(struct rowctx *ctx, const struct vnode *n, const char *txt,
+                                 size_t len, const struct sl_val *val)
+{
+    if (SL_LIKELY(sl__checks_sure(ctx->v, n, txt, len, val))) {
+        return 0;
+    }
+    return sl__run_checks_ordered(ctx, n, txt, len, val);
+}
+
+/* A STRING value without maxLength: stored as is, remembered for conditions, its
+ * rules run. The common case of sl__coerce_text, inline for the scanners. */
+static inline int sl__string_value(struct rowctx *ctx, const struct vnode *n, const char *s,
+                                   size_t len, struct sl_val *out)
+{
+    out->kind = SL_V_STR;
+    out->u.s = s;
+    out->len = (uint32_t)len;
+    sl__remember(ctx->v, n, s, len, out);
+    return n->n_checks ? sl__run_checks(ctx, n, s, len, out) : 0;
+}
 /* ---- the row fast path (fastrow.c) ----------------------------------------- */
 struct sl_fastcol;
 /* Compile v's columns for the fast path when every top-level field has a kind
