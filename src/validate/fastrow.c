@@ -65,6 +65,45 @@ static int kind_of(const struct sl_field *f)
     }
 }
 
+void sl__vnode_pick_op(struct vnode *k)
+{
+    const struct sl_field *f = k->f;
+    bool none = k->n_checks == 0;
+    /* the node's only rules are numeric bounds */
+    bool only_num = k->lean && k->fast_num && !k->fast_len && k->lean_set == NULL &&
+                    k->lean_sp == NULL;
+    bool str_only = k->lean && !k->fast_num;
+    k->op = SL_OP_GEN;
+    k->op_num = only_num;
+    switch (f->type) {
+    case SL_T_STRING:
+        if (f->max_length != 0) {
+            return;
+        }
+        if (none) {
+            k->op = SL_OP_STR;
+        } else if (str_only && !k->fast_len && k->lean_set != NULL && k->lean_sp == NULL) {
+            k->op = SL_OP_STR_SET;
+        } else if (str_only && k->fast_len && k->lean_set == NULL && k->lean_sp == NULL) {
+            k->op = SL_OP_STR_LEN;
+        } else if (str_only && !k->fast_len && k->lean_set == NULL && k->lean_sp != NULL) {
+            k->op = SL_OP_STR_PAT;
+        }
+        return;
+    case SL_T_INT64:
+        k->op = none || only_num ? SL_OP_I64 : SL_OP_GEN;
+        return;
+    case SL_T_FLOAT64:
+        k->op = none || only_num ? SL_OP_F64 : SL_OP_GEN;
+        return;
+    case SL_T_TIMESTAMP:
+        k->op = none && f->ts_precision != 12 ? SL_OP_TS : SL_OP_GEN;
+        return;
+    default:
+        return;
+    }
+}
+
 int sl__fast_prepare(struct sl_validator *v)
 {
     uint32_t n = v->root.n_kids;
@@ -175,7 +214,7 @@ static inline __attribute__((always_inline)) bool fast_value(struct sl_validator
 
 /* One CSV field of column c (unquoted text, quoted marks a quoted field):
  * true when it is NULL where allowed, or a value that converts and passes. */
-static inline bool fast_field(struct sl_validator *v, const struct sl_fastcol *c, const char *p,
+static inline __attribute__((always_inline)) bool fast_field(struct sl_validator *v, const struct sl_fastcol *c, const char *p,
                               size_t len, bool quoted, struct sl_val *out)
 {
     bool is_null;
@@ -196,7 +235,13 @@ static inline bool fast_field(struct sl_validator *v, const struct sl_fastcol *c
         }
         return c->null_ok;
     }
-    return len <= v->o.max_value_size && fast_value(v, c, p, len, out);
+    if (len > v->o.max_value_size) {
+        return false;
+    }
+    if (c->n->op != SL_OP_GEN) {
+        return sl__op_value(v, c->n, p, len, out);
+    }
+    return fast_value(v, c, p, len, out);
 }
 
 /* The record's bytes are valid UTF-8 (then so is each field: the delimiter and
@@ -282,9 +327,14 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
                     return -SL_ENOMEM;
                 }
                 char *o = sb->data + sb->len, *o0 = o;
+                /* "" -> ": each pair's second quote is dropped (no branch,
+                 * and the loads do not wait on the output position) */
+                unsigned second = 0;
                 for (size_t j = 0; j < len; j++) {
-                    *o++ = p[j];
-                    j += p[j] == qb; /* "" -> " */
+                    unsigned q = p[j] == qb;
+                    *o = p[j];
+                    o += 1 - (q & second);
+                    second = q & (second ^ 1);
                 }
                 p = o0;
                 len = (size_t)(o - o0);

@@ -540,6 +540,9 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
             return sl__vfail(c, f, raw, raw_len,
                              "Cannot convert a string to a RECORD. Field: %s", f->path);
         }
+        if (n->op != SL_OP_GEN && sl__op_value(c->v, n, s, len, out)) {
+            return OK;
+        }
         if (f->type == SL_T_STRING && f->max_length == 0) {
             return sl__string_value(c, n, s, len, out);
         }
@@ -595,6 +598,9 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
         case SL_T_NUMERIC:
         case SL_T_BIGNUMERIC:
         case SL_T_BOOL: /* 1 / 0 */
+            if (n->op != SL_OP_GEN && sl__op_value(c->v, n, s, len, out)) {
+                return OK;
+            }
             return sl__coerce_text(c, n, s, len, out);
         case SL_T_TIMESTAMP: {
             const char *why = NULL;
@@ -763,8 +769,10 @@ static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val 
              * and the lookup are skipped. */
             const struct sl_field *f = NULL;
             bool colon = false;
-            if (next < rec->n_kids) {
-                const struct vnode *kn = &rec->kids[next];
+            /* the next field, or one of the two after it (absent keys skipped) */
+            for (uint32_t cand = next; f == NULL && cand < rec->n_kids && cand < next + 3;
+                 cand++) {
+                const struct vnode *kn = &rec->kids[cand];
                 const struct sl_field *g = kn->f;
                 size_t nl = g->name_len;
 #ifdef __SSE2__

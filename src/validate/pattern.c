@@ -42,6 +42,26 @@ struct sl_spat {
     uint32_t n_cls;
     uint8_t *mem;            /* n_cls x 128 bytes: 1 where an ASCII byte is in the class, owned */
     uint8_t vmem[128];       /* the same for var */
+    struct chunk *chunks;    /* a fixed pattern of 16 or more positions, 16 at a time, owned */
+    uint32_t n_chunks;
+};
+
+/* A class as ranges of bytes, for 16 bytes at a time: byte x is in range k
+ * when (x - lo[k]) mod 256 <= span[k]. */
+#define MAX_RANGES 6
+struct ranges {
+    uint8_t n;
+    uint8_t lo[MAX_RANGES], span[MAX_RANGES];
+};
+
+/* Positions [off, off + 16): the classes there, each with the bits of its
+ * positions (a last chunk may overlap the one before). */
+struct chunk {
+    uint32_t off;
+    uint8_t n;
+    uint8_t cls[16];
+    uint16_t mask[16];
+    struct ranges r[16];
 };
 
 static void set_bit(struct cls *c, unsigned b)
@@ -327,6 +347,96 @@ static int class_index(struct sl_spat *sp, const struct cls *c)
     return (int)sp->n_cls++;
 }
 
+/* The ranges of class c; false when it has more than MAX_RANGES. */
+static bool to_ranges(const struct cls *c, struct ranges *r)
+{
+    r->n = 0;
+    for (unsigned b = 0; b < 128;) {
+        if (!(c->w[b >> 6] >> (b & 63) & 1)) {
+            b++;
+            continue;
+        }
+        unsigned lo = b;
+        while (b < 128 && (c->w[b >> 6] >> (b & 63) & 1)) {
+            b++;
+        }
+        if (r->n == MAX_RANGES) {
+            return false;
+        }
+        r->lo[r->n] = (uint8_t)lo;
+        r->span[r->n] = (uint8_t)(b - 1 - lo);
+        r->n++;
+    }
+    return true;
+}
+
+/* Chunks for a pattern of only fixed positions, 16 or more of them (an
+ * unsuitable pattern keeps none: 0). 0 or -SL_ENOMEM. */
+static int plan_chunks(struct sl_spat *sp)
+{
+    uint32_t np = sp->n_pre;
+    if (sp->has_var || sp->n_suf != 0 || np < 16) {
+        return SL_OK;
+    }
+    uint32_t nc = (np + 15) / 16;
+    struct chunk *ch = sl__calloc(nc, sizeof(*ch));
+    if (ch == NULL) {
+        return -SL_ENOMEM;
+    }
+    for (uint32_t k = 0; k < nc; k++) {
+        struct chunk *c = &ch[k];
+        c->off = k + 1 < nc ? 16 * k : np - 16;
+        for (unsigned j = 0; j < 16; j++) {
+            uint8_t cl = sp->pos[c->off + j];
+            unsigned e = 0;
+            while (e < c->n && c->cls[e] != cl) {
+                e++;
+            }
+            if (e == c->n) {
+                c->cls[c->n] = cl;
+                if (!to_ranges(&sp->cls[cl], &c->r[c->n])) {
+                    sl__free(ch);
+                    return SL_OK; /* byte by byte, then */
+                }
+                c->n++;
+            }
+            c->mask[e] |= (uint16_t)(1u << j);
+        }
+    }
+    sp->chunks = ch;
+    sp->n_chunks = nc;
+    return SL_OK;
+}
+
+#ifdef __SSE2__
+/* Every byte of the n >= 16 byte text at u in its position's class: 1, 0, or -1
+ * for a byte >= 0x80 (PCRE2 decides). */
+static int match_chunks(const struct sl_spat *sp, const unsigned char *u)
+{
+    for (uint32_t k = 0; k < sp->n_chunks; k++) {
+        const struct chunk *c = &sp->chunks[k];
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(u + c->off));
+        if (_mm_movemask_epi8(x) != 0) {
+            return -1;
+        }
+        unsigned ok = 0;
+        for (unsigned e = 0; e < c->n; e++) {
+            const struct ranges *r = &c->r[e];
+            __m128i in = _mm_setzero_si128();
+            for (unsigned q = 0; q < r->n; q++) {
+                __m128i t = _mm_sub_epi8(x, _mm_set1_epi8((char)r->lo[q]));
+                in = _mm_or_si128(in, _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8((char)r->span[q])), t));
+            }
+            ok |= (unsigned)_mm_movemask_epi8(in) & c->mask[e];
+        }
+        if (ok != 0xFFFF) {
+            return 0;
+        }
+    }
+    return 1;
+}
+#endif
+
 int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
 {
     *out = NULL;
@@ -417,6 +527,10 @@ int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
         }
         sp->vmem[b] = (uint8_t)(sp->var.w[b >> 6] >> (b & 63) & 1);
     }
+    if (plan_chunks(sp) != SL_OK) {
+        sl__spat_free(sp);
+        return -SL_ENOMEM;
+    }
     *out = sp;
     return SL_OK;
 }
@@ -429,6 +543,7 @@ void sl__spat_free(struct sl_spat *sp)
     sl__free(sp->pos);
     sl__free(sp->cls);
     sl__free(sp->mem);
+    sl__free(sp->chunks);
     sl__free(sp);
 }
 
@@ -446,6 +561,15 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
     if (sp->has_var ? (nv < sp->vmin || (sp->vmax != UNBOUNDED && nv > sp->vmax)) : nv != 0) {
         goto no;
     }
+#ifdef __SSE2__
+    if (sp->chunks != NULL) {
+        int m = match_chunks(sp, u); /* nv == 0 here: n == n_pre >= 16 */
+        if (m != 0) {
+            return m;
+        }
+        goto no;
+    }
+#endif
     unsigned miss = 0, hi = 0;
     size_t i;
     for (i = 0; i < sp->n_pre; i++) {

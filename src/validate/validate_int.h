@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <string.h>
 #include "validate/validator.h"
+#include "validate/coerce.h"
 
 #define SL_JSON_MAX_DEPTH 500 /* BigQuery's JSON type nesting limit */
 #define SL_ROW_MAX_DEPTH 15   /* BigQuery's nesting limit, for values outside JSON columns */
@@ -62,6 +63,8 @@ struct vnode {
     uint8_t fast_x[4];
     double num_lo, num_hi;            /* largest minimum, smallest maximum */
     uint64_t len_lo, len_hi;          /* byte lengths within which every length rule holds */
+    uint8_t op;                       /* SL_OP_*: how a value is taken (fastrow.c) */
+    bool op_num;                      /* SL_OP_I64/F64: test num_lo <= value <= num_hi */
     bool lean;                        /* the folded test has at most one ENUM and one PATTERN
                                          (in pattern.c's subset): run inline with these */
     const struct strset *lean_set;    /* that ENUM's values, or NULL */
@@ -300,6 +303,106 @@ static inline int sl__run_checks(struct rowctx *ctx, const struct vnode *n, cons
         return 0;
     }
     return sl__run_checks_ordered(ctx, n, txt, len, val);
+}
+
+/* What a node's non-null text value takes, from the most specific (one test
+ * each) to SL_OP_GEN, the general sl__coerce_text. */
+enum {
+    SL_OP_GEN,
+    SL_OP_STR,     /* STRING, no rule */
+    SL_OP_STR_SET, /* STRING, only an enum */
+    SL_OP_STR_LEN, /* STRING, only lengths (sure-pass byte bounds) */
+    SL_OP_STR_PAT, /* STRING, only a simple pattern */
+    SL_OP_I64,     /* INT64, at most numeric bounds */
+    SL_OP_F64,     /* FLOAT64, at most numeric bounds */
+    SL_OP_TS,      /* TIMESTAMP (microseconds), no rule */
+};
+/* fastrow.c: set n->op (after sl__vnode_fold). */
+void sl__vnode_pick_op(struct vnode *n);
+
+/* [-]digits without a leading zero, at most 18 of them: the subset of
+ * sl__coerce_int64's own fast path that cannot overflow (false: ask it). */
+static inline bool sl__int_fast(const char *s, size_t n, int64_t *out)
+{
+    size_t i = n > 0 && s[0] == '-';
+    size_t nd = n - i;
+    if (nd == 0 || nd > 18 || (s[i] == '0' && nd > 1)) {
+        return false;
+    }
+    uint64_t x = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d > 9) {
+            return false;
+        }
+        x = x * 10 + d;
+    }
+    *out = s[0] == '-' ? -(int64_t)x : (int64_t)x;
+    return true;
+}
+
+/* A non-null text value by the node's op (not SL_OP_GEN): true when it
+ * converts and every unconditional rule holds, with *out what sl__coerce_text
+ * would store and the value remembered; false: not confirmed (ask
+ * sl__coerce_text, which gives the reason). */
+static inline __attribute__((always_inline)) bool sl__op_value(struct sl_validator *v,
+                                                               const struct vnode *n,
+                                                               const char *s, size_t len,
+                                                               struct sl_val *out)
+{
+    const char *why = NULL;
+    switch (n->op) {
+    case SL_OP_STR:
+    case SL_OP_STR_SET:
+    case SL_OP_STR_LEN:
+    case SL_OP_STR_PAT:
+        out->kind = SL_V_STR;
+        out->u.s = s;
+        out->len = (uint32_t)len;
+        if (n->op == SL_OP_STR_SET) {
+            if (sl__strset_find(n->lean_set, s, len) < 0) {
+                return false;
+            }
+        } else if (n->op == SL_OP_STR_LEN) {
+            if (len < n->len_lo || len > n->len_hi) {
+                return false;
+            }
+        } else if (n->op == SL_OP_STR_PAT) {
+            int m = sl__spat_match(n->lean_sp, s, len);
+            if (m == 0 || (m < 0 && !sl__checks_pass(v, n, s, len, out))) {
+                return false;
+            }
+        }
+        break;
+    case SL_OP_I64:
+        out->kind = SL_V_I64;
+        if (!sl__int_fast(s, len, &out->u.i) && sl__coerce_int64(s, len, &out->u.i, &why) != SL_OK) {
+            return false;
+        }
+        if (n->op_num && !((double)out->u.i >= n->num_lo && (double)out->u.i <= n->num_hi)) {
+            return false;
+        }
+        break;
+    case SL_OP_F64:
+        out->kind = SL_V_F64;
+        if (sl__coerce_float64(s, len, &out->u.f, &why) != SL_OK) {
+            return false;
+        }
+        if (n->op_num && !(out->u.f >= n->num_lo && out->u.f <= n->num_hi)) {
+            return false;
+        }
+        break;
+    case SL_OP_TS:
+        out->kind = SL_V_TS;
+        if (sl__coerce_timestamp(s, len, &out->u.i, &why) != SL_OK) {
+            return false;
+        }
+        break;
+    default:
+        return false;
+    }
+    sl__remember(v, n, s, len, out);
+    return true;
 }
 
 /* A STRING value without maxLength: stored as is, remembered for conditions, its

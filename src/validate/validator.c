@@ -128,6 +128,7 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
         }
     }
     sl__vnode_fold(n);
+    sl__vnode_pick_op(n);
     if (f->type != SL_T_RECORD) {
         return SL_OK;
     }
