@@ -301,12 +301,11 @@ static bool ts_fast(const char *s, size_t n, int64_t *out)
         s[13] != ':' || s[16] != ':') {
         return false;
     }
-    /* each digit minus '0' is 0..9 exactly when adding 6 keeps it below 16 */
 #define D(k) ((unsigned)((unsigned char)s[k] - '0'))
-    unsigned bad = (D(0) + 6) | (D(1) + 6) | (D(2) + 6) | (D(3) + 6) | (D(5) + 6) | (D(6) + 6) |
-                   (D(8) + 6) | (D(9) + 6) | (D(11) + 6) | (D(12) + 6) | (D(14) + 6) |
-                   (D(15) + 6) | (D(17) + 6) | (D(18) + 6);
-    if (bad & ~15u) {
+    unsigned bad = (D(0) > 9) | (D(1) > 9) | (D(2) > 9) | (D(3) > 9) | (D(5) > 9) | (D(6) > 9) |
+                   (D(8) > 9) | (D(9) > 9) | (D(11) > 9) | (D(12) > 9) | (D(14) > 9) |
+                   (D(15) > 9) | (D(17) > 9) | (D(18) > 9);
+    if (bad) {
         return false;
     }
     int y = (int)(D(0) * 1000 + D(1) * 100 + D(2) * 10 + D(3));

@@ -65,7 +65,7 @@ static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_cs
         return 0;
     }
     if (SL_UNLIKELY(fl->len > v->o.max_value_size)) {
-        return sl__vfail(c, f, fl->p, 64,
+        return sl__vfail(c, f, fl->p, fl->len < 64 ? fl->len : 64,
                          "Value of %zu bytes exceeds the maximum value size of %zu bytes. Field: %s",
                          fl->len, v->o.max_value_size, f->path);
     }

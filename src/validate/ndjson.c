@@ -532,7 +532,7 @@ static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out
             return rc;
         }
         if (SL_UNLIKELY(len > c->v->o.max_value_size)) {
-            return sl__vfail(c, f, s, 64,
+            return sl__vfail(c, f, s, len < 64 ? len : 64,
                              "Value of %zu bytes exceeds the maximum value size of %zu bytes. Field: %s",
                              len, c->v->o.max_value_size, f->path);
         }
