@@ -126,7 +126,8 @@ SL_NODISCARD int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *ou
 /* An index entry: the offset in the indexed buf of a field end << 3, and
  * flags. The byte there is the delimiter, or the LF ending the record (a CR
  * before that LF is CRLF's). */
-#define SL_CSV_IX_ESC 2u /* the field holds a "" escape */
+#define SL_CSV_IX_ESC 2u  /* the field holds a "" escape */
+#define SL_CSV_IX_HIGH 4u /* (on a record's LF) the record holds a byte >= 0x80 */
 
 /* Reading the index directly (the validator's fast path): the entries from the
  * next record on (*out_left of them, through the last indexed record) and the

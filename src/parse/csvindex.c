@@ -21,10 +21,10 @@
 #include <emmintrin.h>
 #endif
 
-enum { IX_ESC = SL_CSV_IX_ESC };
+enum { IX_ESC = SL_CSV_IX_ESC, IX_HIGH = SL_CSV_IX_HIGH };
 
-/* Bit masks of one 64-byte block. cr, nul and high are only filled in when
- * rare is set (some CR or NUL in the block, or, with high_too, a byte >= 0x80). */
+/* Bit masks of one 64-byte block. cr and nul are only filled in when rare is
+ * set (some CR or NUL in the block, or, with high_too, a byte >= 0x80). */
 struct blk {
     uint64_t q, d, lf;
     bool rare;
@@ -71,10 +71,10 @@ static inline void block_masks(const unsigned char *p, unsigned char qb, bool qu
         }
     }
     m->rare = _mm_movemask_epi8(r) != 0;
+    m->high = hi64(x);
     if (m->rare) {
         m->cr = m64(x, vcr);
         m->nul = m64(x, vz);
-        m->high = hi64(x);
     }
 #else
     memset(m, 0, sizeof(*m));
@@ -121,11 +121,11 @@ __attribute__((target("avx2"))) static inline void block_masks_avx2(const unsign
         r = _mm256_or_si256(r, _mm256_or_si256(a, b));
     }
     m->rare = _mm256_movemask_epi8(r) != 0;
+    m->high = (uint64_t)(uint32_t)_mm256_movemask_epi8(a) |
+              (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
     if (m->rare) {
         m->cr = m64x2(a, b, vcr);
         m->nul = m64x2(a, b, vz);
-        m->high = (uint64_t)(uint32_t)_mm256_movemask_epi8(a) |
-                  (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
     }
 }
 #endif
@@ -155,6 +155,7 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
     uint64_t fs_carry = 1;    /* bit 0: the block starts a field */
     uint64_t close_carry = 0; /* bit 0: the byte before closed a quote */
     bool esc_pend = false;    /* a "" after the last field end so far */
+    bool high_pend = false;   /* a byte >= 0x80 after the last record end so far */
     for (size_t off = 0; off < len; off += 64) {
         const unsigned char *p = u + off;
         unsigned char pad[64];
@@ -217,6 +218,19 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
             esc &= ~((at << 1) - 1);
         }
         uint64_t ends = m.lf & seps;
+        /* IX_HIGH on the LF of each record holding a byte >= 0x80 */
+        uint64_t high = m.high & (bad != 0 ? (bad & (0 - bad)) - 1 : ~(uint64_t)0);
+        if (SL_UNLIKELY((high != 0) | high_pend)) {
+            for (uint64_t k = ends; k != 0; k &= k - 1) {
+                uint64_t upto = ((k & (0 - k)) << 1) - 1; /* bits through this LF */
+                if (high_pend || (high & upto) != 0) {
+                    ix[n0 + (size_t)__builtin_popcountll(seps & upto) - 1] |= IX_HIGH;
+                }
+                high &= ~upto;
+                high_pend = false;
+            }
+            high_pend = high_pend || high != 0; /* kept when no LF took it */
+        }
         if (ends != 0) {
             unsigned last = 63u - (unsigned)__builtin_clzll(ends);
             n_done = n0 + (size_t)__builtin_popcountll(seps & (((uint64_t)2 << last) - 1));

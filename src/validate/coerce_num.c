@@ -179,34 +179,48 @@ static bool f64_fast(const char *s, size_t n, double *out)
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     /* grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)? -- a strict subset of what the
-     * slow path accepts, so taking it first changes no outcome */
+     * slow path accepts, so taking it first changes no outcome. With at most
+     * 19 digits the mantissa m fits in 64 bits; with m <= 2^53 and at most 22
+     * fraction digits both m and 10^frac are exact doubles, so one division
+     * is correctly rounded (Clinger's fast path), as strtod would round. */
     size_t i = 0;
     bool neg = n > 0 && s[0] == '-';
     i += neg;
-    if (i >= n || !is_digit(s[i]) || (s[i] == '0' && i + 1 < n && is_digit(s[i + 1]))) {
+    if (i >= n || (s[i] == '0' && i + 1 < n && is_digit(s[i + 1]))) {
         return false;
     }
+    size_t start = i;
     uint64_t m = 0;
-    unsigned digits = 0, frac = 0;
-    bool dot = false;
     for (; i < n; i++) {
-        char ch = s[i];
-        if (ch == '.' && !dot) {
-            if (i + 1 >= n) {
-                return false; /* "5." */
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d > 9) {
+            break;
+        }
+        m = m * 10 + d;
+    }
+    size_t int_digits = i - start, frac = 0;
+    if (int_digits == 0) {
+        return false;
+    }
+    if (i < n) {
+        if (s[i] != '.') {
+            return false;
+        }
+        size_t f0 = ++i;
+        for (; i < n; i++) {
+            unsigned d = (unsigned)((unsigned char)s[i] - '0');
+            if (d > 9) {
+                return false;
             }
-            dot = true;
-            continue;
+            m = m * 10 + d;
         }
-        if (!is_digit(ch)) {
-            return false;
+        frac = i - f0;
+        if (frac == 0) {
+            return false; /* "5." */
         }
-        m = m * 10 + (uint64_t)(ch - '0');
-        digits += (m != 0);
-        frac += dot;
-        if (digits > 15 || frac > 22) {
-            return false;
-        }
+    }
+    if (int_digits + frac > 19 || frac > 22 || m > ((uint64_t)1 << 53)) {
+        return false;
     }
     double v = (double)m / p10[frac];
     *out = neg && m != 0 ? -v : v;

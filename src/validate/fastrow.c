@@ -294,7 +294,8 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
     }
     size_t rec_end = ent[nf - 1] >> 3; /* its LF, if the record has nf fields */
     if (base[rec_end] != '\n' || rec_end - start > v->o.max_row_size ||
-        !rec_utf8(v, base + start, rec_end - start)) {
+        ((ent[nf - 1] & SL_CSV_IX_HIGH) != 0 && !v->o.csv.latin1 &&
+         sl__utf8_count(base + start, rec_end - start) < 0)) {
         return 1;
     }
     const struct sl_fastcol *cols = v->fast_cols;
