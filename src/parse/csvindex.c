@@ -260,6 +260,10 @@ static size_t index_base(struct sl_csv *c, const unsigned char *u, size_t len, u
     return index_loop(c, u, len, qb, quoting, delim, fill, false);
 }
 
+/* The mask builder in use: -1 not chosen yet, 0 SSE2 (or plain C), 1 AVX2. Set
+ * once (racing first calls all store the same value). */
+static int isa = -1;
+
 size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
 {
     sl_csv_index_reset(c);
@@ -286,16 +290,25 @@ size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
     }
     const unsigned char *u = (const unsigned char *)buf;
 #ifdef SL_HAVE_AVX2_PATH
-    static int have_avx2 = -1;
-    if (have_avx2 < 0) {
-        __builtin_cpu_init();
-        have_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (isa < 0) {
+        sl__csv_index_isa(-1);
     }
-    if (have_avx2) {
+    if (isa == 1) {
         return index_avx2(c, u, len, qb, quoting, delim, fill);
     }
 #endif
     return index_base(c, u, len, qb, quoting, delim, fill);
+}
+
+int sl__csv_index_isa(int want)
+{
+    int have = 0;
+#ifdef SL_HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx2") ? 1 : 0;
+#endif
+    isa = want < 0 ? have : want == 1 && have;
+    return isa;
 }
 
 int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)

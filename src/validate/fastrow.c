@@ -28,6 +28,7 @@ enum {
 
 struct sl_fastcol {
     const struct vnode *n;
+    uint8_t op;         /* n->op, here to save a load */
     uint8_t kind;       /* FK_* */
     bool text_type;     /* STRING: an empty quoted field is "", not NULL */
     bool null_ok;       /* NULLABLE and no "required" rule */
@@ -128,6 +129,7 @@ int sl__fast_prepare(struct sl_validator *v)
         cols[i].n = k;
         cols[i].kind = (uint8_t)kind_of(f);
         cols[i].text_type = f->type == SL_T_STRING;
+        cols[i].op = k->op;
         cols[i].null_ok = f->mode != SL_M_REQUIRED && !k->rule_required;
         cols[i].checks = k->n_checks > 0;
         cols[i].slot = k->slot;
@@ -214,14 +216,30 @@ static inline __attribute__((always_inline)) bool fast_value(struct sl_validator
 
 /* One CSV field of column c (unquoted text, quoted marks a quoted field):
  * true when it is NULL where allowed, or a value that converts and passes. */
-static inline __attribute__((always_inline)) bool fast_field(struct sl_validator *v, const struct sl_fastcol *c, const char *p,
-                              size_t len, bool quoted, struct sl_val *out)
+/* The options a field looks at, read once per record (the row's stores could
+ * otherwise make the compiler read them again for every field). */
+struct fopts {
+    const char *marker; /* --null-marker, or NULL */
+    size_t marker_len;
+    size_t max_value;   /* --max-value-size */
+};
+
+static inline void fopts_init(const struct sl_validator *v, struct fopts *fo)
+{
+    fo->marker = v->o.null_marker;
+    fo->marker_len = fo->marker != NULL ? strlen(fo->marker) : 0;
+    fo->max_value = v->o.max_value_size;
+}
+
+static inline __attribute__((always_inline)) bool fast_field(struct sl_validator *v,
+                                                             const struct fopts *fo,
+                                                             const struct sl_fastcol *c,
+                                                             const char *p, size_t len,
+                                                             bool quoted, struct sl_val *out)
 {
     bool is_null;
-    const char *marker = v->o.null_marker;
-    if (SL_UNLIKELY(marker != NULL)) {
-        size_t ml = strlen(marker);
-        is_null = len == ml && memcmp(marker, p, ml) == 0;
+    if (SL_UNLIKELY(fo->marker != NULL)) {
+        is_null = len == fo->marker_len && memcmp(fo->marker, p, len) == 0;
         if (!is_null && len == 0 && !c->text_type) {
             return false;
         }
@@ -235,10 +253,10 @@ static inline __attribute__((always_inline)) bool fast_field(struct sl_validator
         }
         return c->null_ok;
     }
-    if (len > v->o.max_value_size) {
+    if (len > fo->max_value) {
         return false;
     }
-    if (c->n->op != SL_OP_GEN) {
+    if (c->op != SL_OP_GEN) {
         return sl__op_value(v, c->n, p, len, out);
     }
     return fast_value(v, c, p, len, out);
@@ -273,9 +291,11 @@ int sl__fast_csv_row(struct sl_validator *v, const struct sl_csv_field *fs, size
     if (!ascii && !rec_utf8(v, rec, rec_len)) {
         return 1;
     }
+    struct fopts fo;
+    fopts_init(v, &fo);
     for (size_t i = 0; i < nf; i++) {
         uint32_t k = map != NULL ? map[i] : (uint32_t)i;
-        if (!fast_field(v, &cols[k], fs[i].p, fs[i].len, fs[i].quoted, &v->fast_row[k])) {
+        if (!fast_field(v, &fo, &cols[k], fs[i].p, fs[i].len, fs[i].quoted, &v->fast_row[k])) {
             return 1;
         }
     }
@@ -303,6 +323,9 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
     const char qb = (char)csv->opts.quote;
     struct sl_buf *sb = &v->fast_scratch;
     sl__buf_reset(sb);
+    struct fopts fo;
+    fopts_init(v, &fo);
+    struct sl_val *row = v->fast_row;
     size_t fstart = start;
     for (size_t i = 0; i < nf; i++) {
         uint32_t e = ent[i];
@@ -343,10 +366,10 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
             }
         }
         uint32_t k = map != NULL ? map[i] : (uint32_t)i;
-        if (!fast_field(v, &cols[k], p, len, quoted, &v->fast_row[k])) {
+        if (!fast_field(v, &fo, &cols[k], p, len, quoted, &row[k])) {
             return 1;
         }
-        fstart = (ent[i] >> 3) + 1;
+        fstart = (e >> 3) + 1;
     }
     if (fast_finish(v) != 0) {
         return 1;

@@ -23,7 +23,8 @@ struct sl_vopts {
     /* CSV only */
     struct sl_csv_opts csv;
     uint64_t skip_leading_rows; /* records skipped at the top of each file */
-    bool header;                /* the first row (after skipped rows) names the columns */
+    bool header;                /* a row names the columns: the last of the skipped rows
+                                   (the first row when none are skipped) */
     bool allow_jagged;          /* missing trailing columns are NULL */
     const char *null_marker;    /* NULL = BigQuery's default (empty field) */
     bool fingerprint;           /* compute the SHA-256 of each file (needed to load) */
