@@ -9,13 +9,17 @@
  *    more bytes) yields exactly the same records, statuses and fields;
  *  - with ISO-8859-1 decoding every field is valid UTF-8;
  *  - a good record written back as CSV (every field quoted) parses to the same
- *    fields.
+ *    fields;
+ *  - walking the buffer with the record index (csvindex.c) where it applies
+ *    and sl_csv_next elsewhere yields exactly the records of sl_csv_next alone,
+ *    with the SSE2 and (where the CPU has it) the AVX2 mask builder.
  * tests; included by fuzz_csv.c and tests/conformance/test_fuzz_replay.c. */
 #include "core/common.h"
 
 #include "core/error.h"
 #include "fuzz_common.h"
 #include "parse/csv.h"
+#include "parse/csv_int.h"
 #include "validate/coerce.h"
 
 /* One record as parsed, copied out of the reader. */
@@ -170,6 +174,42 @@ static void hc_parse_pieces(struct sl_csv *c, const char *buf, size_t len,
     }
 }
 
+/* Parse all of buf with the index wherever it takes records (re-indexed after
+ * each record it leaves to sl_csv_next), as the validator's block loop does. */
+static void hc_parse_indexed(struct sl_csv *c, const char *buf, size_t len,
+                             struct hc_list *out)
+{
+    size_t pos = 0, ix_base = 0, ix_end = 0;
+    for (;;) {
+        size_t used = 0;
+        uint64_t lines = 0;
+        int st;
+        if (pos >= ix_end && pos < len) {
+            size_t b = sl_csv_index(c, buf + pos, len - pos);
+            FZ_CHECK(b <= SL_CSV_INDEX_WINDOW && b <= len - pos,
+                     "index covered %zu bytes", b);
+            FZ_CHECK(b == 0 || buf[pos + b - 1] == '\n',
+                     "index ends without LF");
+            ix_base = pos;
+            ix_end = pos + b;
+        }
+        if (pos < ix_end) {
+            st = sl_csv_index_next(c, buf + ix_base, &used);
+            FZ_CHECK(st == SL_CSV_RECORD, "index_next: %d", st);
+            FZ_CHECK(used > 0 && pos + used <= ix_end, "index used %zu", used);
+            lines = 1;
+        } else {
+            st = sl_csv_next(c, buf + pos, len - pos, true, &used, &lines);
+            FZ_CHECK(st >= 0 && st != SL_CSV_NEED_MORE, "sl_csv_next: %d", st);
+            if (st == SL_CSV_END) {
+                return;
+            }
+        }
+        hc_keep(out, c, st, used, lines, buf + pos, len - pos);
+        pos += used;
+    }
+}
+
 static uint64_t hc_count_breaks(const char *p, size_t n)
 {
     uint64_t k = 0;
@@ -293,6 +333,28 @@ static int harness_csv(const uint8_t *data, size_t size)
     }
     hc_free(&pieces);
     sl_csv_release(&c2);
+
+    /* the record index against sl_csv_next, with each mask builder */
+    for (int isa = 0; isa <= 1; isa++) {
+        if (sl__csv_index_isa(isa) != isa) {
+            continue;
+        }
+        struct sl_csv ci;
+        FZ_CHECK(sl_csv_init(&ci, &o) == SL_OK, "index init");
+        struct hc_list ixl = {0};
+        hc_parse_indexed(&ci, buf, len, &ixl);
+        FZ_CHECK(ixl.n == whole.n, "%zu records through the index, %zu without", ixl.n,
+                 whole.n);
+        for (size_t i = 0; i < whole.n; i++) {
+            const struct hc_rec *a = &whole.r[i], *b = &ixl.r[i];
+            FZ_CHECK(hc_same(a, b) && (a->status != SL_CSV_BAD || a->n_fields == b->n_fields),
+                     "record %zu differs through the index (isa %d, status %d/%d, used %zu/%zu)",
+                     i, isa, a->status, b->status, a->used, b->used);
+        }
+        hc_free(&ixl);
+        sl_csv_release(&ci);
+    }
+    sl__csv_index_isa(-1);
 
     /* Round trip of good records, when the written form can carry them:
      * quoting on, no decoding, and newlines allowed inside quotes if a field
