@@ -266,18 +266,8 @@ void sl__vnode_fold(struct vnode *n)
 static bool fast_pass(struct sl_validator *v, const struct vnode *n, const char *txt,
                       size_t len, const struct sl_val *val)
 {
-    if (n->fast_num) {
-        double d;
-        if (val->kind == SL_V_I64) {
-            d = (double)val->u.i;
-        } else if (val->kind == SL_V_F64) {
-            d = val->u.f;
-        } else {
-            return false;
-        }
-        if (!(d >= n->num_lo && d <= n->num_hi)) {
-            return false;
-        }
+    if (n->fast_num && sl__num_bounds(n, val) != 1) {
+        return false;
     }
     if (n->fast_len && (val->kind == SL_V_BYTES || len < n->len_lo || len > n->len_hi)) {
         return false;

@@ -1,6 +1,6 @@
-/* fastrow.c - the row fast path: a flat table's columns compiled into small
- * programs (a type's coercion, then the folded rule test), run over a CSV
- * record's fields without the general path's layers. It only ever confirms a
+/* fastrow.c - the row fast path: each plan node's value op (one test for the
+ * usual type-and-rule pairs), and for flat tables the CSV records validated
+ * straight from the reader's index without the general path's layers. It only ever confirms a
  * row: a row it cannot confirm as valid is validated again by the general path
  * (csvrows.c), which alone writes rejects, so both paths accept the same rows
  * with the same values. validate stage. */
@@ -12,57 +12,35 @@
 
 #include <string.h>
 
-/* The column kinds the fast path takes (the rest make the table take the
- * general path only). */
-enum {
-    FK_STR,
-    FK_I64,
-    FK_F64,
-    FK_NUM,
-    FK_BOOL,
-    FK_DATE,
-    FK_TIME,
-    FK_DATETIME,
-    FK_TS,
-};
-
 struct sl_fastcol {
     const struct vnode *n;
     uint8_t op;         /* n->op, here to save a load */
-    uint8_t kind;       /* FK_* */
     bool text_type;     /* STRING: an empty quoted field is "", not NULL */
     bool null_ok;       /* NULLABLE and no "required" rule */
     bool checks;        /* unconditional rules to run */
     uint32_t slot;      /* the node's slot for conditional rules, or SL_NO_SLOT */
-    uint64_t max_len;   /* STRING maxLength (code points), 0 = none */
 };
 
-static int kind_of(const struct sl_field *f)
+/* A column the fast path takes: a scalar whose coercion needs no arena (BYTES,
+ * BIGNUMERIC, RANGE, JSON and RECORD make the table take the general path only). */
+static bool fast_type(const struct sl_field *f)
 {
     if (f->mode == SL_M_REPEATED) {
-        return -1;
+        return false;
     }
     switch (f->type) {
     case SL_T_STRING:
-        return FK_STR;
     case SL_T_INT64:
-        return FK_I64;
     case SL_T_FLOAT64:
-        return FK_F64;
     case SL_T_NUMERIC:
-        return FK_NUM;
     case SL_T_BOOL:
-        return FK_BOOL;
     case SL_T_DATE:
-        return FK_DATE;
     case SL_T_TIME:
-        return FK_TIME;
     case SL_T_DATETIME:
-        return FK_DATETIME;
     case SL_T_TIMESTAMP:
-        return f->ts_precision == 12 ? -1 : FK_TS;
+        return true;
     default:
-        return -1; /* BYTES, BIGNUMERIC, RANGE (arena), JSON, RECORD, ... */
+        return false;
     }
 }
 
@@ -113,7 +91,7 @@ int sl__fast_prepare(struct sl_validator *v)
         return SL_OK;
     }
     for (uint32_t i = 0; i < n; i++) {
-        if (kind_of(v->root.kids[i].f) < 0) {
+        if (!fast_type(v->root.kids[i].f)) {
             return SL_OK; /* the general path only */
         }
     }
@@ -127,15 +105,11 @@ int sl__fast_prepare(struct sl_validator *v)
         const struct vnode *k = &v->root.kids[i];
         const struct sl_field *f = k->f;
         cols[i].n = k;
-        cols[i].kind = (uint8_t)kind_of(f);
         cols[i].text_type = f->type == SL_T_STRING;
         cols[i].op = k->op;
         cols[i].null_ok = f->mode != SL_M_REQUIRED && !k->rule_required;
         cols[i].checks = k->n_checks > 0;
         cols[i].slot = k->slot;
-        cols[i].max_len = f->type == SL_T_STRING && f->max_length > 0
-                              ? (uint64_t)f->max_length
-                              : 0;
     }
     v->fast_cols = cols;
     sl__buf_init(&v->fast_scratch);
@@ -151,71 +125,19 @@ void sl__fast_release(struct sl_validator *v)
     v->fast_row = NULL;
 }
 
-/* One non-null value: true when it converts and every unconditional rule
- * holds (then *out is what sl__coerce_text would have stored). */
-static inline __attribute__((always_inline)) bool fast_value(struct sl_validator *v, const struct sl_fastcol *c,
-                              const char *s, size_t len, struct sl_val *out)
+/* A value of a column without a specific op: the general coercion itself,
+ * on a context of the fast path's own (a failure is described there and
+ * dropped; the general path validates the row again). */
+static bool gen_value(struct sl_validator *v, const struct vnode *n, const char *s, size_t len,
+                      struct sl_val *out)
 {
-    const char *why = NULL;
-    int rc = SL_OK;
-    switch (c->kind) {
-    case FK_STR:
-        /* code points <= bytes: only a longer text needs the general path */
-        if (c->max_len != 0 && len > c->max_len) {
-            return false;
-        }
-        out->kind = SL_V_STR;
-        out->u.s = s;
-        out->len = (uint32_t)len;
-        break;
-    case FK_I64:
-        out->kind = SL_V_I64;
-        rc = sl__coerce_int64(s, len, &out->u.i, &why);
-        break;
-    case FK_F64:
-        out->kind = SL_V_F64;
-        rc = sl__coerce_float64(s, len, &out->u.f, &why);
-        break;
-    case FK_NUM:
-        out->kind = SL_V_DEC;
-        rc = sl__coerce_numeric(s, len, c->n->precision, c->n->scale,
-                                c->n->f->round_half_even, &out->u.d, &why);
-        break;
-    case FK_BOOL:
-        out->kind = SL_V_BOOL;
-        rc = sl__coerce_bool(s, len, &out->u.b, &why);
-        break;
-    case FK_DATE: {
-        int32_t d = 0;
-        rc = sl__coerce_date(s, len, &d, &why);
-        out->kind = SL_V_DATE;
-        out->u.i = d;
-        break;
-    }
-    case FK_TIME:
-        out->kind = SL_V_TIME;
-        rc = sl__coerce_time(s, len, &out->u.i, &why);
-        break;
-    case FK_DATETIME:
-        out->kind = SL_V_DATETIME;
-        rc = sl__coerce_datetime(s, len, &out->u.i, &why);
-        break;
-    case FK_TS:
-        out->kind = SL_V_TS;
-        rc = sl__coerce_timestamp(s, len, &out->u.i, &why);
-        break;
-    default:
-        return false;
-    }
-    if (rc != SL_OK) {
-        return false;
-    }
-    sl__remember(v, c->n, s, len, out);
-    return !c->checks || sl__checks_sure(v, c->n, s, len, out);
+    struct rowctx *c = &v->fast_ctx;
+    c->v = v;
+    c->failed = false;
+    c->fatal = 0;
+    return sl__coerce_text(c, n, s, len, out) == 0;
 }
 
-/* One CSV field of column c (unquoted text, quoted marks a quoted field):
- * true when it is NULL where allowed, or a value that converts and passes. */
 /* The options a field looks at, read once per record (the row's stores could
  * otherwise make the compiler read them again for every field). */
 struct fopts {
@@ -259,7 +181,7 @@ static inline __attribute__((always_inline)) bool fast_field(struct sl_validator
     if (c->op != SL_OP_GEN) {
         return sl__op_value(v, c->n, p, len, out);
     }
-    return fast_value(v, c, p, len, out);
+    return gen_value(v, c->n, p, len, out);
 }
 
 /* The record's bytes are valid UTF-8 (then so is each field: the delimiter and

@@ -142,6 +142,7 @@ struct sl_validator {
     struct sl_fastcol *fast_cols;     /* fast path programs per top-level field, owned, or NULL */
     struct sl_val *fast_row;          /* the fast path's row values, owned */
     struct sl_buf fast_scratch;       /* the fast path's unescaped CSV fields */
+    struct rowctx fast_ctx;           /* the fast path's context for sl__coerce_text */
     bool fast_csv;                    /* this file's CSV records try the fast path */
     struct rowctx row_ctx;            /* context of sl_validate_ndjson_row's last row */
 };
@@ -258,6 +259,21 @@ int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx);
 bool sl__checks_pass(struct sl_validator *v, const struct vnode *n, const char *txt,
                      size_t len, const struct sl_val *val);
 
+/* The node's folded numeric bounds on an INT64 or FLOAT64 value: 1 within, 0
+ * outside, -1 another kind of value. */
+static inline int sl__num_bounds(const struct vnode *n, const struct sl_val *val)
+{
+    double d;
+    if (val->kind == SL_V_I64) {
+        d = (double)val->u.i;
+    } else if (val->kind == SL_V_F64) {
+        d = val->u.f;
+    } else {
+        return -1;
+    }
+    return d >= n->num_lo && d <= n->num_hi;
+}
+
 /* Every unconditional check of n surely passes (false: maybe not). The folded
  * test inline when the node is lean, else sl__checks_pass. */
 static inline bool sl__checks_sure(struct sl_validator *v, const struct vnode *n,
@@ -267,15 +283,11 @@ static inline bool sl__checks_sure(struct sl_validator *v, const struct vnode *n
         return sl__checks_pass(v, n, s, len, val);
     }
     if (n->fast_num) {
-        double d;
-        if (val->kind == SL_V_I64) {
-            d = (double)val->u.i;
-        } else if (val->kind == SL_V_F64) {
-            d = val->u.f;
-        } else {
+        int b = sl__num_bounds(n, val);
+        if (b < 0) {
             return sl__checks_pass(v, n, s, len, val);
         }
-        if (!(d >= n->num_lo && d <= n->num_hi)) {
+        if (b == 0) {
             return false;
         }
     }
