@@ -14,11 +14,14 @@ while [ "$(stat -c %s "$TMP/big.ndjson")" -lt 150000000 ]; do
 done
 
 # shrink FILE while CMD runs (after a start-up delay: DuckDB takes ~0.1 s to
-# open); retry with other delays if the command wins the race
+# open); retry with other delays if the command wins the race. $SHRINK_PREP, if
+# set, runs before each try (a try that lost the race may have loaded the file
+# whole, or the truncated file if it opened it late: the next starts clean)
 shrink_during() {
     local file=$1; shift
     local d rc
     for d in 0.3 0.2 0.4 0.1 0.6; do
+        if [ -n "${SHRINK_PREP:-}" ]; then eval "$SHRINK_PREP" >/dev/null 2>&1; fi
         cp "$TMP/big.ndjson" "$file"
         "$@" >"$TMP/out" 2>"$TMP/err" &
         local pid=$!
@@ -43,7 +46,8 @@ fi
 expect_exit 0 -- "$SLUICE" schema apply --schemas "$S" --warehouse "$WH"
 # load: on one thread (read() stream) and on two (mapped, split into parts)
 for t in 1 2; do
-    rc=$(shrink_during "$TMP/shrink2.ndjson" "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" \
+    rc=$(SHRINK_PREP="\"\$SLUICE\" query --warehouse \"\$WH\" \"DELETE FROM $T; DELETE FROM _sluice_loads\"" \
+        shrink_during "$TMP/shrink2.ndjson" "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" \
         --threads $t --max-bad-records 1000000 "$TMP/shrink2.ndjson")
     if [ "$rc" = "race-lost" ]; then echo "note: load -t$t finished before the truncation 5 times"; ok
     else
