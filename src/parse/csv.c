@@ -411,22 +411,14 @@ void sl__csv_finish_record(struct sl_csv *c)
 bool sl__csv_put_unescaped(struct sl_csv *c, struct sl_csv_field *f, const unsigned char *from,
                           const unsigned char *to, unsigned char qb)
 {
-    size_t start = c->scratch.len;
-    const unsigned char *run = from;
-    for (const unsigned char *q = from; q < to; q++) {
-        if (*q == qb) {
-            /* the first of a pair: keep it, skip the second */
-            if (put_span(c, run, q + 1) != SL_OK) {
-                return false;
-            }
-            run = ++q + 1;
-        }
-    }
-    if (put_span(c, run, to) != SL_OK) {
+    size_t n = (size_t)(to - from);
+    if (sl__buf_reserve(&c->scratch, n) != SL_OK) {
         return false;
     }
     f->p = NULL;
-    f->len = c->scratch.len - start;
+    f->len = sl_csv_unescape(c->scratch.data + c->scratch.len, (const char *)from, n, (char)qb);
+    c->scratch.len += f->len;
+    c->scratch.data[c->scratch.len] = '\0';
     return true;
 }
 

@@ -14,6 +14,7 @@
 #define SL_VALIDATE_COERCE_H
 
 #include "core/common.h"
+#include "core/error.h"
 
 /* INTEGER: optional '-', decimal digits without leading zeros ("0" itself ok);
  * exact-integer decimals and exponents such as "1.0", "1e3", "-2.50e1" are
@@ -21,7 +22,30 @@
  * number grammar. Rejects '+', hex, leading zeros, fractions, empty, spaces.
  * Out of range (-SL_ELIMIT) is checked before a non-zero fraction (-SL_EINVAL):
  * "1e19" and "12345678901234567890.5" are -SL_ELIMIT, "1.5" is -SL_EINVAL. */
-SL_NODISCARD int sl__coerce_int64(const char *s, size_t n, int64_t *out, const char **why);
+SL_NODISCARD int sl__coerce_int64_general(const char *s, size_t n, int64_t *out,
+                                          const char **why);
+static inline int sl__coerce_int64(const char *s, size_t n, int64_t *out, const char **why)
+{
+    /* inline for the scanners: [-]digits without a leading zero, at most 18 of
+     * them (no overflow); everything else takes the general path */
+    size_t i = n > 0 && s[0] == '-';
+    size_t nd = n - i;
+    if (nd >= 1 && nd <= 18 && (s[i] != '0' || nd == 1)) {
+        uint64_t x = 0;
+        for (; i < n; i++) {
+            unsigned d = (unsigned)((unsigned char)s[i] - '0');
+            if (d > 9) {
+                break;
+            }
+            x = x * 10 + d;
+        }
+        if (i == n) {
+            *out = s[0] == '-' ? -(int64_t)x : (int64_t)x;
+            return SL_OK;
+        }
+    }
+    return sl__coerce_int64_general(s, n, out, why);
+}
 
 /* FLOAT: JSON-number grammar, plus "NaN", "Infinity", "-Infinity", "inf",
  * "+inf", "-inf" case-insensitively (U3). -0.0 is stored as 0.0. Decimal text

@@ -28,27 +28,13 @@ static int int64_finish(uint64_t mag, bool neg, int64_t *out, const char **why)
     return SL_OK;
 }
 
-int sl__coerce_int64(const char *s, size_t n, int64_t *out, const char **why)
+int sl__coerce_int64_general(const char *s, size_t n, int64_t *out, const char **why)
 {
-    size_t i = 0;
     struct dec d;
     char dig[MAX_DIGITS + 1];
     int len, rc;
 
-    /* Fast path: plain [-]digits of at most 19 digits, which fit in uint64. */
-    if (n > 0 && s[0] == '-') {
-        i = 1;
-    }
-    if (n > i && n - i <= 19 && (s[i] != '0' || n - i == 1)) {
-        uint64_t v = 0;
-        size_t j = i;
-        for (; j < n && is_digit(s[j]); j++) {
-            v = v * 10u + (uint64_t)dval(s[j]);
-        }
-        if (j == n) {
-            return int64_finish(v, i == 1, out, why);
-        }
-    }
+    /* (plain numbers of up to 18 digits were taken inline, coerce.h) */
     if (!sl__coerce_scan_decimal(s, n, false, &d)) {
         return fail(why, -SL_EINVAL, "not a valid INT64 value");
     }

@@ -126,18 +126,18 @@ static int csv_header(struct loop *L)
     return SL_OK;
 }
 
-/* ascii: 1 or 0 when the reader knows whether the record has a byte >= 0x80,
- * -1 when it does not. */
-static int csv_record(struct loop *L, const char *start, size_t len, int ascii_hint)
+/* try_fast: the fast path may take the record (false when it already turned
+ * it down). */
+static int csv_record(struct loop *L, const char *start, size_t len, bool try_fast)
 {
     struct sl_validator *v = L->v;
     struct rowctx *c = &L->ctx;
-    if (v->fast_csv) {
-        bool a = v->o.csv.latin1 || (ascii_hint >= 0 ? ascii_hint == 1 : sl__all_ascii(start, len));
-        if (sl__fast_csv_row(v, v->csv.fields, v->csv.n_fields, start, len, a) == 0) {
-            return 0;
-        }
-        ascii_hint = a;
+    /* Latin-1 input is converted to UTF-8 by the reader; an all-ASCII record
+     * (the raw bytes, so unescaped fields too) needs no per-field check */
+    bool ascii = v->o.csv.latin1 || sl__all_ascii(start, len);
+    if (try_fast && v->fast_csv &&
+        sl__fast_csv_row(v, v->csv.fields, v->csv.n_fields, start, len, ascii) == 0) {
+        return 0;
     }
     int rc = sl__row_begin(v, c, start, len);
     if (rc != 0) {
@@ -145,10 +145,6 @@ static int csv_record(struct loop *L, const char *start, size_t len, int ascii_h
     }
     size_t nf = v->csv.n_fields;
     const struct sl_csv_field *fs = v->csv.fields;
-    /* Latin-1 input is converted to UTF-8 by the reader; an all-ASCII record
-     * (the raw bytes, so unescaped fields too) needs no per-field check */
-    bool ascii = v->o.csv.latin1 ||
-                 (ascii_hint >= 0 ? ascii_hint == 1 : sl__all_ascii(start, len));
     if (v->csv_map != NULL) {
         /* by header name */
         if (nf > v->csv_map_len && !v->o.ignore_unknown) {
@@ -216,7 +212,8 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
     while (pos < len || eof) {
         size_t u = 0;
         uint64_t lines = 0;
-        int st, ascii = -1;
+        int st;
+        bool try_fast = true;
         if (pos >= ix_end && ix_wait == 0 && len - pos > 0) {
             size_t b = sl_csv_index(&v->csv, buf + pos, len - pos);
             if (b > 0) {
@@ -251,6 +248,7 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
                     rc = SL_ERR(L->err, fr, "%s: %s", L->file, sl_strerror(fr));
                     break;
                 }
+                try_fast = false;
             }
             st = sl_csv_index_next(&v->csv, buf + ix_base, &u);
         } else {
@@ -304,7 +302,7 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
                       v->csv.bad_field_idx + 1);
             rc = sl__loop_reject(L, line_no, off, &L->ctx);
         } else {
-            int r = csv_record(L, rec, u, ascii);
+            int r = csv_record(L, rec, u, try_fast);
             if (r < 0) {
                 rc = SL_ERR(L->err, r, "%s: line %llu: %s", L->file,
                             (unsigned long long)line_no, sl_strerror(r));

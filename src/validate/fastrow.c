@@ -17,7 +17,6 @@ struct sl_fastcol {
     uint8_t op;         /* n->op, here to save a load */
     bool text_type;     /* STRING: an empty quoted field is "", not NULL */
     bool null_ok;       /* NULLABLE and no "required" rule */
-    bool checks;        /* unconditional rules to run */
     uint32_t slot;      /* the node's slot for conditional rules, or SL_NO_SLOT */
 };
 
@@ -108,7 +107,6 @@ int sl__fast_prepare(struct sl_validator *v)
         cols[i].text_type = f->type == SL_T_STRING;
         cols[i].op = k->op;
         cols[i].null_ok = f->mode != SL_M_REQUIRED && !k->rule_required;
-        cols[i].checks = k->n_checks > 0;
         cols[i].slot = k->slot;
     }
     v->fast_cols = cols;
@@ -272,18 +270,9 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
                 if (sb->len == 0 && sl__buf_reserve(sb, rec_end - start + 1) != SL_OK) {
                     return -SL_ENOMEM;
                 }
-                char *o = sb->data + sb->len, *o0 = o;
-                /* "" -> ": each pair's second quote is dropped (no branch,
-                 * and the loads do not wait on the output position) */
-                unsigned second = 0;
-                for (size_t j = 0; j < len; j++) {
-                    unsigned q = p[j] == qb;
-                    *o = p[j];
-                    o += 1 - (q & second);
-                    second = q & (second ^ 1);
-                }
-                p = o0;
-                len = (size_t)(o - o0);
+                char *o = sb->data + sb->len;
+                len = sl_csv_unescape(o, p, len, qb);
+                p = o;
                 sb->len += len;
             }
         }
@@ -315,8 +304,5 @@ bool sl__fast_csv_ok(const struct sl_validator *v)
     for (size_t i = 0; i < v->csv_map_len; i++) {
         mapped += v->csv_map[i] != UINT32_MAX;
     }
-    if (mapped != v->root.n_kids || mapped != v->csv_map_len) {
-        return false;
-    }
-    return true;
+    return mapped == v->root.n_kids && mapped == v->csv_map_len;
 }

@@ -332,27 +332,6 @@ enum {
 /* fastrow.c: set n->op (after sl__vnode_fold). */
 void sl__vnode_pick_op(struct vnode *n);
 
-/* [-]digits without a leading zero, at most 18 of them: the subset of
- * sl__coerce_int64's own fast path that cannot overflow (false: ask it). */
-static inline bool sl__int_fast(const char *s, size_t n, int64_t *out)
-{
-    size_t i = n > 0 && s[0] == '-';
-    size_t nd = n - i;
-    if (nd == 0 || nd > 18 || (s[i] == '0' && nd > 1)) {
-        return false;
-    }
-    uint64_t x = 0;
-    for (; i < n; i++) {
-        unsigned d = (unsigned)((unsigned char)s[i] - '0');
-        if (d > 9) {
-            return false;
-        }
-        x = x * 10 + d;
-    }
-    *out = s[0] == '-' ? -(int64_t)x : (int64_t)x;
-    return true;
-}
-
 /* A non-null text value by the node's op (not SL_OP_GEN): true when it
  * converts and every unconditional rule holds, with *out what sl__coerce_text
  * would store and the value remembered; false: not confirmed (ask
@@ -388,19 +367,15 @@ static inline __attribute__((always_inline)) bool sl__op_value(struct sl_validat
         break;
     case SL_OP_I64:
         out->kind = SL_V_I64;
-        if (!sl__int_fast(s, len, &out->u.i) && sl__coerce_int64(s, len, &out->u.i, &why) != SL_OK) {
-            return false;
-        }
-        if (n->op_num && !((double)out->u.i >= n->num_lo && (double)out->u.i <= n->num_hi)) {
+        if (sl__coerce_int64(s, len, &out->u.i, &why) != SL_OK ||
+            (n->op_num && sl__num_bounds(n, out) != 1)) {
             return false;
         }
         break;
     case SL_OP_F64:
         out->kind = SL_V_F64;
-        if (sl__coerce_float64(s, len, &out->u.f, &why) != SL_OK) {
-            return false;
-        }
-        if (n->op_num && !(out->u.f >= n->num_lo && out->u.f <= n->num_hi)) {
+        if (sl__coerce_float64(s, len, &out->u.f, &why) != SL_OK ||
+            (n->op_num && sl__num_bounds(n, out) != 1)) {
             return false;
         }
         break;
