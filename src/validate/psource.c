@@ -72,11 +72,21 @@ struct sl_pcursor {
 
 /* ---- parts ------------------------------------------------------------------------ */
 
+/* A probe of the mapping faults in a whole file folio, megabytes on recent
+ * kernels (35 probes of a 300 MB file left 52 MB resident): drop the pages within
+ * 4 MB of the probe at once. Before the cursors start, so no one else reads them. */
+static void drop_around(struct sl_psource *s, size_t at)
+{
+    size_t from = at > (4u << 20) ? at - (4u << 20) : 0;
+    size_t to = s->len - at > (4u << 20) ? at + (4u << 20) : s->len;
+    sl__release_behind(s->map, &from, to);
+}
+
 /* Where every part begins (cuts[n_parts] = the end of the data): after the first
  * line break at or after its nominal start, or where the next part begins if there
  * is none before that. One backward pass, each byte looked at once at most, pages
- * dropped behind a window searched in vain (a file without line breaks). Touches
- * the mapping: guarded by the caller. */
+ * dropped behind a window searched in vain (a file without line breaks) and around
+ * each probe. Touches the mapping: guarded by the caller. */
 static void plan_cuts(struct sl_psource *s)
 {
     s->cuts[s->n_parts] = s->len;
@@ -85,6 +95,7 @@ static void plan_cuts(struct sl_psource *s)
         size_t at = s->start + k * (size_t)PART_SIZE - 1;
         size_t to = k + 1 < s->n_parts ? s->start + (k + 1) * (size_t)PART_SIZE - 1 : s->len;
         const char *nl = memchr(s->map + at, '\n', to - at);
+        drop_around(s, at);
         if (nl != NULL) {
             s->cuts[k] = (size_t)(nl - s->map) + 1;
         } else {
@@ -523,14 +534,45 @@ struct worker {
     int rc;
 };
 
+/* Validate-only: the cursor's parts read in place from the mapping, as the
+ * one-thread pass reads a file (no copy: no row sink may see the bytes, and
+ * rejects copy their excerpts). */
+static int run_in_place(struct sl_pcursor *c, struct sl_error *err)
+{
+    struct sl_psource *s = c->s;
+    sigjmp_buf jb;
+    sl__bus_install();
+    if (sigsetjmp(jb, 1) != 0) {
+        sl__bus_guard = NULL;
+        atomic_store(&s->failed, 1);
+        return sl__file_changed(s->path, err);
+    }
+    sl__bus_guard = &jb;
+    int rc = SL_OK;
+    while (rc == SL_OK && !atomic_load(&s->failed) && take_part(c)) {
+        size_t released = c->begin;
+        c->L.err = err;
+        rc = sl__loop_mapped(&c->L, s->map, c->begin, c->mend, c->limit, &released, NULL);
+        if (rc == SL_OK) {
+            c->part->lines = c->L.line_no - 1;
+            report_part(s, c->mend - c->begin, c->part->st.rows);
+        }
+        c->part = NULL;
+    }
+    sl__bus_guard = NULL;
+    if (rc < 0) {
+        atomic_store(&s->failed, 1);
+    }
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct sl_pcursor *c = NULL;
     w->rc = sl_pcursor_open(w->s, &c, &w->err);
-    bool done = false;
-    while (w->rc == SL_OK && !done) {
-        w->rc = sl_pcursor_next(c, NULL, &done, &w->err);
+    if (w->rc == SL_OK) {
+        w->rc = run_in_place(c, &w->err);
     }
     sl_pcursor_close(c);
     return NULL;

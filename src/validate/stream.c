@@ -227,6 +227,69 @@ void sl__release_behind(const char *base, size_t *done, size_t upto)
     }
 }
 
+/* Run the loop over map[pos, end) in place (validate-only: no row sink), in slices
+ * of 16 MB, the last one with eof; a row longer than limit bytes is rejected and
+ * skipped through its newline; the pages behind are dropped (*released: the
+ * offset up to which they are). After each slice, at(L, new position) if given.
+ * Touches the mapping: guarded by the caller. */
+int sl__loop_mapped(struct loop *L, const char *map, size_t pos, size_t end, size_t limit,
+                    size_t *released, void (*at)(struct loop *L, size_t pos))
+{
+    size_t slice = PROGRESS_EVERY;
+    int rc = SL_OK;
+    while (pos < end) {
+        size_t n = end - pos < slice ? end - pos : slice;
+        bool eof = pos + n == end;
+        size_t used = 0;
+        rc = sl__loop_block(L, map + pos, n, eof, &used);
+        if (rc != SL_OK) {
+            break;
+        }
+        pos += used;
+        if (at != NULL) {
+            at(L, pos);
+        }
+        sl__release_behind(map, released, pos);
+        if (used == 0 && !eof && n >= limit) {
+            /* a row longer than --max-row-size: reject it and skip it through
+             * its newline, dropping the pages behind, as the streaming loop
+             * does (memory stays flat however long the row) */
+            if ((rc = sl__loop_oversized(L)) != SL_OK) {
+                break;
+            }
+            size_t after = end, from = pos;
+            while (from < end) {
+                size_t k = end - from < PROGRESS_EVERY ? end - from : PROGRESS_EVERY;
+                const char *nl = memchr(map + from, '\n', k);
+                if (nl != NULL) {
+                    after = (size_t)(nl - map) + 1;
+                    break;
+                }
+                from += k;
+                sl__release_behind(map, released, from);
+            }
+            L->off += after - pos;
+            L->line_no++;
+            pos = after;
+            if (at != NULL) {
+                at(L, pos);
+            }
+            slice = PROGRESS_EVERY;
+        } else if (used == 0 && !eof) {
+            slice = slice * 2 < limit ? slice * 2 : limit; /* a row longer than the slice */
+        } else if (eof && used < n) {
+            break; /* cannot happen: at eof every byte is consumed */
+        }
+    }
+    return rc;
+}
+
+static void mapped_at(struct loop *L, size_t pos)
+{
+    L->st->bytes = pos;
+    progress(L, pos);
+}
+
 /* A plain regular file, mapped: no read() copies; processed in 16 MB slices so
  * progress is reported. Validate-only (rows == NULL). */
 static int validate_mapped(struct sl_validator *v, const char *path, const char *map,
@@ -238,9 +301,8 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     sl__loop_init(&L, v, path, rows, rejects, st, err);
     L.total = len + bom;
     L.off = bom; /* offsets count from the file's first byte, BOM included */
-    size_t pos = 0, slice = PROGRESS_EVERY, released = 0;
+    size_t released = 0;
     size_t limit = v->o.max_row_size + 2; /* as the streaming loop's buffer */
-    int rc = SL_OK;
     struct sl_sha256 *h = NULL;
     if (v->o.fingerprint && (h = sl_sha256_new()) == NULL) {
         return SL_ERR(err, -SL_ENOMEM, "out of memory");
@@ -253,47 +315,7 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
         return sl__file_changed(path, err);
     }
     sl__bus_guard = &jb;
-    while (pos < len) {
-        size_t n = len - pos < slice ? len - pos : slice;
-        bool eof = pos + n == len;
-        size_t used = 0;
-        rc = sl__loop_block(&L, map + pos, n, eof, &used);
-        if (rc != SL_OK) {
-            break;
-        }
-        pos += used;
-        st->bytes = pos;
-        progress(&L, pos);
-        sl__release_behind(map, &released, pos);
-        if (used == 0 && !eof && n >= limit) {
-            /* a row longer than --max-row-size: reject it and skip it through
-             * its newline, dropping the pages behind, as the streaming loop
-             * does (memory stays flat however long the row) */
-            if ((rc = sl__loop_oversized(&L)) != SL_OK) {
-                break;
-            }
-            size_t after = len, at = pos;
-            while (at < len) {
-                size_t k = len - at < PROGRESS_EVERY ? len - at : PROGRESS_EVERY;
-                const char *nl = memchr(map + at, '\n', k);
-                if (nl != NULL) {
-                    after = (size_t)(nl - map) + 1;
-                    break;
-                }
-                at += k;
-                sl__release_behind(map, &released, at);
-            }
-            L.off += after - pos;
-            L.line_no++;
-            pos = after;
-            st->bytes = pos;
-            slice = PROGRESS_EVERY;
-        } else if (used == 0 && !eof) {
-            slice = slice * 2 < limit ? slice * 2 : limit; /* a row longer than the slice */
-        } else if (eof && used < n) {
-            break; /* cannot happen: at eof every byte is consumed */
-        }
-    }
+    int rc = sl__loop_mapped(&L, map, 0, len, limit, &released, mapped_at);
     if (rc == SL_OK && h != NULL) {
         sl_sha256_update_map(h, map - bom, len + bom);
     }

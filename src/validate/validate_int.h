@@ -473,6 +473,12 @@ SL_NODISCARD int sl__file_changed(const char *path, struct sl_error *err);
 /* Drop the mapped pages of [*done, upto) of base (rounded inward to pages) once
  * more than 4 MB is behind, so resident memory stays flat. */
 void sl__release_behind(const char *base, size_t *done, size_t upto);
+/* Validate-only, in place: the rows of map[pos, end) in slices (the last one with
+ * eof), a row over limit bytes rejected and skipped, pages dropped behind
+ * (*released); at(L, position reached) after each slice if not NULL. Guarded. */
+SL_NODISCARD int sl__loop_mapped(struct loop *L, const char *map, size_t pos, size_t end,
+                                 size_t limit, size_t *released,
+                                 void (*at)(struct loop *L, size_t pos));
 /* Validate the complete CSV records of buf; *used = bytes consumed. */
 SL_NODISCARD int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof,
                                size_t *used);
