@@ -412,7 +412,7 @@ bool sl__csv_put_unescaped(struct sl_csv *c, struct sl_csv_field *f, const unsig
                           const unsigned char *to, unsigned char qb)
 {
     size_t n = (size_t)(to - from);
-    if (sl__buf_reserve(&c->scratch, n) != SL_OK) {
+    if (sl__buf_reserve(&c->scratch, n + 16) != SL_OK) { /* sl_csv_unescape's room */
         return false;
     }
     f->p = NULL;

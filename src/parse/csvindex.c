@@ -21,7 +21,7 @@
 #include <emmintrin.h>
 #endif
 
-enum { IX_ESC = SL_CSV_IX_ESC, IX_HIGH = SL_CSV_IX_HIGH };
+enum { IX_QUOTED = SL_CSV_IX_QUOTED, IX_ESC = SL_CSV_IX_ESC, IX_HIGH = SL_CSV_IX_HIGH };
 
 /* Bit masks of one 64-byte block. cr and nul are only filled in when rare is
  * set (some CR or NUL in the block, or, with high_too, a byte >= 0x80). */
@@ -154,6 +154,7 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
     uint64_t in_q = 0;        /* all ones when the block starts inside quotes */
     uint64_t fs_carry = 1;    /* bit 0: the block starts a field */
     uint64_t close_carry = 0; /* bit 0: the byte before closed a quote */
+    uint64_t crq_carry = 0;   /* bit 0: the bytes before were a closing quote and CR */
     bool esc_pend = false;    /* a "" after the last field end so far */
     bool high_pend = false;   /* a byte >= 0x80 after the last record end so far */
     for (size_t off = 0; off < len; off += 64) {
@@ -185,10 +186,16 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
         uint64_t starts = seps << 1 | fs_carry;
         uint64_t after_close = closes << 1 | close_carry;
         uint64_t bad = (m.lf & inside) | (opens & ~(starts | after_close)); /* a"b, "a"b" */
+        /* the field ends right after a closing quote (or after one and a CR):
+         * quoted, as quotes come only around whole fields here */
+        uint64_t qends = after_close | crq_carry;
+        crq_carry = 0;
         if (SL_UNLIKELY(m.rare)) {
             uint64_t crlf = m.lf >> 1 | (uint64_t)(next == '\n') << 63;
             bad |= m.nul | (m.cr & (inside | ~crlf)) | (latin1 ? m.high : 0) |
                    (after_close & ~(m.d | m.lf | m.cr | opens)); /* "a"b */
+            qends |= (after_close & m.cr) << 1;
+            crq_carry = (after_close & m.cr) >> 63;
         } else {
             bad |= after_close & ~(m.d | m.lf | opens);
         }
@@ -200,6 +207,11 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
         size_t n0 = n;
         for (uint64_t k = seps; k != 0; k &= k - 1) {
             ix[n++] = (uint32_t)(off + (unsigned)__builtin_ctzll(k)) << 3;
+        }
+        /* IX_QUOTED on the end of each quoted field (a dozen fields a record,
+         * usually one or two quoted) */
+        for (uint64_t k = qends & seps; k != 0; k &= k - 1) {
+            ix[n0 + (size_t)__builtin_popcountll(seps & ((k & (0 - k)) - 1))] |= IX_QUOTED;
         }
         /* IX_ESC goes on the end of each field holding a "" (whose second
          * quote is an "open" not at a field start), found per "" (rare) */
@@ -320,7 +332,6 @@ int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)
     c->bad_reason = NULL;
     c->bad_field_idx = 0;
     sl__buf_reset(&c->scratch);
-    const bool quoting = c->opts.quote != -1;
     const unsigned char qb = (unsigned char)c->opts.quote;
     const unsigned char *u = (const unsigned char *)buf;
     size_t start = c->ix_rec, fstart = start, pos = c->ix_pos, nf = 0;
@@ -340,7 +351,7 @@ int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)
             }
         }
         struct sl_csv_field *f = &c->fields[nf++];
-        if (quoting && fend > fstart && u[fstart] == qb) {
+        if (e & IX_QUOTED) {
             /* the index saw the closing quote just before the field end */
             f->quoted = true;
             if (e & IX_ESC) {

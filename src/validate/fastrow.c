@@ -222,13 +222,97 @@ int sl__fast_csv_row(struct sl_validator *v, const struct sl_csv_field *fs, size
     return fast_finish(v);
 }
 
+/* One field of an indexed record: [fstart, end of entry e) of base, quoted and
+ * escaped as e's flags tell (the CR of a CRLF already cut by the caller). */
+static inline __attribute__((always_inline)) bool
+ix_field(struct sl_validator *v, const struct fopts *fo, const struct sl_fastcol *c,
+         const char *base, size_t fstart, size_t end, uint32_t e, char qb, struct sl_buf *sb,
+         size_t rec_len, struct sl_val *out, bool plain, int *fail)
+{
+    const char *p = base + fstart;
+    size_t len = end - fstart;
+    bool quoted = (e & SL_CSV_IX_QUOTED) != 0;
+    if (quoted) {
+        /* the index saw the closing quote just before the field end */
+        p++;
+        len -= 2;
+        if (e & SL_CSV_IX_ESC) {
+            /* unescape into scratch, reserved for the whole record once so
+             * that the fields already there do not move (and 16 bytes more:
+             * sl_csv_unescape's room) */
+            if (sb->len == 0 && sl__buf_reserve(sb, rec_len + 16) != SL_OK) {
+                *fail = -SL_ENOMEM;
+                return false;
+            }
+            char *o = sb->data + sb->len;
+            len = sl_csv_unescape(o, p, len, qb);
+            p = o;
+            sb->len += len;
+        }
+    }
+    if (plain) {
+        /* no --null-marker; no field can be over --max-value-size */
+        if (len == 0 && (!quoted || !c->text_type)) {
+            out->kind = SL_V_NULL;
+            if (c->slot != SL_NO_SLOT) {
+                v->slots[c->slot].present = false;
+            }
+            return c->null_ok;
+        }
+        if (c->op != SL_OP_GEN) {
+            return sl__op_value(v, c->n, p, len, out);
+        }
+        return gen_value(v, c->n, p, len, out);
+    }
+    return fast_field(v, fo, c, p, len, quoted, out);
+}
+
+/* The record's fields in order; plain: no --null-marker, the columns in field
+ * order, the record no longer than --max-value-size (one copy of the loop each
+ * way). */
+static inline __attribute__((always_inline)) int
+ix_record(struct sl_validator *v, const struct fopts *fo, const uint32_t *ent, size_t nf,
+          const char *base, size_t start, size_t rec_end, bool plain)
+{
+    const struct sl_fastcol *cols = v->fast_cols;
+    const uint32_t *map = v->csv_map;
+    const char qb = (char)v->csv.opts.quote;
+    struct sl_buf *sb = &v->fast_scratch;
+    sl__buf_reset(sb);
+    struct sl_val *row = v->fast_row;
+    size_t rec_len = rec_end - start, fstart = start;
+    int fail = 1;
+    for (size_t i = 0; i + 1 < nf; i++) {
+        uint32_t e = ent[i];
+        size_t end = e >> 3;
+        if (base[end] == '\n') {
+            return 1; /* too few values (or a blank line) */
+        }
+        size_t k = plain ? i : map != NULL ? map[i] : i;
+        if (!ix_field(v, fo, &cols[k], base, fstart, end, e, qb, sb, rec_len, &row[k], plain,
+                      &fail)) {
+            return fail;
+        }
+        fstart = end + 1;
+    }
+    size_t end = rec_end;
+    if (end > fstart && base[end - 1] == '\r') {
+        end--; /* CRLF */
+    }
+    size_t k = plain ? nf - 1 : map != NULL ? map[nf - 1] : nf - 1;
+    if (!ix_field(v, fo, &cols[k], base, fstart, end, ent[nf - 1], qb, sb, rec_len, &row[k],
+                  plain, &fail)) {
+        return fail;
+    }
+    return fast_finish(v);
+}
+
 int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
 {
     struct sl_csv *csv = &v->csv;
     size_t left, start;
     const uint32_t *ent = sl_csv_index_peek(csv, &left, &start);
-    const uint32_t *map = v->csv_map;
-    size_t nf = map != NULL ? v->csv_map_len : v->root.n_kids;
+    size_t nf = v->csv_map != NULL ? v->csv_map_len : v->root.n_kids;
     if (nf == 0 || left < nf) {
         return 1;
     }
@@ -238,66 +322,33 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
          sl__utf8_count(base + start, rec_end - start) < 0)) {
         return 1;
     }
-    const struct sl_fastcol *cols = v->fast_cols;
-    const bool quoting = csv->opts.quote != -1;
-    const char qb = (char)csv->opts.quote;
-    struct sl_buf *sb = &v->fast_scratch;
-    sl__buf_reset(sb);
     struct fopts fo;
     fopts_init(v, &fo);
-    struct sl_val *row = v->fast_row;
-    size_t fstart = start;
-    for (size_t i = 0; i < nf; i++) {
-        uint32_t e = ent[i];
-        size_t end = e >> 3;
-        if (i + 1 < nf) {
-            if (base[end] == '\n') {
-                return 1; /* too few values (or a blank line) */
-            }
-        } else if (end > fstart && base[end - 1] == '\r') {
-            end--; /* CRLF */
-        }
-        const char *p = base + fstart;
-        size_t len = end - fstart;
-        bool quoted = quoting && len > 0 && *p == qb;
-        if (quoted) {
-            /* the index saw the closing quote just before the field end */
-            p++;
-            len -= 2;
-            if (e & SL_CSV_IX_ESC) {
-                /* unescape into scratch, reserved for the whole record once so
-                 * that the fields already there do not move */
-                if (sb->len == 0 && sl__buf_reserve(sb, rec_end - start + 1) != SL_OK) {
-                    return -SL_ENOMEM;
-                }
-                char *o = sb->data + sb->len;
-                len = sl_csv_unescape(o, p, len, qb);
-                p = o;
-                sb->len += len;
-            }
-        }
-        uint32_t k = map != NULL ? map[i] : (uint32_t)i;
-        if (!fast_field(v, &fo, &cols[k], p, len, quoted, &row[k])) {
-            return 1;
-        }
-        fstart = (e >> 3) + 1;
-    }
-    if (fast_finish(v) != 0) {
-        return 1;
+    int rc = fo.marker == NULL && v->fast_in_order && rec_end - start <= fo.max_value
+                 ? ix_record(v, &fo, ent, nf, base, start, rec_end, true)
+                 : ix_record(v, &fo, ent, nf, base, start, rec_end, false);
+    if (rc != 0) {
+        return rc;
     }
     sl_csv_index_skip(csv, nf);
     *out_used = rec_end + 1 - start;
     return 0;
 }
 
-bool sl__fast_csv_ok(const struct sl_validator *v)
+bool sl__fast_csv_ok(struct sl_validator *v)
 {
+    v->fast_in_order = v->csv_map == NULL;
     if (v->fast_cols == NULL) {
         return false;
     }
     if (v->csv_map == NULL) {
         return true;
     }
+    bool in_order = v->csv_map_len == v->root.n_kids;
+    for (size_t i = 0; in_order && i < v->csv_map_len; i++) {
+        in_order = v->csv_map[i] == i;
+    }
+    v->fast_in_order = in_order;
     /* by header name: every column exactly once (the header holds no name
      * twice), so every field of the row is set */
     size_t mapped = 0;

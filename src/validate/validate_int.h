@@ -144,6 +144,7 @@ struct sl_validator {
     struct sl_buf fast_scratch;       /* the fast path's unescaped CSV fields */
     struct rowctx fast_ctx;           /* the fast path's context for sl__coerce_text */
     bool fast_csv;                    /* this file's CSV records try the fast path */
+    bool fast_in_order;               /* the CSV columns are the fields in order */
     struct rowctx row_ctx;            /* context of sl_validate_ndjson_row's last row */
 };
 
@@ -410,7 +411,7 @@ struct sl_fastcol;
 SL_NODISCARD int sl__fast_prepare(struct sl_validator *v);
 void sl__fast_release(struct sl_validator *v);
 /* The fast path applies to this file's CSV records (after its header, if any). */
-bool sl__fast_csv_ok(const struct sl_validator *v);
+bool sl__fast_csv_ok(struct sl_validator *v); /* also sets v->fast_in_order */
 /* A CSV record's fields (nf of them; rec/rec_len its raw bytes, ascii when none
  * is >= 0x80): 0 = valid, v->row holds its values; 1 = not confirmed, validate
  * it with the general path (which gives the reason). */
