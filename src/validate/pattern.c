@@ -3,11 +3,16 @@
  * at most one repeated a variable number of times (^[A-HJ-NPR-Z0-9]{17}$,
  * ^AT-[0-9]{7}$, ^([0-9A-F]{2}:){5}[0-9A-F]{2}$, ^\[.*\]$, ^[A-Z]). On ASCII
  * text such a pattern fixes each character's class from the text's length, so
- * one pass over the bytes decides; anything else (other syntax, non-ASCII
- * text) is left to PCRE2, whose answer this must always equal. validate stage. */
+ * one pass over the bytes decides. Non-ASCII characters are decided here too
+ * when they all fall in the variable item and it takes every non-ASCII
+ * character (., [^...]): the fixed positions are then still the first and last
+ * bytes, and the item's bounds are counted in characters. Anything else (other
+ * syntax, other non-ASCII text) is left to PCRE2, whose answer this must always
+ * equal. validate stage. */
 #include "core/common.h"
 #include "validate/validate_int.h"
 #include "core/alloc.h"
+#include "validate/coerce.h"
 
 #include <string.h>
 #ifdef __SSE2__
@@ -22,6 +27,7 @@
 
 struct cls {
     uint64_t w[2];        /* bit b set: ASCII byte b belongs */
+    bool high;            /* every non-ASCII character belongs (., [^...]) */
 };
 
 struct item {
@@ -33,6 +39,7 @@ struct sl_spat {
     uint32_t n_pre, n_suf;   /* fixed positions before and after the variable item */
     bool has_var;            /* a variable item between them */
     bool var_any;            /* it accepts every ASCII byte */
+    bool var_high;           /* and every non-ASCII character */
     uint32_t vmin, vmax;     /* its repeat bounds (vmax UNBOUNDED) */
     struct cls var;
     uint8_t n_out;           /* ASCII bytes outside var, when at most 2 (. is all but LF) */
@@ -41,7 +48,7 @@ struct sl_spat {
     struct cls *cls;         /* owned */
     uint32_t n_cls;
     uint8_t *mem;            /* n_cls x 128 bytes: 1 where an ASCII byte is in the class, owned */
-    uint8_t vmem[128];       /* the same for var */
+    uint8_t vmem[256];       /* the same for var, and var_high for the bytes >= 0x80 */
     struct chunk *chunks;    /* a fixed pattern of 16 or more positions, 16 at a time, owned */
     uint32_t n_chunks;
 };
@@ -113,7 +120,7 @@ static size_t bracket(const char *p, const char *e, struct cls *out)
 {
     const char *q = p + 1;
     bool neg = false;
-    struct cls c = {{0, 0}};
+    struct cls c = {{0, 0}, false};
     if (q < e && *q == '^') {
         neg = true;
         q++;
@@ -149,7 +156,7 @@ static size_t bracket(const char *p, const char *e, struct cls *out)
             size_t used = 2;
             if (hi == '\\') {
                 int h;
-                struct cls dummy = {{0, 0}};
+                struct cls dummy = {{0, 0}, false};
                 if (escape(q + 1, e, &dummy, &h) == 0 || h < 0) {
                     return 0;
                 }
@@ -171,6 +178,7 @@ static size_t bracket(const char *p, const char *e, struct cls *out)
         return 0;
     }
     if (neg) {
+        c.high = true;
         c.w[0] = ~c.w[0];
         c.w[1] = ~c.w[1];
     }
@@ -247,7 +255,7 @@ static size_t sequence(const char *p, const char *e, bool in_group, struct item 
     *dollar = false;
     while (q < e) {
         unsigned ch = (unsigned char)*q;
-        struct item a = {{{0, 0}}, 1, 1};
+        struct item a = {{{0, 0}, false}, 1, 1};
         if (ch == ')') {
             return in_group ? (size_t)(q - p) : 0;
         }
@@ -315,6 +323,7 @@ static size_t sequence(const char *p, const char *e, bool in_group, struct item 
             q += k;
         } else if (ch == '.') {
             a.c.w[0] = ~(1ULL << '\n');
+            a.c.high = true;
             a.c.w[1] = ~0ULL;
             q++;
         } else if (ch < 0x20 || ch >= 0x7f || strchr("^|*+?{}]", (int)ch) != NULL) {
@@ -336,7 +345,8 @@ static size_t sequence(const char *p, const char *e, bool in_group, struct item 
 static int class_index(struct sl_spat *sp, const struct cls *c)
 {
     for (uint32_t i = 0; i < sp->n_cls; i++) {
-        if (sp->cls[i].w[0] == c->w[0] && sp->cls[i].w[1] == c->w[1]) {
+        if (sp->cls[i].w[0] == c->w[0] && sp->cls[i].w[1] == c->w[1] &&
+            sp->cls[i].high == c->high) {
             return (int)i;
         }
     }
@@ -478,10 +488,12 @@ int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
         } else {
             split = caret ? n : 0;
             sp->var.w[0] = sp->var.w[1] = ~0ULL;
+            sp->var.high = true;
             sp->vmin = 0;
             sp->vmax = UNBOUNDED;
         }
         sp->var_any = sp->var.w[0] == ~0ULL && sp->var.w[1] == ~0ULL;
+        sp->var_high = sp->var.high;
         unsigned n_out = 0;
         for (unsigned b = 0; b < 128; b++) {
             if (!(sp->var.w[b >> 6] >> (b & 63) & 1)) {
@@ -526,6 +538,7 @@ int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
             sp->mem[k * 128 + b] = (uint8_t)(sp->cls[k].w[b >> 6] >> (b & 63) & 1);
         }
         sp->vmem[b] = (uint8_t)(sp->var.w[b >> 6] >> (b & 63) & 1);
+        sp->vmem[b + 128] = sp->var_high;
     }
     if (plan_chunks(sp) != SL_OK) {
         sl__spat_free(sp);
@@ -550,9 +563,9 @@ void sl__spat_free(struct sl_spat *sp)
 int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    /* one byte, one character: only ASCII text is decided here (else PCRE2
-     * decides). A match needs every byte looked at; the rare "no" first makes
-     * sure the text is ASCII. */
+    /* one byte, one character: only ASCII text is decided here, and non-ASCII
+     * characters the variable item takes (else PCRE2 decides). A match needs
+     * every byte looked at; the rare "no" first makes sure the text is ASCII. */
     size_t fixed = (size_t)sp->n_pre + sp->n_suf;
     if (n < fixed) {
         goto no;
@@ -570,7 +583,7 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
         goto no;
     }
 #endif
-    unsigned miss = 0, hi = 0;
+    unsigned miss = 0, hi = 0, vhi = 0; /* vhi: a byte >= 0x80 in the variable part */
     size_t i;
     for (i = 0; i < sp->n_pre; i++) {
         unsigned b = u[i];
@@ -579,7 +592,10 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
     }
     if (sp->var_any) {
         if (nv > 0 && !sl__all_ascii(s + i, nv)) {
-            return -1;
+            if (!sp->var_high) {
+                return -1;
+            }
+            vhi = 0x80;
         }
     } else {
         size_t stop = sp->n_pre + nv;
@@ -593,7 +609,10 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
                 j = j + 16 > stop ? stop - 16 : j;
                 __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(u + j));
                 if (_mm_movemask_epi8(x) != 0) {
-                    return -1;
+                    if (!sp->var_high) {
+                        return -1;
+                    }
+                    vhi = 0x80;
                 }
                 if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, o0),
                                                    _mm_cmpeq_epi8(x, o1))) != 0) {
@@ -608,8 +627,8 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
 #endif
         for (; i < stop; i++) {
             unsigned b = u[i];
-            hi |= b;
-            miss |= sp->vmem[b & 127] ^ 1u;
+            vhi |= b;
+            miss |= sp->vmem[b] ^ 1u;
         }
     }
     const uint8_t *suf = sp->pos + sp->n_pre;
@@ -622,9 +641,20 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
     if (hi & 0x80) {
         return -1;
     }
-    if (miss == 0) {
-        return 1;
+    if (miss != 0) {
+        goto no;
     }
+    if (vhi & 0x80) {
+        /* the variable item's bounds in characters (its bytes are valid UTF-8,
+         * else PCRE2 decides) */
+        int64_t chars = sl__utf8_count(s + sp->n_pre, nv);
+        if (chars < 0) {
+            return -1;
+        }
+        return (uint64_t)chars >= sp->vmin &&
+               (sp->vmax == UNBOUNDED || (uint64_t)chars <= sp->vmax);
+    }
+    return 1;
 no:
     return sl__all_ascii(s, n) ? 0 : -1;
 }
