@@ -159,6 +159,10 @@ static int dd_open(const char *uri, struct sl_wh **out, struct sl_error *err)
         return SL_ERR(err, -SL_EUSAGE, "duckdb: no database file in \"%s\"",
                       uri);
     }
+    int lrc = sl__duckdb_load(err);
+    if (lrc != SL_OK) {
+        return lrc;
+    }
     struct sl_wh *wh = sl__calloc(1, sizeof(*wh));
     if (wh == NULL || (wh->path = sl__strdup(path)) == NULL) {
         sl__free(wh);

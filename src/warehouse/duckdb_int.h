@@ -11,13 +11,9 @@
 #include "core/error.h"
 #include "warehouse/driver.h"
 
-/* duckdb.h declares some functions with "()" (C++ style); keep our strict
- * warnings for our own code only. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#include <duckdb.h>
+#include "warehouse/duckdb_api.h" /* duckdb.h, its functions loaded on first use */
+
 #include <pthread.h>
-#pragma GCC diagnostic pop
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

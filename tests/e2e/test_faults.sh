@@ -70,6 +70,18 @@ check_eq "full disk: nothing loaded" "$(q "SELECT count(*) FROM $T")" "0"
 expect_exit 3 -- "$SLUICE" validate --schemas "$S" --table $T "$TMP"
 check_grep "directory named" "$TMP.*directory" "$TMP/err"
 
+# libduckdb missing: loaded only when a warehouse is used, so validate still
+# works; a load fails with exit 4 naming the library
+SLUICE_DUCKDB_LIB=$TMP/no/libduckdb.so expect_exit 0 -- "$SLUICE" validate --schemas "$S" \
+    --table $T --max-bad-records 100 "$D/equipment.ndjson"
+SLUICE_DUCKDB_LIB=$TMP/no/libduckdb.so expect_exit 4 -- "$SLUICE" load --schemas "$S" \
+    --table $T --warehouse "$WH" --max-bad-records 100 "$D/equipment.ndjson"
+check_grep "missing libduckdb named" "cannot load the library: $TMP/no/libduckdb.so" "$TMP/err"
+# not linked: a validate never maps it
+if command -v ldd >/dev/null; then
+    check_eq "sluice does not link libduckdb" "$(ldd "$SLUICE" | grep -c libduckdb)" "0"
+fi
+
 # DuckDB refusing to open: the file is locked by another process
 "$SLUICE" query --warehouse "$WH" "SELECT count(*) FROM range(20000000000)" >/dev/null 2>&1 &
 holder=$!
