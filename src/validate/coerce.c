@@ -12,6 +12,9 @@
 #include "core/error.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- decimal scanning and exact scaling (model in coerce_int.h) ---------- */
 
@@ -244,21 +247,32 @@ int sl__coerce_base64(const char *s, size_t n, uint8_t *out, size_t cap,
 int64_t sl__utf8_count(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    int64_t count = 0;
+    size_t i = 0, extra = 0; /* extra: continuation bytes (code points = n - extra) */
 
     while (i < n) {
-        unsigned c;
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if ((w & UINT64_C(0x8080808080808080)) == 0) {
-                i += 8;
-                count += 8;
+        /* skip to the next byte >= 0x80: 16 bytes a step, then 8 */
+#ifdef __SSE2__
+        if (n - i >= 16) {
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+            if (m == 0) {
+                i += 16;
                 continue;
             }
+            i += (unsigned)__builtin_ctz(m);
+        } else
+#endif
+        if (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            w &= UINT64_C(0x8080808080808080);
+            if (w == 0) {
+                i += 8;
+                continue;
+            }
+            i += (unsigned)__builtin_ctzll(w) / 8; /* little-endian: the first such byte */
         }
-        c = p[i];
+        unsigned c = p[i];
         if (c < 0x80) {
             i++;
         } else if (c < 0xC2) {
@@ -268,6 +282,7 @@ int64_t sl__utf8_count(const char *s, size_t n)
                 return -1;
             }
             i += 2;
+            extra += 1;
         } else if (c < 0xF0) {
             /* E0: no overlongs (A0..BF); ED: no surrogates (80..9F). */
             unsigned lo = c == 0xE0 ? 0xA0 : 0x80;
@@ -277,6 +292,7 @@ int64_t sl__utf8_count(const char *s, size_t n)
                 return -1;
             }
             i += 3;
+            extra += 2;
         } else if (c < 0xF5) {
             /* F0: no overlongs (90..BF); F4: not above U+10FFFF (80..8F). */
             unsigned lo = c == 0xF0 ? 0x90 : 0x80;
@@ -286,10 +302,10 @@ int64_t sl__utf8_count(const char *s, size_t n)
                 return -1;
             }
             i += 4;
+            extra += 3;
         } else {
             return -1;
         }
-        count++;
     }
-    return count;
+    return (int64_t)(n - extra);
 }

@@ -1149,6 +1149,34 @@ static void test_utf8_prefixes(void **state)
     }
 }
 
+/* Every case of the table behind 0..40 ASCII bytes and before 0..20 more: the
+ * same answer (plus the ASCII) wherever the 16- and 8-byte steps fall. */
+static void test_utf8_offsets(void **state)
+{
+    (void)state;
+    char buf[128];
+    for (size_t i = 0; i < SL_ARRAY_LEN(utf8_cases); i++) {
+        const struct utf8_case *c = &utf8_cases[i];
+        for (size_t pre = 0; pre <= 40; pre++) {
+            for (size_t suf = 0; suf <= 20; suf += 5) {
+                memset(buf, 'a', pre);
+                memcpy(buf + pre, c->in, c->len);
+                memset(buf + pre + c->len, 'z', suf);
+                size_t n = pre + c->len + suf;
+                char *p = exact(buf, n);
+                int64_t got = sl__utf8_count(p, n);
+                free(p);
+                int64_t want = c->want < 0 ? -1 : c->want + (int64_t)(pre + suf);
+                if (got != want) {
+                    print_error("row %zu after %zu and before %zu ASCII bytes: %lld, want %lld\n",
+                                i, pre, suf, (long long)got, (long long)want);
+                }
+                assert_int_equal(got, want);
+            }
+        }
+    }
+}
+
 /* ------------------------------------------------------------- formatting */
 
 struct fmt_case {
@@ -1530,6 +1558,7 @@ int main(void)
         cmocka_unit_test(test_base64_small_buffer),
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_utf8_prefixes),
+        cmocka_unit_test(test_utf8_offsets),
         cmocka_unit_test(test_fmt_tables),
         cmocka_unit_test(test_fmt_numeric),
         cmocka_unit_test(test_date_round_trip_all_days),
