@@ -27,7 +27,7 @@ _Static_assert(TS_MAX_US == (DAYS_9999 + 1) * US_PER_DAY - 1, "TS_MAX_US");
 
 static bool is_leap(int64_t y)
 {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); /* three years in four: one test */
 }
 
 static int month_days(int64_t y, int m)
@@ -315,7 +315,12 @@ static bool ts_fast(const char *s, size_t n, int64_t *out)
 #undef D
     size_t i = 19;
     int64_t frac = 0;
-    if (i < n && s[i] == '.') {
+    if (n >= 24 && s[19] == '.' && !is_digit(s[23]) && is_digit(s[20]) && is_digit(s[21]) &&
+        is_digit(s[22])) {
+        /* milliseconds, the usual fraction */
+        frac = (int64_t)(dval(s[20]) * 100 + dval(s[21]) * 10 + dval(s[22])) * 1000;
+        i = 23;
+    } else if (i < n && s[i] == '.') {
         size_t fd = 0;
         for (i++; i < n && is_digit(s[i]) && fd < 6; i++, fd++) {
             frac = frac * 10 + dval(s[i]);
@@ -347,11 +352,17 @@ static bool ts_fast(const char *s, size_t n, int64_t *out)
         off_min = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 60 + om);
         i = n;
     }
-    if (i != n || y < 1 || m < 1 || m > 12 || d < 1 || d > month_days(y, m) || h > 23 ||
-        mi > 59 || sec > 60) {
+    /* the calendar in unsigned arithmetic (years 1..9999) */
+    static const uint8_t mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned uy = (unsigned)y, py = uy - 1;
+    bool leap = (uy & 3) == 0 && (uy % 100 != 0 || uy % 400 == 0);
+    if (i != n || y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m] + (m == 2 && leap) ||
+        h > 23 || mi > 59 || sec > 60) {
         return false;
     }
-    int64_t v = days_from_civil(y, m, d) * US_PER_DAY +
+    int64_t days = (int64_t)py * 365 + py / 4 - py / 100 + py / 400 + days_before_month[m] +
+                   (m > 2 && leap) + d - 1 + DAYS_0001;
+    int64_t v = days * US_PER_DAY +
                 ((int64_t)h * 3600 + (int64_t)mi * 60 + sec) * US_PER_SEC + frac -
                 off_min * 60 * US_PER_SEC;
     if (v < TS_MIN_US || v > TS_MAX_US) {
