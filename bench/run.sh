@@ -265,6 +265,51 @@ for r in $(seq 1 "$RUNS"); do
 done
 echo "bench: timed rounds took $(( $(date +%s) - b0 )) s"
 
+# ---- the ratio floors, in alternating pairs --------------------------------------------
+# The machine drifts by ±30% over minutes: a ratio of two medians taken minutes apart
+# carries that drift. Each floor's two commands therefore also run back to back,
+# alternating which goes first, BENCH_PAIRS times (default 8); report.py judges the
+# ratio floors on the median of these per-pair ratios.
+PAIRS=${BENCH_PAIRS:-8}
+PRAW="$T/pairs.tsv"
+printf 'pair\ti\ta_bytes\ta_seconds\tb_bytes\tb_seconds\n' > "$PRAW"
+timed() {  # timed CMD...: wall seconds, output discarded; the exit status must be 0
+    local t0 t1 rc=0
+    t0=$(date +%s%N); "$@" > /dev/null 2>&1 || rc=$?; t1=$(date +%s%N)
+    [ "$rc" = 0 ] || echo "bench: exit $rc from $*" >&2
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }'
+}
+pair() {  # pair NAME A_BYTES B_BYTES: runs the arrays PA and PB alternately
+    local name=$1 ab=$2 bb=$3 i ta tb
+    for i in $(seq 1 "$PAIRS"); do
+        wait_quiet
+        if [ $((i % 2)) = 1 ]; then ta=$(timed "${PA[@]}"); tb=$(timed "${PB[@]}")
+        else tb=$(timed "${PB[@]}"); ta=$(timed "${PA[@]}"); fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$i" "$ab" "$ta" "$bb" "$tb" >> "$PRAW"
+    done
+    echo "  pair $name: $PAIRS alternations"
+}
+if [ "$PAIRS" -gt 0 ]; then
+    echo "bench: ratio floors, $PAIRS alternating pairs each"
+    V1=("$SLUICE" validate --schemas "$SCHEMAS" --threads 1 --max-bad-records "$BIG_BAD")
+    PA=("$TOUCH" eq.ndjson); PB=("${V1[@]}" "${EQ[@]}" eq.ndjson)
+    pair "simdjson touch vs validate" "$S_ND" "$S_ND"
+    PA=("${V1[@]}" "${EQ[@]}" eq.ndjson)
+    PB=("$SLUICE" validate --schemas "$SCHEMAS" "${EQ[@]}" --threads "$NPROC" eq.ndjson)
+    pair "validate -t1 vs -t$NPROC (ndjson)" "$S_ND" "$S_ND"
+    PA=("${V1[@]}" "${EQ[@]}" eq.ndjson); PB=("${V1[@]}" "${EQ[@]}" eq_bad.ndjson)
+    pair "clean vs 1%-bad (ndjson)" "$S_ND" "$S_NDB"
+    PA=("${V1[@]}" "${FLAT[@]}" eq_flat.csv); PB=("${V1[@]}" "${FLAT[@]}" eq_flat_bad.csv)
+    pair "clean vs 1%-bad (csv)" "$S_CSV" "$S_CSVB"
+    PA=("$DREAD" "$PEERDB" "$(read_json "eq.ndjson")" "$COUNT")
+    PB=("$SLUICE" load --schemas "$SCHEMAS" "${EQ[@]}" --warehouse "duckdb://./$LOADDB" eq.ndjson)
+    # (each run on a fresh database file)
+    PA=(sh -c 'rm -f "$1" "$1.wal"; shift; exec "$@"' sh "$PEERDB" "${PA[@]}")
+    PB=(sh -c 'rm -f "$1" "$1.wal"; shift; exec "$@"' sh "$LOADDB" "${PB[@]}")
+    pair "read_json vs load (ndjson)" "$S_ND" "$S_ND"
+    fresh "$LOADDB"; fresh "$PEERDB"
+fi
+
 # ---- peak RSS on a ~2 GB input (validate only, one run) ----------------------------------
 if [ "$BIG_MB" -gt 0 ]; then
     n=$(( (BIG_MB * 1000000 + S_ND - 1) / S_ND ))
