@@ -272,12 +272,12 @@ echo "bench: timed rounds took $(( $(date +%s) - b0 )) s"
 # ratio floors on the median of these per-pair ratios.
 PAIRS=${BENCH_PAIRS:-8}
 PRAW="$T/pairs.tsv"
-printf 'pair\ti\ta_bytes\ta_seconds\tb_bytes\tb_seconds\n' > "$PRAW"
-timed() {  # timed CMD...: wall seconds, output discarded; the exit status must be 0
+printf 'pair\ti\ta_bytes\ta_seconds\ta_exit\tb_bytes\tb_seconds\tb_exit\n' > "$PRAW"
+timed() {  # timed CMD...: "SECONDS<TAB>EXIT", output discarded (report.py drops failed pairs)
     local t0 t1 rc=0
     t0=$(date +%s%N); "$@" > /dev/null 2>&1 || rc=$?; t1=$(date +%s%N)
     [ "$rc" = 0 ] || echo "bench: exit $rc from $*" >&2
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }'
+    awk -v a="$t0" -v b="$t1" -v rc="$rc" 'BEGIN { printf "%.4f\t%s", (b - a) / 1e9, rc }'
 }
 pair() {  # pair NAME A_BYTES B_BYTES: runs the arrays PA and PB alternately
     local name=$1 ab=$2 bb=$3 i ta tb

@@ -317,6 +317,9 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
         return 1;
     }
     size_t rec_end = ent[nf - 1] >> 3; /* its LF, if the record has nf fields */
+    if (nf == 1 && (rec_end == start || (rec_end == start + 1 && base[start] == '\r'))) {
+        return 1; /* a blank line, not a row of one empty field: the general path skips it */
+    }
     if (base[rec_end] != '\n' || rec_end - start > v->o.max_row_size ||
         ((ent[nf - 1] & SL_CSV_IX_HIGH) != 0 && !v->o.csv.latin1 &&
          sl__utf8_count(base + start, rec_end - start) < 0)) {

@@ -21,7 +21,9 @@ static char load_msg[512]; /* empty: loaded */
 
 static void *open_lib(const char *path)
 {
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    /* global, as when linked: loadable DuckDB extensions look up libduckdb's
+     * symbols in the global scope */
+    void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
     if (h == NULL && load_msg[0] == '\0') {
         /* the first failure says most: the library the user or the build chose */
         const char *why = dlerror();

@@ -37,6 +37,10 @@ cat > "$reg/jt.json" <<'EOF'
   {"name": "doc", "type": "JSON"}
 ]}
 EOF
+# one nullable column: a blank line is still no row (not a NULL)
+cat > "$reg/one.json" <<'EOF'
+{"fields": [{"name": "n", "type": "INTEGER"}]}
+EOF
 # the last column is REQUIRED: a jagged row missing it is still a bad record
 cat > "$reg/req_last.json" <<'EOF'
 {"fields": [
@@ -292,6 +296,17 @@ check_eq "BOM stripped before the first value" "$(qc bom2 "SELECT id FROM t")" "
 printf '\n1,a,,,\n\n\r\n2,b,,,\n\n' > "$TMP/blank.csv"
 load blank t "$TMP/blank.csv"
 summary blank "2 rows, 2 valid, 0 rejected"
+printf '1\n\n2\n\n\r\n3\n' > "$TMP/one.csv"
+load one one "$TMP/one.csv"
+summary "one column, blank lines" "3 rows, 3 valid, 0 rejected"
+check_eq "one column: no NULL row" "$(qc one 'SELECT count(*), count(n) FROM one')" "3,3"
+# the same over 1.5 MB, split for two threads
+awk 'BEGIN { for (i = 0; i < 200000; i++) print i "\n" }' > "$TMP/one_big.csv"
+for t in 1 2; do
+    "$SLUICE" validate --schemas "$TMP/reg" --table one --threads $t "$TMP/one_big.csv" \
+        > "$TMP/out" 2>&1
+    summary "one column, blank lines (-t$t)" "200000 rows, 200000 valid, 0 rejected"
+done
 check_eq "blank lines skipped" "$(qc blank "SELECT count(*) FROM t")" "2"
 # a quoted empty line is a record (one empty value), not a blank line
 printf '1,a,,,\n""\n' > "$TMP/qblank.csv"
