@@ -393,7 +393,7 @@ def main():
     L.append(f"- date: {meta.get('date')}, sluice commit `{meta.get('commit')}`")
     L.append(f"- CPU: {meta.get('cpu')}, nproc = {nproc}; memory {meta.get('mem')}")
     L.append(f"- {meta.get('os')}, {meta.get('kernel')}; gcc {meta.get('gcc')}")
-    L.append(f"- peers: DuckDB {meta.get('duckdb')} (the libduckdb sluice links), simdjson "
+    L.append(f"- peers: DuckDB {meta.get('duckdb')} (the libduckdb sluice loads), simdjson "
              f"{meta.get('simdjson')} (Debian libsimdjson-dev), {meta.get('jq')}")
     L.append("")
     L.append("## Data")
@@ -507,8 +507,8 @@ def main():
                  "`-O2 -g`) over a fresh gen.py file of "
                  f"{prof_rows:,} rows; self cost (instructions executed in the function itself, "
                  "inlined callees included), recursion levels merged.  \"fixed\" is the same "
-                 "command on an empty input (start-up: dynamic linking of libduckdb, reading "
-                 "the registry, compiling patterns).")
+                 "command on an empty input (start-up: reading the registry, compiling "
+                 "patterns; a validate does not load libduckdb).")
         for kind, total, empty, top in prof:
             nb = sizes.get(kind)
             L.append("")
