@@ -151,14 +151,14 @@ static inline void fopts_init(const struct sl_validator *v, struct fopts *fo)
     fo->max_value = v->o.max_value_size;
 }
 
-static inline __attribute__((always_inline)) bool fast_field(struct sl_validator *v,
-                                                             const struct fopts *fo,
-                                                             const struct sl_fastcol *c,
-                                                             const char *p, size_t len,
-                                                             bool quoted, struct sl_val *out)
+/* One field's value. plain (a constant in each caller): the caller knows there is
+ * no --null-marker and no field over --max-value-size. */
+static inline __attribute__((always_inline)) bool
+fast_field(struct sl_validator *v, const struct fopts *fo, const struct sl_fastcol *c,
+           const char *p, size_t len, bool quoted, struct sl_val *out, bool plain)
 {
     bool is_null;
-    if (SL_UNLIKELY(fo->marker != NULL)) {
+    if (!plain && SL_UNLIKELY(fo->marker != NULL)) {
         is_null = len == fo->marker_len && memcmp(fo->marker, p, len) == 0;
         if (!is_null && len == 0 && !c->text_type) {
             return false;
@@ -173,7 +173,7 @@ static inline __attribute__((always_inline)) bool fast_field(struct sl_validator
         }
         return c->null_ok;
     }
-    if (len > fo->max_value) {
+    if (!plain && len > fo->max_value) {
         return false;
     }
     if (c->op != SL_OP_GEN) {
@@ -215,7 +215,8 @@ int sl__fast_csv_row(struct sl_validator *v, const struct sl_csv_field *fs, size
     fopts_init(v, &fo);
     for (size_t i = 0; i < nf; i++) {
         uint32_t k = map != NULL ? map[i] : (uint32_t)i;
-        if (!fast_field(v, &fo, &cols[k], fs[i].p, fs[i].len, fs[i].quoted, &v->fast_row[k])) {
+        if (!fast_field(v, &fo, &cols[k], fs[i].p, fs[i].len, fs[i].quoted, &v->fast_row[k],
+                        false)) {
             return 1;
         }
     }
@@ -250,21 +251,7 @@ ix_field(struct sl_validator *v, const struct fopts *fo, const struct sl_fastcol
             sb->len += len;
         }
     }
-    if (plain) {
-        /* no --null-marker; no field can be over --max-value-size */
-        if (len == 0 && (!quoted || !c->text_type)) {
-            out->kind = SL_V_NULL;
-            if (c->slot != SL_NO_SLOT) {
-                v->slots[c->slot].present = false;
-            }
-            return c->null_ok;
-        }
-        if (c->op != SL_OP_GEN) {
-            return sl__op_value(v, c->n, p, len, out);
-        }
-        return gen_value(v, c->n, p, len, out);
-    }
-    return fast_field(v, fo, c, p, len, quoted, out);
+    return fast_field(v, fo, c, p, len, quoted, out, plain);
 }
 
 /* The record's fields in order; plain: no --null-marker, the columns in field
