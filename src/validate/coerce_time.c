@@ -44,8 +44,8 @@ static const int days_before_month[13] = {0,   0,   31,  59,  90,  120, 151,
  * months and days of year y. */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
-    int64_t py = y - 1;
-    int64_t days = py * 365 + py / 4 - py / 100 + py / 400;
+    uint64_t py = (uint64_t)y - 1; /* unsigned: the divisions need no sign fix-up */
+    int64_t days = (int64_t)(py * 365 + py / 4 - py / 100 + py / 400);
     days += days_before_month[m] + (m > 2 && is_leap(y) ? 1 : 0) + d - 1;
     return days + DAYS_0001;
 }
@@ -352,17 +352,11 @@ static bool ts_fast(const char *s, size_t n, int64_t *out)
         off_min = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 60 + om);
         i = n;
     }
-    /* the calendar in unsigned arithmetic (years 1..9999) */
-    static const uint8_t mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    unsigned uy = (unsigned)y, py = uy - 1;
-    bool leap = (uy & 3) == 0 && (uy % 100 != 0 || uy % 400 == 0);
-    if (i != n || y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m] + (m == 2 && leap) ||
-        h > 23 || mi > 59 || sec > 60) {
+    if (i != n || y < 1 || m < 1 || m > 12 || d < 1 || d > month_days(y, m) || h > 23 ||
+        mi > 59 || sec > 60) {
         return false;
     }
-    int64_t days = (int64_t)py * 365 + py / 4 - py / 100 + py / 400 + days_before_month[m] +
-                   (m > 2 && leap) + d - 1 + DAYS_0001;
-    int64_t v = days * US_PER_DAY +
+    int64_t v = days_from_civil(y, m, d) * US_PER_DAY +
                 ((int64_t)h * 3600 + (int64_t)mi * 60 + sec) * US_PER_SEC + frac -
                 off_min * 60 * US_PER_SEC;
     if (v < TS_MIN_US || v > TS_MAX_US) {
