@@ -17,8 +17,9 @@ SL_NODISCARD bool sl__csv_put_unescaped(struct sl_csv *c, struct sl_csv_field *f
 /* Point the fields built in scratch (p == NULL) at their text. */
 void sl__csv_finish_record(struct sl_csv *c);
 /* Which mask builder sl_csv_index uses, for tests: -1 the best the CPU has (the
- * default), 0 SSE2 (or plain C without SSE2), 1 AVX2 if the CPU has it. Returns
- * the one now in use (0 or 1). Not thread-safe: set it before indexing. */
+ * default), 0 SSE2 (or plain C without SSE2), 1 AVX2, 2 AVX-512 (BW, VL, VBMI2,
+ * with BMI2 and PCLMUL), each if the CPU has it (else 0). Returns the one now in
+ * use. Not thread-safe: set it before indexing. */
 int sl__csv_index_isa(int want);
 
 #endif

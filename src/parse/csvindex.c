@@ -21,6 +21,9 @@
 #include <emmintrin.h>
 #endif
 
+#ifndef SL_IX_PREFETCH
+#define SL_IX_PREFETCH 1024
+#endif
 enum { IX_QUOTED = SL_CSV_IX_QUOTED, IX_ESC = SL_CSV_IX_ESC, IX_HIGH = SL_CSV_IX_HIGH };
 
 /* Bit masks of one 64-byte block. cr and nul are only filled in when rare is
@@ -128,6 +131,62 @@ __attribute__((target("avx2"))) static inline void block_masks_avx2(const unsign
         m->nul = m64x2(a, b, vz);
     }
 }
+
+/* AVX-512 (BW, VBMI2) with BMI2 and PCLMUL: a compare gives its 64-bit mask at
+ * once, and the field ends are turned into entries by a byte compress instead
+ * of a bit at a time. */
+#define SL_HAVE_AVX512_PATH 1
+#define SL_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,bmi2,pclmul")))
+SL_T512 static inline void block_masks_avx512(const unsigned char *p, unsigned char qb,
+                                               bool quoting, unsigned char delim, bool high_too,
+                                               struct blk *m)
+{
+    __m512i x = _mm512_loadu_si512((const void *)p);
+    m->q = quoting ? _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8((char)qb)) : 0;
+    m->d = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8((char)delim));
+    m->lf = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\n'));
+    m->cr = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\r'));
+    m->nul = _mm512_testn_epi8_mask(x, x);
+    m->high = _mm512_movepi8_mask(x);
+    m->rare = (m->cr | m->nul | (high_too ? m->high : 0)) != 0;
+}
+
+/* Bit i = XOR of bits 0..i, by a carry-less multiply with all ones. */
+SL_T512 static inline uint64_t prefix_xor_clmul(uint64_t x)
+{
+    __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8(-1), 0);
+    return (uint64_t)_mm_cvtsi128_si64(r);
+}
+
+/* put_ends and the IX_QUOTED flags of the ends in quoted, sixteen entries a
+ * step (the first step whatever their number: up to fifteen entries past the
+ * last, within the array's 64 spare ones). */
+SL_T512 static inline void put_ends512(uint32_t *w, uint32_t off, uint64_t seps,
+                                       uint64_t quoted)
+{
+    static const unsigned char iota[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+        16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+        32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+        48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+    __m512i pos = _mm512_maskz_compress_epi8(seps, _mm512_loadu_si512((const void *)iota));
+    uint64_t qf = _pext_u64(quoted, seps); /* bit j: the j-th end is quoted */
+    const __m512i vo = _mm512_set1_epi32((int)off), vq = _mm512_set1_epi32((int)IX_QUOTED);
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)),
+                                                   vo), 3);
+    _mm512_storeu_si512((void *)w, _mm512_mask_or_epi32(e, (__mmask16)qf, e, vq));
+    unsigned cnt = (unsigned)__builtin_popcountll(seps);
+    if (SL_UNLIKELY(cnt > 16)) {
+        unsigned char b[64];
+        _mm512_storeu_si512((void *)b, pos);
+        for (unsigned j = 16; j < cnt; j += 16) {
+            __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(b + j));
+            e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtepu8_epi32(c), vo), 3);
+            _mm512_storeu_si512((void *)(w + j),
+                                _mm512_mask_or_epi32(e, (__mmask16)(qf >> j), e, vq));
+        }
+    }
+}
 #endif
 
 /* Bit i = XOR of bits 0..i. */
@@ -164,11 +223,11 @@ static inline __attribute__((always_inline)) void put_ends(uint32_t *w, uint32_t
     }
 }
 
-/* The index loop; avx2 picks the mask builder (a constant in each caller, so
- * each gets its own copy of the loop). */
+/* The index loop; isa picks the mask builder (0 SSE2 or plain C, 1 AVX2, 2
+ * AVX-512; a constant in each caller, so each gets its own copy of the loop). */
 static inline __attribute__((always_inline)) size_t
 index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char qb, bool quoting,
-           unsigned char delim, unsigned char fill, bool avx2)
+           unsigned char delim, unsigned char fill, int isa)
 {
     const bool latin1 = c->opts.latin1;
     uint32_t *ix = c->ix;
@@ -184,6 +243,7 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
         unsigned char pad[64];
         unsigned char next; /* the byte after the block: a CR there needs an LF */
         if (len - off > 64) {
+            __builtin_prefetch(p + SL_IX_PREFETCH);
             next = p[64];
         } else {
             memset(pad, fill, sizeof(pad));
@@ -192,16 +252,21 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
             next = fill;
         }
         struct blk m;
+        uint64_t px;
 #ifdef SL_HAVE_AVX2_PATH
-        if (avx2) {
+        if (isa == 2) {
+            block_masks_avx512(p, qb, quoting, delim, latin1, &m);
+            px = prefix_xor_clmul(m.q);
+        } else if (isa == 1) {
             block_masks_avx2(p, qb, quoting, delim, latin1, &m);
+            px = prefix_xor(m.q);
         } else
 #endif
         {
-            (void)avx2;
             block_masks(p, qb, quoting, delim, latin1, &m);
+            px = prefix_xor(m.q);
         }
-        uint64_t inside = prefix_xor(m.q) ^ in_q; /* an opening quote is inside */
+        uint64_t inside = px ^ in_q; /* an opening quote is inside */
         in_q = (uint64_t)((int64_t)inside >> 63);
         uint64_t opens = m.q & inside, closes = m.q & ~inside;
         uint64_t seps = (m.d | m.lf) & ~inside;
@@ -227,13 +292,20 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
             seps &= (bad & (0 - bad)) - 1; /* the field ends before the first bad byte */
         }
         size_t n0 = n;
-        put_ends(ix + n, (uint32_t)off, seps);
-        n += (size_t)__builtin_popcountll(seps);
-        /* IX_QUOTED on the end of each quoted field (a dozen fields a record,
-         * usually one or two quoted) */
-        for (uint64_t k = qends & seps; k != 0; k &= k - 1) {
-            ix[n0 + (size_t)__builtin_popcountll(seps & ((k & (0 - k)) - 1))] |= IX_QUOTED;
+#ifdef SL_HAVE_AVX2_PATH
+        if (isa == 2) {
+            put_ends512(ix + n, (uint32_t)off, seps, qends & seps);
+        } else
+#endif
+        {
+            put_ends(ix + n, (uint32_t)off, seps);
+            /* IX_QUOTED on the end of each quoted field (a dozen fields a
+             * record, usually one or two quoted) */
+            for (uint64_t k = qends & seps; k != 0; k &= k - 1) {
+                ix[n0 + (size_t)__builtin_popcountll(seps & ((k & (0 - k)) - 1))] |= IX_QUOTED;
+            }
         }
+        n += (size_t)__builtin_popcountll(seps);
         /* IX_ESC goes on the end of each field holding a "" (whose second
          * quote is an "open" not at a field start), found per "" (rare) */
         if (esc_pend && seps != 0) {
@@ -283,18 +355,25 @@ __attribute__((target("avx2"))) static size_t index_avx2(struct sl_csv *c, const
                                                         bool quoting, unsigned char delim,
                                                         unsigned char fill)
 {
-    return index_loop(c, u, len, qb, quoting, delim, fill, true);
+    return index_loop(c, u, len, qb, quoting, delim, fill, 1);
+}
+
+SL_T512 static size_t index_avx512(struct sl_csv *c, const unsigned char *u, size_t len,
+                                   unsigned char qb, bool quoting, unsigned char delim,
+                                   unsigned char fill)
+{
+    return index_loop(c, u, len, qb, quoting, delim, fill, 2);
 }
 #endif
 
 static size_t index_base(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char qb,
                          bool quoting, unsigned char delim, unsigned char fill)
 {
-    return index_loop(c, u, len, qb, quoting, delim, fill, false);
+    return index_loop(c, u, len, qb, quoting, delim, fill, 0);
 }
 
-/* The mask builder in use: -1 not chosen yet, 0 SSE2 (or plain C), 1 AVX2. Set
- * once (racing first calls all store the same value). */
+/* The mask builder in use: -1 not chosen yet, 0 SSE2 (or plain C), 1 AVX2, 2
+ * AVX-512. Set once (racing first calls all store the same value). */
 static int isa = -1;
 
 size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
@@ -326,6 +405,9 @@ size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
     if (isa < 0) {
         sl__csv_index_isa(-1);
     }
+    if (isa == 2) {
+        return index_avx512(c, u, len, qb, quoting, delim, fill);
+    }
     if (isa == 1) {
         return index_avx2(c, u, len, qb, quoting, delim, fill);
     }
@@ -339,8 +421,13 @@ int sl__csv_index_isa(int want)
 #ifdef SL_HAVE_AVX2_PATH
     __builtin_cpu_init();
     have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (have && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("bmi2") &&
+        __builtin_cpu_supports("pclmul")) {
+        have = 2;
+    }
 #endif
-    isa = want < 0 ? have : want == 1 && have;
+    isa = want < 0 ? have : want <= have ? want : 0;
     return isa;
 }
 

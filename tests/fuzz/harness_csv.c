@@ -335,7 +335,7 @@ static int harness_csv(const uint8_t *data, size_t size)
     sl_csv_release(&c2);
 
     /* the record index against sl_csv_next, with each mask builder */
-    for (int isa = 0; isa <= 1; isa++) {
+    for (int isa = 0; isa <= 2; isa++) {
         if (sl__csv_index_isa(isa) != isa) {
             continue;
         }

@@ -450,18 +450,20 @@ static void csv_options(struct copt *co, size_t *n)
 
 static void csv_index_vs_next(void);
 
-/* The comparison once for each mask builder the CPU can run (SSE2, AVX2). */
+/* The comparison once for each mask builder the CPU can run (SSE2, AVX2,
+ * AVX-512). */
 static void test_csv_index_vs_next(void **state)
 {
     (void)state;
-    for (int want = 0; want <= 1; want++) {
+    static const char *const names[] = {"SSE2", "AVX2", "AVX-512"};
+    for (int want = 0; want <= 2; want++) {
         int got = sl__csv_index_isa(want);
         if (got != want) {
-            printf("csv index: no AVX2 on this CPU, the AVX2 builder is not "
-                   "tested\n");
+            printf("csv index: no %s on this CPU, its mask builder is not tested\n",
+                   names[want]);
             continue;
         }
-        printf("csv index with the %s mask builder\n", got ? "AVX2" : "SSE2");
+        printf("csv index with the %s mask builder\n", names[got]);
         csv_index_vs_next();
     }
     sl__csv_index_isa(-1);
