@@ -420,6 +420,43 @@ int sl__conds_prepare(struct sl_validator *v)
     return SL_OK;
 }
 
+static int link_node(struct sl_validator *v, const struct vnode *n)
+{
+    for (uint32_t i = 0; i < n->n_kids; i++) {
+        int rc = link_node(v, &n->kids[i]);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    if (n->slot == SL_NO_SLOT || n->op != SL_OP_STR_SET || n->lean_set == NULL) {
+        return SL_OK;
+    }
+    const struct strset *S = n->lean_set;
+    for (uint32_t g = 0; g < v->n_groups; g++) {
+        struct vgroup *G = &v->groups[g];
+        if (G->slot != n->slot || S->tab == NULL) {
+            continue;
+        }
+        G->enum_map = sl__malloc((S->n ? S->n : 1) * sizeof(int32_t));
+        if (G->enum_map == NULL) {
+            return -SL_ENOMEM;
+        }
+        for (uint32_t i = 0; i <= S->mask; i++) {
+            const struct strent *e = &S->tab[i];
+            if (e->id >= 0) {
+                G->enum_map[e->id] = sl__strset_find(&G->vals, e->s, e->len);
+            }
+        }
+        G->enum_set = S;
+    }
+    return SL_OK;
+}
+
+int sl__conds_link_enums(struct sl_validator *v)
+{
+    return v->n_groups > 0 ? link_node(v, &v->root) : SL_OK;
+}
+
 /* ctx NULL: only tell (the fast path's question), do not describe the failure. */
 static int run_cond(struct sl_validator *v, struct rowctx *ctx, const struct vcond *c)
 {
@@ -440,7 +477,13 @@ static int run_cond(struct sl_validator *v, struct rowctx *ctx, const struct vco
 static inline int group_hit(const struct sl_validator *v, const struct vgroup *G)
 {
     const struct vslot *cs = &v->slots[G->slot];
-    return cs->present ? sl__strset_find(&G->vals, cs->txt, cs->txt_len) : -1;
+    if (!cs->present) {
+        return -1;
+    }
+    if (cs->set_id >= 0 && G->enum_map != NULL) {
+        return G->enum_map[cs->set_id]; /* the enum op found the text */
+    }
+    return sl__strset_find(&G->vals, cs->txt, cs->txt_len);
 }
 
 int sl__row_finish(struct rowctx *ctx)
@@ -454,7 +497,19 @@ int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx)
         const struct vgroup *G = &v->groups[0];
         int id = group_hit(v, G);
         for (uint32_t j = id < 0 ? 0 : G->run_at[id]; id >= 0 && j < G->run_at[id + 1]; j++) {
-            int rc = run_cond(v, ctx, &v->conds[G->run[j]]);
+            const struct vcond *c = &v->conds[G->run[j]];
+            if (c->ck.sp != NULL) {
+                /* a simple pattern, the usual conditional rule: its answer at once */
+                const struct vslot *ts = &v->slots[c->target_slot];
+                int m = ts->present ? sl__spat_match(c->ck.sp, ts->txt, ts->txt_len) : 1;
+                if (m == 1) {
+                    continue;
+                }
+                if (m == 0 && ctx == NULL) {
+                    return REJ;
+                }
+            }
+            int rc = run_cond(v, ctx, c);
             if (rc != OK) {
                 return rc;
             }

@@ -18,6 +18,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SL_SPAT_Z 1 /* the AVX-512 matcher (match_z) is built */
+#endif
 
 #define MAX_POS 1024      /* fixed positions in a compiled pattern */
 #define MAX_CLS 64        /* distinct classes */
@@ -51,6 +55,7 @@ struct sl_spat {
     uint8_t vmem[256];       /* the same for var, and var_high for the bytes >= 0x80 */
     struct chunk *chunks;    /* a fixed pattern of 16 or more positions, 16 at a time, owned */
     uint32_t n_chunks;
+    struct zplan *z;         /* at most 64 fixed positions, for match_z, owned, or NULL */
 };
 
 /* A class as ranges of bytes, for 16 bytes at a time: byte x is in range k
@@ -69,6 +74,19 @@ struct chunk {
     uint8_t cls[16];
     uint16_t mask[16];
     struct ranges r[16];
+};
+
+/* A pattern of at most 64 fixed positions as byte ranges, for texts of at most
+ * 64 bytes in one 64-byte register (match_z): byte x at position i is good when
+ * some range j holds it and takes position i, which is pre's bit i, suf's bit
+ * i - n_pre - nv, or the variable item's positions when var. Unused ranges take
+ * no position. */
+#define ZR 8 /* ranges a step */
+struct zplan {
+    uint32_t n;              /* ranges, a multiple of ZR */
+    uint8_t lo[2 * ZR], span[2 * ZR];
+    bool var[2 * ZR];
+    uint64_t pre[2 * ZR], suf[2 * ZR];
 };
 
 static void set_bit(struct cls *c, unsigned b)
@@ -418,6 +436,101 @@ static int plan_chunks(struct sl_spat *sp)
     return SL_OK;
 }
 
+/* The zplan of a pattern it suits (else sp->z stays NULL). 0 or -SL_ENOMEM. */
+static int plan_z(struct sl_spat *sp)
+{
+    if (sp->n_pre + sp->n_suf > 64) {
+        return SL_OK;
+    }
+    struct zplan *z = sl__calloc(1, sizeof(*z));
+    if (z == NULL) {
+        return -SL_ENOMEM;
+    }
+    uint32_t n = 0;
+    /* one entry per class (each position has one), then the variable item */
+    for (uint32_t cl = 0; cl <= sp->n_cls; cl++) {
+        uint64_t pre = 0, suf = 0;
+        bool var = cl == sp->n_cls;
+        if (var) {
+            if (!sp->has_var) {
+                break;
+            }
+        } else {
+            for (uint32_t i = 0; i < sp->n_pre + sp->n_suf; i++) {
+                if (sp->pos[i] == cl) {
+                    if (i < sp->n_pre) {
+                        pre |= 1ULL << i;
+                    } else {
+                        suf |= 1ULL << (i - sp->n_pre);
+                    }
+                }
+            }
+            if ((pre | suf) == 0) {
+                continue;
+            }
+        }
+        struct ranges r;
+        if (!to_ranges(var ? &sp->var : &sp->cls[cl], &r) || n + r.n > 2 * ZR) {
+            sl__free(z);
+            return SL_OK;
+        }
+        for (unsigned q = 0; q < r.n; q++, n++) {
+            z->lo[n] = r.lo[q];
+            z->span[n] = r.span[q];
+            z->var[n] = var;
+            z->pre[n] = pre;
+            z->suf[n] = suf;
+        }
+    }
+    z->n = n <= ZR ? ZR : 2 * ZR; /* the rest take no position */
+    sp->z = z;
+    return SL_OK;
+}
+
+#ifdef SL_SPAT_Z
+#define SL_TZ __attribute__((target("avx512f,avx512bw")))
+/* The n <= 64 byte text at u, of nv bytes in the variable item, against sp->z:
+ * 1, 0, or -1 for a byte >= 0x80 (the caller decides). A masked load reads no
+ * byte past the text. */
+SL_TZ static int match_z(const struct sl_spat *sp, const unsigned char *u, size_t n, size_t nv)
+{
+    const struct zplan *z = sp->z;
+    const uint64_t all = n >= 64 ? ~0ULL : (1ULL << n) - 1;
+    const __m512i x = _mm512_maskz_loadu_epi8(all, u);
+    if (_mm512_movepi8_mask(x) != 0) {
+        return -1;
+    }
+    const uint64_t vb = nv == 0 ? 0 : (nv >= 64 ? ~0ULL : (1ULL << nv) - 1) << sp->n_pre;
+    const size_t sh = sp->n_pre + nv; /* 64 only without a suffix */
+    uint64_t good = 0;
+    for (uint32_t j = 0; j < z->n; j++) {
+        uint64_t in = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)z->lo[j])),
+                                              _mm512_set1_epi8((char)z->span[j]));
+        uint64_t at = z->pre[j] | (sh < 64 ? z->suf[j] << sh : 0) | (z->var[j] ? vb : 0);
+        good |= in & at;
+    }
+    return good == all;
+}
+
+/* Whether match_z runs: -1 not chosen yet, 0 no, 1 yes. Set once (racing first
+ * calls all store the same value). */
+static int zisa = -1;
+#endif
+
+int sl__spat_isa(int want)
+{
+    int have = 0;
+#ifdef SL_SPAT_Z
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    zisa = want < 0 ? have : want <= have ? want : 0;
+    return zisa;
+#else
+    (void)want;
+    return have;
+#endif
+}
+
 #ifdef __SSE2__
 /* Every byte of the n >= 16 byte text at u in its position's class: 1, 0, or -1
  * for a byte >= 0x80 (PCRE2 decides). */
@@ -540,7 +653,7 @@ int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out)
         sp->vmem[b] = (uint8_t)(sp->var.w[b >> 6] >> (b & 63) & 1);
         sp->vmem[b + 128] = sp->var_high;
     }
-    if (plan_chunks(sp) != SL_OK) {
+    if (plan_chunks(sp) != SL_OK || plan_z(sp) != SL_OK) {
         sl__spat_free(sp);
         return -SL_ENOMEM;
     }
@@ -557,6 +670,7 @@ void sl__spat_free(struct sl_spat *sp)
     sl__free(sp->cls);
     sl__free(sp->mem);
     sl__free(sp->chunks);
+    sl__free(sp->z);
     sl__free(sp);
 }
 
@@ -574,6 +688,18 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
     if (sp->has_var ? (nv < sp->vmin || (sp->vmax != UNBOUNDED && nv > sp->vmax)) : nv != 0) {
         goto no;
     }
+#ifdef SL_SPAT_Z
+    if (zisa < 0) {
+        sl__spat_isa(-1);
+    }
+    if (zisa == 1 && sp->z != NULL && n <= 64) {
+        int m = match_z(sp, u, n, nv);
+        if (m >= 0) {
+            return m;
+        }
+        /* non-ASCII: as below */
+    }
+#endif
 #ifdef __SSE2__
     if (sp->chunks != NULL) {
         int m = match_chunks(sp, u); /* nv == 0 here: n == n_pre >= 16 */

@@ -36,6 +36,10 @@ struct sl_spat;
 SL_NODISCARD int sl__spat_compile(const char *pat, size_t len, struct sl_spat **out);
 int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n);
 void sl__spat_free(struct sl_spat *sp);
+/* Which matcher sl__spat_match uses first, for tests: -1 the best the CPU has (the
+ * default), 0 SSE2 or plain C, 1 AVX-512 (F, BW) if the CPU has it (else 0).
+ * Returns the one now in use. Not thread-safe: set it before matching. */
+int sl__spat_isa(int want);
 
 /* A rule check compiled for the row loop (checks.c). */
 struct vck {
@@ -96,6 +100,10 @@ struct vgroup {
     struct strset vals;               /* every value some rule compares the slot with */
     uint32_t *run_at;                 /* vals.n + 1 offsets into run, owned */
     uint32_t *run;                    /* per value id, the conds it triggers in rule order, owned */
+    /* the slot's field has an ENUM op: its set, and per id in it the id in
+     * vals or -1 (owned), so that the enum's lookup serves the group too */
+    const struct strset *enum_set;
+    int32_t *enum_map;
 };
 
 /* A field's value remembered for conditional rules. */
@@ -104,6 +112,7 @@ struct vslot {
     const char *txt;                  /* textual form (valid for the row) */
     size_t txt_len;
     struct sl_val val;
+    int set_id;                       /* the text's id in its field's enum op set, or -1 */
 };
 
 /* The row being validated; the first failure wins. */
@@ -224,13 +233,17 @@ void sl__vnode_fold(struct vnode *n);
 /* checks.c: group the conditional rules by the slot they read (after the
  * validator's conds and groups arrays are filled in). 0 or -SL_ENOMEM. */
 SL_NODISCARD int sl__conds_prepare(struct sl_validator *v);
+/* checks.c: link each group to its field's ENUM op set (after the ops are
+ * picked). 0 or -SL_ENOMEM. */
+SL_NODISCARD int sl__conds_link_enums(struct sl_validator *v);
 /* checks.c: the node's checks in rule order; the first failing one is the
  * reason (0 or 1). */
 int sl__run_checks_ordered(struct rowctx *ctx, const struct vnode *n, const char *txt,
                            size_t len, const struct sl_val *val);
 /* Remember a value for conditional rules. */
-static inline void sl__remember(struct sl_validator *v, const struct vnode *n,
-                                const char *txt, size_t len, const struct sl_val *val)
+static inline void sl__remember_id(struct sl_validator *v, const struct vnode *n,
+                                   const char *txt, size_t len, const struct sl_val *val,
+                                   int set_id)
 {
     if (n->slot != SL_NO_SLOT) {
         struct vslot *s = &v->slots[n->slot];
@@ -238,7 +251,13 @@ static inline void sl__remember(struct sl_validator *v, const struct vnode *n,
         s->txt = txt;
         s->txt_len = len;
         s->val = *val;
+        s->set_id = set_id;
     }
+}
+static inline void sl__remember(struct sl_validator *v, const struct vnode *n,
+                                const char *txt, size_t len, const struct sl_val *val)
+{
+    sl__remember_id(v, n, txt, len, val, -1);
 }
 /* Code points in valid UTF-8 (bytes that are not continuation bytes). */
 static inline size_t sl__count_chars(const char *s, size_t n)
@@ -343,6 +362,7 @@ static inline __attribute__((always_inline)) bool sl__op_value(struct sl_validat
                                                                struct sl_val *out)
 {
     const char *why = NULL;
+    int set_id = -1;
     switch (n->op) {
     case SL_OP_STR:
     case SL_OP_STR_SET:
@@ -352,7 +372,8 @@ static inline __attribute__((always_inline)) bool sl__op_value(struct sl_validat
         out->u.s = s;
         out->len = (uint32_t)len;
         if (n->op == SL_OP_STR_SET) {
-            if (sl__strset_find(n->lean_set, s, len) < 0) {
+            set_id = sl__strset_find(n->lean_set, s, len);
+            if (set_id < 0) {
                 return false;
             }
         } else if (n->op == SL_OP_STR_LEN) {
@@ -389,7 +410,7 @@ static inline __attribute__((always_inline)) bool sl__op_value(struct sl_validat
     default:
         return false;
     }
-    sl__remember(v, n, s, len, out);
+    sl__remember_id(v, n, s, len, out, set_id);
     return true;
 }
 

@@ -230,6 +230,9 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
         if (rc == SL_OK) {
             rc = sl__conds_prepare(v);
         }
+        if (rc == SL_OK) {
+            rc = sl__conds_link_enums(v);
+        }
     }
     if (rc == SL_OK && v->n_slots > 0) {
         v->slots = sl__calloc(v->n_slots, sizeof(*v->slots));
@@ -289,6 +292,7 @@ void sl_validator_destroy(struct sl_validator *v)
         sl__strset_release(&v->groups[i].vals);
         sl__free(v->groups[i].run_at);
         sl__free(v->groups[i].run);
+        sl__free(v->groups[i].enum_map);
     }
     sl__free(v->conds);
     sl__free(v->groups);

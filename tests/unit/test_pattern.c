@@ -285,5 +285,16 @@ int main(void)
         cmocka_unit_test(test_outside_subset),
         cmocka_unit_test(test_random_against_pcre2),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* once for each matcher the CPU can run (plain, AVX-512) */
+    int failed = 0;
+    for (int want = 0; want <= 1; want++) {
+        if (sl__spat_isa(want) != want) {
+            printf("# no AVX-512 on this CPU: its matcher is not tested\n");
+            continue;
+        }
+        printf("# the %s matcher\n", want ? "AVX-512" : "plain");
+        failed += cmocka_run_group_tests(tests, NULL, NULL);
+    }
+    sl__spat_isa(-1);
+    return failed;
 }
