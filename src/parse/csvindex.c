@@ -158,6 +158,29 @@ SL_T512 static inline uint64_t prefix_xor_clmul(uint64_t x)
     return (uint64_t)_mm_cvtsi128_si64(r);
 }
 
+/* sl__csv_unescape_ix 64 bytes a step: the second quote of each pair is the
+ * one whose running count of quotes is even; a byte compress drops them. */
+SL_T512 static size_t unescape512(char *out, const char *p, size_t len, char qb)
+{
+    const __m512i vq = _mm512_set1_epi8(qb);
+    char *o = out;
+    uint64_t odd = 0; /* all ones after an odd number of quotes */
+    for (size_t j = 0; j < len; j += 64) {
+        size_t avail = len - j;
+        uint64_t k = avail >= 64 ? ~0ULL : (1ULL << avail) - 1;
+        __m512i x = _mm512_maskz_loadu_epi8(k, p + j);
+        uint64_t q = _mm512_cmpeq_epi8_mask(x, vq) & k;
+        uint64_t par = prefix_xor_clmul(q) ^ odd;
+        odd = (uint64_t)((int64_t)par >> 63);
+        uint64_t keep = k & ~(q & ~par);
+        unsigned cnt = (unsigned)__builtin_popcountll(keep);
+        _mm512_mask_storeu_epi8(o, cnt >= 64 ? ~0ULL : (1ULL << cnt) - 1,
+                                _mm512_maskz_compress_epi8(keep, x));
+        o += cnt;
+    }
+    return (size_t)(o - out);
+}
+
 /* put_ends and the IX_QUOTED flags of the ends in quoted, sixteen entries a
  * step (the first step whatever their number: up to fifteen entries past the
  * last, within the array's 64 spare ones). */
@@ -413,6 +436,16 @@ size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
     }
 #endif
     return index_base(c, u, len, qb, quoting, delim, fill);
+}
+
+size_t sl__csv_unescape_ix(char *out, const char *p, size_t len, char qb)
+{
+#ifdef SL_HAVE_AVX2_PATH
+    if (isa == 2) {
+        return unescape512(out, p, len, qb);
+    }
+#endif
+    return sl_csv_unescape(out, p, len, qb);
 }
 
 int sl__csv_index_isa(int want)

@@ -297,26 +297,32 @@ static int parse_offset(const char *s, size_t n, size_t *i, int64_t *out_min,
  * accepts all of these too, with the same result: this only skips its steps). */
 static bool ts_fast(const char *s, size_t n, int64_t *out)
 {
-    if (n < 19 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] || !is_dt_sep(s[10]) ||
-        s[13] != ':' || s[16] != ':') {
+    if (n < 16 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] || !is_dt_sep(s[10]) ||
+        s[13] != ':') {
         return false;
     }
+    /* HH:MM:SS, or HH:MM without seconds (and then without a fraction) */
+    const bool has_sec = n >= 19 && s[16] == ':';
 #define D(k) ((unsigned)((unsigned char)s[k] - '0'))
     unsigned bad = (D(0) > 9) | (D(1) > 9) | (D(2) > 9) | (D(3) > 9) | (D(5) > 9) | (D(6) > 9) |
                    (D(8) > 9) | (D(9) > 9) | (D(11) > 9) | (D(12) > 9) | (D(14) > 9) |
-                   (D(15) > 9) | (D(17) > 9) | (D(18) > 9);
-    if (bad) {
+                   (D(15) > 9);
+    if (bad || (has_sec && ((D(17) > 9) | (D(18) > 9)))) {
         return false;
     }
     int y = (int)(D(0) * 1000 + D(1) * 100 + D(2) * 10 + D(3));
     int m = (int)(D(5) * 10 + D(6)), d = (int)(D(8) * 10 + D(9));
     int h = (int)(D(11) * 10 + D(12)), mi = (int)(D(14) * 10 + D(15));
-    int sec = (int)(D(17) * 10 + D(18));
+    int sec = has_sec ? (int)(D(17) * 10 + D(18)) : 0;
 #undef D
-    size_t i = 19;
+    size_t i = has_sec ? 19 : 16;
     int64_t frac = 0;
-    if (n >= 24 && s[19] == '.' && !is_digit(s[23]) && is_digit(s[20]) && is_digit(s[21]) &&
-        is_digit(s[22])) {
+    if (!has_sec) {
+        if (i < n && (s[i] == '.' || s[i] == ':')) {
+            return false; /* the general parser tells */
+        }
+    } else if (n >= 24 && s[19] == '.' && !is_digit(s[23]) && is_digit(s[20]) &&
+               is_digit(s[21]) && is_digit(s[22])) {
         /* milliseconds, the usual fraction */
         frac = (int64_t)(dval(s[20]) * 100 + dval(s[21]) * 10 + dval(s[22])) * 1000;
         i = 23;

@@ -246,7 +246,7 @@ ix_field(struct sl_validator *v, const struct fopts *fo, const struct sl_fastcol
                 return false;
             }
             char *o = sb->data + sb->len;
-            len = sl_csv_unescape(o, p, len, qb);
+            len = sl__csv_unescape_ix(o, p, len, qb);
             p = o;
             sb->len += len;
         }

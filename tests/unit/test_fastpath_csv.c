@@ -639,8 +639,8 @@ static void test_csv_unescape(void **state)
     const size_t iters = 200000 / slow_div();
     for (size_t it = 0; it < iters; it++) {
         char qb = chance(80) ? '"' : '\'';
-        size_t target = rn(81);
-        char in[96];
+        size_t target = rn(chance(10) ? 200 : 81);
+        char in[216];
         size_t n = 0;
         while (n < target) {
             if (chance(20) && n + 2 <= target) {
@@ -655,7 +655,7 @@ static void test_csv_unescape(void **state)
         if (chance(5)) {
             in[n++] = qb; /* a lone quote at the end */
         }
-        char want[96];
+        char want[216];
         size_t wn = 0;
         for (size_t j = 0; j < n; j++) {
             want[wn++] = in[j];
@@ -666,14 +666,22 @@ static void test_csv_unescape(void **state)
         char *src = dup_exact(in, n);
         char *out = malloc(n + 16);
         assert_non_null(out);
-        size_t got = sl_csv_unescape(out, src, n, qb);
-        if (got != wn || memcmp(out, want, wn) != 0) {
-            struct sb b = {0};
-            sb_esc(&b, in, n);
-            sb_addc(&b, '\0');
-            fail_msg("unescape of [%s] (%zu bytes): %zu bytes out, %zu wanted", b.s, n, got,
-                     wn);
+        /* sl_csv_unescape, then sl__csv_unescape_ix with each mask builder */
+        for (int isa = -1; isa <= 2; isa++) {
+            if (isa >= 0 && sl__csv_index_isa(isa) != isa) {
+                continue;
+            }
+            size_t got = isa < 0 ? sl_csv_unescape(out, src, n, qb)
+                                 : sl__csv_unescape_ix(out, src, n, qb);
+            if (got != wn || memcmp(out, want, wn) != 0) {
+                struct sb b = {0};
+                sb_esc(&b, in, n);
+                sb_addc(&b, '\0');
+                fail_msg("unescape (isa %d) of [%s] (%zu bytes): %zu bytes out, %zu wanted", isa,
+                         b.s, n, got, wn);
+            }
         }
+        sl__csv_index_isa(-1);
         free(out);
         free(src);
     }
