@@ -309,3 +309,130 @@ int64_t sl__utf8_count(const char *s, size_t n)
     }
     return (int64_t)(n - extra);
 }
+
+/* ---- UTF-8 validity, 64 bytes a step (AVX-512 BW and VBMI) ----------------
+ * The lookup method of Keiser and Lemire, "Validating UTF-8 in less than one
+ * instruction per byte" (2021, https://arxiv.org/abs/2010.03090): each byte
+ * and the one before it, looked up by their nibbles in three 16-entry tables
+ * whose entries are bit sets of the errors a pair can show; a pair is in error
+ * when all three lookups share a bit. The third and fourth bytes of a long
+ * sequence (two or three bytes after a lead of 3 or 4) must be continuations,
+ * which the tables alone cannot see: that is the 0x80 bit, flipped where it is
+ * required. A text cut inside a sequence shows as the lead before the zero
+ * bytes after it (one step past the text is always taken). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SL_HAVE_UTF8_512 1
+#define SL_TU __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+enum {
+    U_SHORT = 1 << 0,    /* a lead, then no continuation */
+    U_LONG = 1 << 1,     /* ASCII, then a continuation */
+    U_OVER3 = 1 << 2,    /* E0 80..9F */
+    U_LARGE = 1 << 3,    /* F4 90..BF, F5..FF then 90..BF */
+    U_SURR = 1 << 4,     /* ED A0..BF */
+    U_OVER2 = 1 << 5,    /* C0, C1 */
+    U_LARGE1000 = 1 << 6, /* F5..FF then 80..8F */
+    U_OVER4 = 1 << 6,    /* F0 80..8F */
+    U_TWO = 1 << 7,      /* a continuation, then a continuation */
+    U_CARRY = U_SHORT | U_LONG | U_TWO
+};
+
+SL_TU static inline __m512i u_table(const uint8_t t[16])
+{
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+
+SL_TU static bool utf8_valid512(const unsigned char *p, size_t n)
+{
+    static const uint8_t hi1[16] = {
+        U_LONG, U_LONG, U_LONG, U_LONG, U_LONG, U_LONG, U_LONG, U_LONG, U_TWO, U_TWO, U_TWO,
+        U_TWO, U_SHORT | U_OVER2, U_SHORT, U_SHORT | U_OVER3 | U_SURR,
+        U_SHORT | U_LARGE | U_LARGE1000 | U_OVER4};
+    static const uint8_t lo1[16] = {
+        U_CARRY | U_OVER3 | U_OVER2 | U_OVER4, U_CARRY | U_OVER2, U_CARRY, U_CARRY,
+        U_CARRY | U_LARGE, U_CARRY | U_LARGE | U_LARGE1000, U_CARRY | U_LARGE | U_LARGE1000,
+        U_CARRY | U_LARGE | U_LARGE1000, U_CARRY | U_LARGE | U_LARGE1000,
+        U_CARRY | U_LARGE | U_LARGE1000, U_CARRY | U_LARGE | U_LARGE1000,
+        U_CARRY | U_LARGE | U_LARGE1000, U_CARRY | U_LARGE | U_LARGE1000,
+        U_CARRY | U_LARGE | U_LARGE1000 | U_SURR, U_CARRY | U_LARGE | U_LARGE1000,
+        U_CARRY | U_LARGE | U_LARGE1000};
+    static const uint8_t hi2[16] = {
+        U_SHORT, U_SHORT, U_SHORT, U_SHORT, U_SHORT, U_SHORT, U_SHORT, U_SHORT,
+        U_LONG | U_OVER2 | U_TWO | U_OVER3 | U_LARGE1000 | U_OVER4,
+        U_LONG | U_OVER2 | U_TWO | U_OVER3 | U_LARGE,
+        U_LONG | U_OVER2 | U_TWO | U_SURR | U_LARGE,
+        U_LONG | U_OVER2 | U_TWO | U_SURR | U_LARGE, U_SHORT, U_SHORT, U_SHORT, U_SHORT};
+    static const uint8_t back[3][64] = {
+#define R(k)                                                                                    \
+    {k + 0,  k + 1,  k + 2,  k + 3,  k + 4,  k + 5,  k + 6,  k + 7,  k + 8,  k + 9,  k + 10,     \
+     k + 11, k + 12, k + 13, k + 14, k + 15, k + 16, k + 17, k + 18, k + 19, k + 20, k + 21,    \
+     k + 22, k + 23, k + 24, k + 25, k + 26, k + 27, k + 28, k + 29, k + 30, k + 31, k + 32,    \
+     k + 33, k + 34, k + 35, k + 36, k + 37, k + 38, k + 39, k + 40, k + 41, k + 42, k + 43,    \
+     k + 44, k + 45, k + 46, k + 47, k + 48, k + 49, k + 50, k + 51, k + 52, k + 53, k + 54,    \
+     k + 55, k + 56, k + 57, k + 58, k + 59, k + 60, k + 61, k + 62, k + 63}
+        R(63), R(62), R(61)
+#undef R
+    };
+    const __m512i t_hi1 = u_table(hi1), t_lo1 = u_table(lo1), t_hi2 = u_table(hi2);
+    const __m512i nib = _mm512_set1_epi8(0x0F);
+    /* byte i of permutex2var(prev, back[k], x) is the byte k + 1 before x's byte i */
+    const __m512i b1 = _mm512_loadu_si512((const void *)back[0]);
+    const __m512i b2 = _mm512_loadu_si512((const void *)back[1]);
+    const __m512i b3 = _mm512_loadu_si512((const void *)back[2]);
+    __m512i prev = _mm512_setzero_si512(), err = _mm512_setzero_si512();
+    for (size_t j = 0; j <= n; j += 64) {
+        size_t avail = n - j;
+        uint64_t k = avail >= 64 ? ~0ULL : (1ULL << avail) - 1;
+        __m512i x = _mm512_maskz_loadu_epi8(k, p + j);
+        if (_mm512_movepi8_mask(_mm512_or_si512(x, prev)) == 0) {
+            prev = x; /* ASCII here and in the step before */
+            continue;
+        }
+        __m512i p1 = _mm512_permutex2var_epi8(prev, b1, x);
+        __m512i p2 = _mm512_permutex2var_epi8(prev, b2, x);
+        __m512i p3 = _mm512_permutex2var_epi8(prev, b3, x);
+        __m512i sc = _mm512_and_si512(
+            _mm512_and_si512(
+                _mm512_shuffle_epi8(t_hi1, _mm512_and_si512(_mm512_srli_epi16(p1, 4), nib)),
+                _mm512_shuffle_epi8(t_lo1, _mm512_and_si512(p1, nib))),
+            _mm512_shuffle_epi8(t_hi2, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib)));
+        /* >= 0x80 where the byte two before is E0..FF or three before F0..FF */
+        __m512i m23 = _mm512_or_si512(_mm512_subs_epu8(p2, _mm512_set1_epi8((char)(0xE0 - 0x80))),
+                                      _mm512_subs_epu8(p3, _mm512_set1_epi8((char)(0xF0 - 0x80))));
+        err = _mm512_or_si512(
+            err, _mm512_xor_si512(sc, _mm512_and_si512(m23, _mm512_set1_epi8((char)0x80))));
+        prev = x;
+    }
+    return _mm512_test_epi8_mask(err, err) == 0;
+}
+
+/* Whether utf8_valid512 runs: -1 not chosen yet, 0 no, 1 yes. Set once
+ * (racing first calls all store the same value). */
+static int uisa = -1;
+#endif
+
+int sl__utf8_isa(int want)
+{
+#ifdef SL_HAVE_UTF8_512
+    __builtin_cpu_init();
+    int have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+    uisa = want < 0 ? have : want <= have ? want : 0;
+    return uisa;
+#else
+    (void)want;
+    return 0;
+#endif
+}
+
+bool sl__utf8_valid(const char *s, size_t n)
+{
+#ifdef SL_HAVE_UTF8_512
+    if (uisa < 0) {
+        sl__utf8_isa(-1);
+    }
+    if (uisa == 1) {
+        return utf8_valid512((const unsigned char *)s, n);
+    }
+#endif
+    return sl__utf8_count(s, n) >= 0;
+}

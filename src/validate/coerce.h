@@ -134,6 +134,13 @@ SL_NODISCARD int sl__coerce_base64(const char *s, size_t n, uint8_t *out, size_t
  * points (callers that forbid NUL check it themselves). ASCII runs are checked
  * 8 bytes at a time. */
 int64_t sl__utf8_count(const char *s, size_t n);
+/* sl__utf8_count(s, n) >= 0, 64 bytes a step where the CPU has AVX-512 (BW,
+ * VBMI). */
+bool sl__utf8_valid(const char *s, size_t n);
+/* Which sl__utf8_valid runs, for tests: -1 the best the CPU has (the default),
+ * 0 sl__utf8_count, 1 AVX-512 if the CPU has it (else 0). Returns the one now in
+ * use. Not thread-safe: set it before validating. */
+int sl__utf8_isa(int want);
 
 /* Formatting helpers for output and round trips. Return bytes written
  * (excluding NUL, which is written too); out must have room for 40 bytes.

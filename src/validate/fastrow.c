@@ -187,7 +187,7 @@ fast_field(struct sl_validator *v, const struct fopts *fo, const struct sl_fastc
  * sequence). ISO-8859-1 records reach here already decoded. */
 static inline bool rec_utf8(const struct sl_validator *v, const char *rec, size_t len)
 {
-    return v->o.csv.latin1 || sl__all_ascii(rec, len) || sl__utf8_count(rec, len) >= 0;
+    return v->o.csv.latin1 || sl__all_ascii(rec, len) || sl__utf8_valid(rec, len);
 }
 
 /* The end of the row: conditional rules, then the row is the fast row. */
@@ -309,7 +309,7 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
     }
     if (base[rec_end] != '\n' || rec_end - start > v->o.max_row_size ||
         ((ent[nf - 1] & SL_CSV_IX_HIGH) != 0 && !v->o.csv.latin1 &&
-         sl__utf8_count(base + start, rec_end - start) < 0)) {
+         !sl__utf8_valid(base + start, rec_end - start))) {
         return 1;
     }
     struct fopts fo;

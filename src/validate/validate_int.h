@@ -281,7 +281,8 @@ bool sl__checks_pass(struct sl_validator *v, const struct vnode *n, const char *
 
 /* The node's folded numeric bounds on an INT64 or FLOAT64 value: 1 within, 0
  * outside, -1 another kind of value. */
-static inline int sl__num_bounds(const struct vnode *n, const struct sl_val *val)
+static inline __attribute__((always_inline)) int sl__num_bounds(const struct vnode *n,
+                                                                const struct sl_val *val)
 {
     double d;
     if (val->kind == SL_V_I64) {
@@ -390,14 +391,14 @@ static inline __attribute__((always_inline)) bool sl__op_value(struct sl_validat
     case SL_OP_I64:
         out->kind = SL_V_I64;
         if (sl__coerce_int64(s, len, &out->u.i, &why) != SL_OK ||
-            (n->op_num && sl__num_bounds(n, out) != 1)) {
+            (n->op_num && !((double)out->u.i >= n->num_lo && (double)out->u.i <= n->num_hi))) {
             return false;
         }
         break;
     case SL_OP_F64:
         out->kind = SL_V_F64;
         if (sl__coerce_float64(s, len, &out->u.f, &why) != SL_OK ||
-            (n->op_num && sl__num_bounds(n, out) != 1)) {
+            (n->op_num && !(out->u.f >= n->num_lo && out->u.f <= n->num_hi))) {
             return false;
         }
         break;
