@@ -42,7 +42,7 @@ static const int days_before_month[13] = {0,   0,   31,  59,  90,  120, 151,
 
 /* y >= 1. Counts whole years since 0001-01-01 with the leap-year rule, then the
  * months and days of year y. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+static inline __attribute__((always_inline)) int64_t days_from_civil(int64_t y, int m, int d)
 {
     uint64_t py = (uint64_t)y - 1; /* unsigned: the divisions need no sign fix-up */
     int64_t days = (int64_t)(py * 365 + py / 4 - py / 100 + py / 400);

@@ -83,6 +83,7 @@ struct chunk {
  * no position. */
 #define ZR 8 /* ranges a step */
 struct zplan {
+    uint8_t lo_v[2 * ZR][64], span_v[2 * ZR][64]; /* lo and span in every byte */
     uint32_t n;              /* ranges, a multiple of ZR */
     uint8_t lo[2 * ZR], span[2 * ZR];
     bool var[2 * ZR];
@@ -483,6 +484,10 @@ static int plan_z(struct sl_spat *sp)
         }
     }
     z->n = n <= ZR ? ZR : 2 * ZR; /* the rest take no position */
+    for (uint32_t j = 0; j < z->n; j++) {
+        memset(z->lo_v[j], z->lo[j], 64);
+        memset(z->span_v[j], z->span[j], 64);
+    }
     sp->z = z;
     return SL_OK;
 }
@@ -503,11 +508,14 @@ SL_TZ static int match_z(const struct sl_spat *sp, const unsigned char *u, size_
     const uint64_t vb = nv == 0 ? 0 : (nv >= 64 ? ~0ULL : (1ULL << nv) - 1) << sp->n_pre;
     const size_t sh = sp->n_pre + nv; /* 64 only without a suffix */
     uint64_t good = 0;
-    for (uint32_t j = 0; j < z->n; j++) {
-        uint64_t in = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)z->lo[j])),
-                                              _mm512_set1_epi8((char)z->span[j]));
-        uint64_t at = z->pre[j] | (sh < 64 ? z->suf[j] << sh : 0) | (z->var[j] ? vb : 0);
-        good |= in & at;
+    for (uint32_t j0 = 0; j0 < z->n; j0 += ZR) {
+        for (uint32_t j = j0; j < j0 + ZR; j++) { /* a fixed count: unrolled */
+            __m512i lo = _mm512_loadu_si512((const void *)z->lo_v[j]);
+            __m512i span = _mm512_loadu_si512((const void *)z->span_v[j]);
+            uint64_t in = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, lo), span);
+            uint64_t at = z->pre[j] | (sh < 64 ? z->suf[j] << sh : 0) | (z->var[j] ? vb : 0);
+            good |= in & at;
+        }
     }
     return good == all;
 }
