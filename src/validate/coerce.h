@@ -54,6 +54,11 @@ static inline int sl__coerce_int64(const char *s, size_t n, int64_t *out, const 
  * rejected. Correctly rounded for any length (long inputs are condensed to
  * 800 significant digits plus a sticky digit before strtod_l in the C locale). */
 SL_NODISCARD int sl__coerce_float64(const char *s, size_t n, double *out, const char **why);
+/* Which fast path sl__coerce_float64 takes first for texts of 1..16 bytes, for
+ * tests: -1 the best the CPU has (the default), 0 the byte loop, 1 AVX-512 (BW,
+ * VL, VBMI, VBMI2) if the CPU has it (else 0). Returns the one now in use. Not
+ * thread-safe: set it before converting. */
+int sl__f64_isa(int want);
 
 /* BOOLEAN: true/false, t/f, yes/no, y/n, 1/0, case-insensitive. */
 SL_NODISCARD int sl__coerce_bool(const char *s, size_t n, bool *out, const char **why);

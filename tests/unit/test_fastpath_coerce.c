@@ -146,9 +146,9 @@ static void test_timestamp_fast_vs_general(void **state)
  * decimals of 1..21 integer and 0..24 fraction digits, signed or not, and a
  * few hand cases at the edges of the fast path (2^53, 19 digits, 22 fraction
  * digits, -0). */
-static void test_float_vs_strtod(void **state)
+/* The mismatches with strtod on the hand cases and the random decimals. */
+static size_t float_vs_strtod(int isa)
 {
-    (void)state;
     static const char *const hand[] = {
         "9007199254740992",
         "9007199254740993",
@@ -166,6 +166,7 @@ static void test_float_vs_strtod(void **state)
     size_t n = 300000 / slow_div(), bad = 0;
     char buf[64];
     rng = 0x5deece66dull;
+    sl__f64_isa(isa);
     for (size_t it = 0; it < n + SL_ARRAY_LEN(hand); it++) {
         size_t k = 0;
         if (it < SL_ARRAY_LEN(hand)) {
@@ -175,7 +176,9 @@ static void test_float_vs_strtod(void **state)
             if (rn(2)) {
                 buf[k++] = '-';
             }
-            size_t il = 1 + rn(21), fl = rn(4) ? rn(25) : 0;
+            /* half of them short, as most data is (the 16-byte path) */
+            bool small = rn(2);
+            size_t il = 1 + rn(small ? 8 : 21), fl = rn(4) ? rn(small ? 8 : 25) : 0;
             for (size_t j = 0; j < il; j++) {
                 /* no leading zero: not a FLOAT64 spelling sluice takes */
                 buf[k++] = (char)('0' + (j == 0 && il > 1 ? 1 + rn(9) : rn(10)));
@@ -195,12 +198,68 @@ static void test_float_vs_strtod(void **state)
         b = b == 0.0 ? 0.0 : b; /* sl__coerce_float64 stores no -0.0 */
         if (rc != SL_OK || memcmp(&a, &b, sizeof(a)) != 0) {
             if (bad++ < 10) {
-                printf("float mismatch: \"%s\": rc %d %.17g, strtod %.17g\n", buf, rc, a, b);
+                printf("float mismatch (isa %d): \"%s\": rc %d %.17g, strtod %.17g\n", isa, buf,
+                       rc, a, b);
             }
         }
     }
-    printf("float vs strtod: %zu strings, %zu mismatches\n", n + SL_ARRAY_LEN(hand), bad);
+    printf("float vs strtod (isa %d): %zu strings, %zu mismatches\n", isa, n + SL_ARRAY_LEN(hand),
+           bad);
+    sl__f64_isa(-1);
+    return bad;
+}
+
+/* With the byte loop, then with the 16-byte path where the CPU has it. */
+static void test_float_vs_strtod(void **state)
+{
+    (void)state;
+    size_t bad = float_vs_strtod(0);
+    if (sl__f64_isa(1) == 1) {
+        bad += float_vs_strtod(1);
+    } else {
+        printf("# no AVX-512 on this CPU: its float path is not tested\n");
+    }
+    sl__f64_isa(-1);
     assert_int_equal(bad, 0);
+}
+
+/* Odd spellings (signs, dots, leading zeros, letters, spaces, empty): the
+ * 16-byte path gives the byte loop's answer, code and bits, on every one. */
+static void test_float_paths_agree(void **state)
+{
+    (void)state;
+    if (sl__f64_isa(1) != 1) {
+        sl__f64_isa(-1);
+        skip();
+    }
+    static const char alpha[] = "0000123456789..--+e ";
+    size_t n = 400000 / slow_div(), bad = 0, ok = 0;
+    char buf[24];
+    rng = 0x1234567887654321ull;
+    for (size_t it = 0; it < n; it++) {
+        size_t k = rn(19);
+        for (size_t j = 0; j < k; j++) {
+            buf[j] = alpha[rn(sizeof(alpha) - 1)];
+        }
+        buf[k] = '\0';
+        double a = 7, b = 7;
+        const char *wa = NULL, *wb = NULL;
+        sl__f64_isa(1);
+        int ra = sl__coerce_float64(buf, k, &a, &wa);
+        sl__f64_isa(0);
+        int rb = sl__coerce_float64(buf, k, &b, &wb);
+        if (ra != rb || memcmp(&a, &b, sizeof(a)) != 0) {
+            if (bad++ < 10) {
+                printf("float paths differ on \"%s\": rc %d %.17g vs rc %d %.17g\n", buf, ra, a,
+                       rb, b);
+            }
+        }
+        ok += ra == SL_OK;
+    }
+    sl__f64_isa(-1);
+    printf("float paths: %zu odd strings, %zu valid, %zu differ\n", n, ok, bad);
+    assert_int_equal(bad, 0);
+    assert_true(ok > n / 20 && ok < n / 2);
 }
 
 int main(void)
@@ -209,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_timestamp_hand),
         cmocka_unit_test(test_timestamp_fast_vs_general),
         cmocka_unit_test(test_float_vs_strtod),
+        cmocka_unit_test(test_float_paths_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
