@@ -17,6 +17,58 @@ enum { OK = 0, REJ = 1 };
  * length and at most the first and last 8 bytes (so a lookup costs the same for
  * any value length), then one memcmp confirms a candidate. */
 
+int sl__set_isa = 0;
+static bool set_isa_chosen;
+
+int sl__strset_isa(int want)
+{
+    int have = 0;
+#ifdef SL_HAVE_SET512
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#endif
+    sl__set_isa = want < 0 ? have : want <= have ? want : 0;
+    set_isa_chosen = true;
+    return sl__set_isa;
+}
+
+/* The first sl_validator_create's choice (racing first calls all store the
+ * same values). */
+void sl__strset_isa_once(void)
+{
+    if (!set_isa_chosen) {
+        sl__strset_isa(-1);
+    }
+}
+
+#ifdef SL_HAVE_SET512
+#include <immintrin.h>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) int
+sl__strset_find512(const struct strset *S, const char *s, size_t n)
+{
+    if (S->tab == NULL) {
+        return -1;
+    }
+    /* sl__set_words' words: no byte outside [s, s + n) is read */
+    const __mmask16 ka = (__mmask16)(n >= 8 ? 0xFF : (1u << n) - 1);
+    const __mmask16 kb = (__mmask16)(n > 8 ? 0xFF : 0);
+    const uint64_t a = (uint64_t)_mm_cvtsi128_si64(_mm_maskz_loadu_epi8(ka, s));
+    const uint64_t b = (uint64_t)_mm_cvtsi128_si64(
+        _mm_maskz_loadu_epi8(kb, (const void *)((uintptr_t)s + n - 8)));
+    for (uint32_t i = (uint32_t)sl__set_hash(a, b, n) & S->mask;; i = (i + 1) & S->mask) {
+        const struct strent *e = &S->tab[i];
+        /* an empty entry that happens to compare equal gives its id, -1 */
+        if ((((uint64_t)e->len ^ n) | (e->a ^ a) | (e->b ^ b)) == 0 &&
+            (n <= 16 || memcmp(e->s, s, n) == 0)) {
+            return e->id;
+        }
+        if (e->id < 0) {
+            return -1;
+        }
+    }
+}
+#endif
+
 int sl__strset_add(struct strset *S, const char *s, int *out_id)
 {
     size_t n = strlen(s);
@@ -33,7 +85,7 @@ int sl__strset_add(struct strset *S, const char *s, int *out_id)
             return -SL_ENOMEM;
         }
         for (uint32_t i = 0; i < cap; i++) {
-            t[i].id = -1;
+            t[i] = (struct strent){.id = -1};
         }
         for (uint32_t k = 0; S->tab != NULL && k <= S->mask; k++) {
             const struct strent *e = &S->tab[k];

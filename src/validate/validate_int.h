@@ -176,26 +176,28 @@ int sl__coerce_text(struct rowctx *ctx, const struct vnode *n, const char *s, si
 /* checks.c: string sets. find returns the string's id or -1; add inserts the
  * NUL-terminated s (borrowed: it must outlive the set) unless present and
  * gives its id in *out_id; 0 or -SL_ENOMEM. release frees the table. */
-/* The words a set compares: the first and last 8 bytes (4 and 4 below 8
- * bytes; the first, middle and last below 4), which together hold every byte of
- * a string of at most 16 bytes, so for those equal words and length are equal
- * strings and no memcmp is needed. */
+/* The words a set compares: a holds the first min(n, 8) bytes (little-endian,
+ * zero above), b the last 8 when n > 8 (else 0); together every byte of a
+ * string of at most 16 bytes, so for those equal words and length are equal
+ * strings and no memcmp is needed. (Two overlapping loads below 8 bytes; with
+ * AVX-512, masked loads: sl__strset_find512.) */
 static inline void sl__set_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 {
     *a = 0;
     *b = 0;
     if (n >= 8) {
         memcpy(a, s, 8);
-        memcpy(b, s + n - 8, 8);
+        if (n > 8) {
+            memcpy(b, s + n - 8, 8);
+        }
     } else if (n >= 4) {
         uint32_t x, y;
         memcpy(&x, s, 4);
         memcpy(&y, s + n - 4, 4);
-        *a = x;
-        *b = y;
+        *a = (uint64_t)x | (uint64_t)y << (8 * (n - 4));
     } else if (n > 0) {
-        *a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
-             (uint64_t)(unsigned char)s[n - 1] << 16;
+        *a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << (8 * (n / 2)) |
+             (uint64_t)(unsigned char)s[n - 1] << (8 * (n - 1));
     }
 }
 
@@ -205,8 +207,28 @@ static inline uint64_t sl__set_hash(uint64_t a, uint64_t b, size_t n)
     return h ^ (h >> 29);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SL_HAVE_SET512 1
+/* checks.c: sl__strset_find with AVX-512 (BW, VL): the words by masked loads,
+ * one test per probe. Taken when sl__set_isa is 1. */
+int sl__strset_find512(const struct strset *S, const char *s, size_t n);
+#endif
+/* checks.c: 1 when sl__strset_find takes sl__strset_find512 (set by
+ * sl__strset_isa; 0 until then). */
+extern int sl__set_isa;
+/* checks.c: choose, for tests: -1 the best the CPU has, 0 the inline words, 1
+ * AVX-512 if the CPU has it (else 0). Returns the choice. Not thread-safe: set
+ * it before looking up (sl_validator_create sets -1 once). */
+int sl__strset_isa(int want);
+void sl__strset_isa_once(void);
+
 static inline int sl__strset_find(const struct strset *S, const char *s, size_t n)
 {
+#ifdef SL_HAVE_SET512
+    if (sl__set_isa == 1) {
+        return sl__strset_find512(S, s, n);
+    }
+#endif
     if (S->tab == NULL) {
         return -1;
     }

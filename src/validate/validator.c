@@ -207,6 +207,7 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
                         struct sl_validator **out, struct sl_error *err)
 {
     *out = NULL;
+    sl__strset_isa_once();
     struct sl_validator *v = sl__calloc(1, sizeof(*v));
     if (v == NULL) {
         return SL_ERR(err, -SL_ENOMEM, "out of memory creating a validator");

@@ -1,9 +1,16 @@
 /* test_checks.c - rule checks as the row loop runs them (src/validate/checks.c):
  * the folded fast test must never accept what the rules in order reject, and a
  * rejection must name the first failing rule; string sets for enums and `when`
- * values, including growth past the first table and values beyond 64 ids. */
+ * values, including growth past the first table and values beyond 64 ids; and
+ * the sets themselves, with each lookup the CPU can run (inline words, AVX-512
+ * masked loads): every member found with its id, near misses not. */
 #include "core/common.h"
 #include "../support/testutil.h"
+#include "validate/validate_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,10 +163,97 @@ static void test_cases(void **state)
     sl_table_destroy(t);
 }
 
+static uint64_t srng = 0x243f6a8885a308d3ull;
+static size_t srn(size_t n)
+{
+    srng ^= srng << 13;
+    srng ^= srng >> 7;
+    srng ^= srng << 17;
+    return (size_t)(srng % n);
+}
+
+/* A string of 0..40 bytes over a small alphabet (so that near misses abound),
+ * high bytes among them, NUL-terminated. */
+static void rand_str(char *out, size_t *n)
+{
+    static const char alpha[] = "abAB01_-\x80\xff";
+    size_t len = srn(4) == 0 ? srn(41) : srn(18);
+    for (size_t i = 0; i < len; i++) {
+        out[i] = alpha[srn(sizeof(alpha) - 1)];
+    }
+    out[len] = '\0';
+    *n = len;
+}
+
+static void test_strsets(void **state)
+{
+    (void)state;
+    size_t found = 0, missed = 0;
+    for (int round = 0; round < 300; round++) {
+        size_t want_n = 1 + srn(round % 10 == 0 ? 200 : 12);
+        char(*m)[48] = calloc(want_n, sizeof(*m));
+        int *ids = calloc(want_n, sizeof(int));
+        assert_non_null(m);
+        assert_non_null(ids);
+        struct strset S = {0};
+        for (size_t i = 0; i < want_n; i++) {
+            size_t n;
+            rand_str(m[i], &n);
+            assert_int_equal(sl__strset_add(&S, m[i], &ids[i]), SL_OK);
+        }
+        for (int isa = 0; isa <= 1; isa++) {
+            if (sl__strset_isa(isa) != isa) {
+                continue; /* no AVX-512 */
+            }
+            for (size_t i = 0; i < want_n; i++) {
+                /* a copy of exactly its length: a read past it is ASan's */
+                size_t n = strlen(m[i]);
+                char *c = malloc(n ? n : 1);
+                assert_non_null(c);
+                memcpy(c, m[i], n);
+                if (sl__strset_find(&S, c, n) != ids[i]) {
+                    fail_msg("isa %d: member '%s' (%zu bytes) not found as %d", isa, m[i], n,
+                             ids[i]);
+                }
+                found++;
+                free(c);
+            }
+            for (int k = 0; k < 200; k++) {
+                char q[48];
+                size_t n;
+                rand_str(q, &n);
+                if (n > 0 && srn(2)) {
+                    q[srn(n)] ^= 1; /* one bit off */
+                }
+                int want = -1;
+                for (size_t i = 0; i < want_n; i++) {
+                    if (strlen(m[i]) == n && memcmp(m[i], q, n) == 0) {
+                        want = ids[i];
+                        break;
+                    }
+                }
+                int got = sl__strset_find(&S, q, n);
+                if (got != want) {
+                    fail_msg("isa %d: '%.*s' (%zu bytes) found as %d, want %d", isa, (int)n, q, n,
+                             got, want);
+                }
+                missed += want < 0;
+            }
+        }
+        sl__strset_release(&S);
+        free(m);
+        free(ids);
+    }
+    sl__strset_isa(-1);
+    printf("# string sets: %zu members looked up, %zu misses\n", found, missed);
+    assert_true(found > 1000 && missed > 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_strsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
