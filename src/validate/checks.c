@@ -504,9 +504,40 @@ static int link_node(struct sl_validator *v, const struct vnode *n)
     return SL_OK;
 }
 
+/* v->quick, when there is one group and its field has an enum op. */
+static int plan_quick(struct sl_validator *v)
+{
+    const struct vgroup *G = &v->groups[0];
+    if (v->n_groups != 1 || G->enum_map == NULL) {
+        return SL_OK;
+    }
+    uint32_t n = G->enum_set->n;
+    v->quick = sl__calloc(n ? n : 1, sizeof(*v->quick));
+    if (v->quick == NULL) {
+        return -SL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct vquick *q = &v->quick[i];
+        int id = G->enum_map[i];
+        uint32_t at = id < 0 ? 0 : G->run_at[id], to = id < 0 ? 0 : G->run_at[id + 1];
+        if (at == to) {
+            q->kind = SL_Q_NONE;
+        } else if (to - at == 1 && v->conds[G->run[at]].ck.sp != NULL &&
+                   v->conds[G->run[at]].ck.kind == SL_CK_PATTERN) {
+            q->kind = SL_Q_PAT;
+            q->sp = v->conds[G->run[at]].ck.sp;
+            q->target_slot = v->conds[G->run[at]].target_slot;
+        } else {
+            q->kind = SL_Q_GENERAL;
+        }
+    }
+    return SL_OK;
+}
+
 int sl__conds_link_enums(struct sl_validator *v)
 {
-    return v->n_groups > 0 ? link_node(v, &v->root) : SL_OK;
+    int rc = v->n_groups > 0 ? link_node(v, &v->root) : SL_OK;
+    return rc == SL_OK && v->n_groups > 0 ? plan_quick(v) : rc;
 }
 
 /* ctx NULL: only tell (the fast path's question), do not describe the failure. */

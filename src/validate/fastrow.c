@@ -190,10 +190,33 @@ static inline bool rec_utf8(const struct sl_validator *v, const char *rec, size_
     return v->o.csv.latin1 || sl__all_ascii(rec, len) || sl__utf8_valid(rec, len);
 }
 
+/* The conditional rules of a row: 0 all hold, 1 not confirmed (ask
+ * sl__row_finish_v, which tells). With v->quick (checks.c), inline. */
+static inline int conds_quick(struct sl_validator *v)
+{
+    if (v->quick != NULL) {
+        const struct vslot *cs = &v->slots[v->groups[0].slot];
+        if (!cs->present) {
+            return 0; /* no condition reads an absent value */
+        }
+        if (cs->set_id >= 0) {
+            const struct vquick *q = &v->quick[cs->set_id];
+            if (q->kind == SL_Q_NONE) {
+                return 0;
+            }
+            if (q->kind == SL_Q_PAT) {
+                const struct vslot *ts = &v->slots[q->target_slot];
+                return !ts->present || sl__spat_match(q->sp, ts->txt, ts->txt_len) == 1 ? 0 : 1;
+            }
+        }
+    }
+    return v->n_groups > 0 && sl__row_finish_v(v, NULL) != 0;
+}
+
 /* The end of the row: conditional rules, then the row is the fast row. */
 static inline int fast_finish(struct sl_validator *v)
 {
-    if (v->n_groups > 0 && sl__row_finish_v(v, NULL) != 0) {
+    if (conds_quick(v) != 0) {
         return 1;
     }
     v->row = v->fast_row;

@@ -106,6 +106,15 @@ struct vgroup {
     int32_t *enum_map;
 };
 
+/* What a row whose one group's field has enum id i needs: nothing (no rule
+ * for that value), one simple pattern on a slot, or the general route. */
+enum { SL_Q_NONE, SL_Q_PAT, SL_Q_GENERAL };
+struct vquick {
+    uint8_t kind;
+    uint32_t target_slot;             /* SL_Q_PAT */
+    const struct sl_spat *sp;
+};
+
 /* A field's value remembered for conditional rules. */
 struct vslot {
     bool present;                     /* set and non-null in this row */
@@ -137,6 +146,9 @@ struct sl_validator {
     struct vgroup *groups;            /* one per slot read by a condition; n_conds entries, owned */
     uint32_t n_groups;
     uint64_t *cond_hits;              /* with several groups: this row's triggered conds, owned */
+    /* One group on a field with an enum op (the usual shape): per enum id,
+     * what the row needs (fastrow.c's conds_quick), owned, or NULL */
+    struct vquick *quick;
     uint32_t n_slots;
     struct vslot *slots;              /* n_slots, reset per row, owned */
     struct sl_arena arena;            /* per-row values, reset per row */

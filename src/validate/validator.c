@@ -295,6 +295,7 @@ void sl_validator_destroy(struct sl_validator *v)
         sl__free(v->groups[i].run);
         sl__free(v->groups[i].enum_map);
     }
+    sl__free(v->quick);
     sl__free(v->conds);
     sl__free(v->groups);
     sl__free(v->cond_hits);
