@@ -200,7 +200,8 @@ static inline size_t sl_csv_unescape(char *out, const char *p, size_t len, char 
 
 /* sl_csv_unescape for the inside of a quoted field the index read (its quotes
  * come in pairs, save perhaps one at the end), with the index's mask builder
- * (csvindex.c): with AVX-512, 64 bytes a step. */
+ * (csvindex.c): with AVX-512, 64 bytes a step. out must have room for len + 64
+ * bytes. */
 size_t sl__csv_unescape_ix(char *out, const char *p, size_t len, char qb);
 
 /* Forget the index (a caller about to move or refill its buffer). */

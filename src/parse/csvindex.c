@@ -159,7 +159,8 @@ SL_T512 static inline uint64_t prefix_xor_clmul(uint64_t x)
 }
 
 /* sl__csv_unescape_ix 64 bytes a step: the second quote of each pair is the
- * one whose running count of quotes is even; a byte compress drops them. */
+ * one whose running count of quotes is even; a byte compress drops them. Stores
+ * 64 bytes a step: out has room for len + 64. */
 SL_T512 static size_t unescape512(char *out, const char *p, size_t len, char qb)
 {
     const __m512i vq = _mm512_set1_epi8(qb);
@@ -174,8 +175,9 @@ SL_T512 static size_t unescape512(char *out, const char *p, size_t len, char qb)
         odd = (uint64_t)((int64_t)par >> 63);
         uint64_t keep = k & ~(q & ~par);
         unsigned cnt = (unsigned)__builtin_popcountll(keep);
-        _mm512_mask_storeu_epi8(o, cnt >= 64 ? ~0ULL : (1ULL << cnt) - 1,
-                                _mm512_maskz_compress_epi8(keep, x));
+        /* all 64 bytes (the room is there): a load of the text just after
+         * can take them from the store, which it cannot from a masked one */
+        _mm512_storeu_si512((void *)o, _mm512_maskz_compress_epi8(keep, x));
         o += cnt;
     }
     return (size_t)(o - out);

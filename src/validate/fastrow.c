@@ -262,9 +262,9 @@ ix_field(struct sl_validator *v, const struct fopts *fo, const struct sl_fastcol
         len -= 2;
         if (e & SL_CSV_IX_ESC) {
             /* unescape into scratch, reserved for the whole record once so
-             * that the fields already there do not move (and 16 bytes more:
-             * sl_csv_unescape's room) */
-            if (sb->len == 0 && sl__buf_reserve(sb, rec_len + 16) != SL_OK) {
+             * that the fields already there do not move (and 64 bytes more:
+             * sl__csv_unescape_ix's room) */
+            if (sb->len == 0 && sl__buf_reserve(sb, rec_len + 64) != SL_OK) {
                 *fail = -SL_ENOMEM;
                 return false;
             }

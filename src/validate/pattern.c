@@ -76,18 +76,15 @@ struct chunk {
     struct ranges r[16];
 };
 
-/* A pattern of at most 64 fixed positions as byte ranges, for texts of at most
- * 64 bytes in one 64-byte register (match_z): byte x at position i is good when
- * some range j holds it and takes position i, which is pre's bit i, suf's bit
- * i - n_pre - nv, or the variable item's positions when var. Unused ranges take
- * no position. */
-#define ZR 8 /* ranges a step */
+/* A pattern of at most 64 fixed positions and at most 8 classes (the variable
+ * item's among them), for texts of at most 64 bytes in one 64-byte register
+ * (match_z): tab gives each ASCII byte a bit per class holding it, and each
+ * position wants its class's bit: pre[i] for a position i < n_pre, var_bit in
+ * the variable item, suf[k] at the suffix's position k. */
 struct zplan {
-    uint8_t lo_v[2 * ZR][64], span_v[2 * ZR][64]; /* lo and span in every byte */
-    uint32_t n;              /* ranges, a multiple of ZR */
-    uint8_t lo[2 * ZR], span[2 * ZR];
-    bool var[2 * ZR];
-    uint64_t pre[2 * ZR], suf[2 * ZR];
+    uint8_t tab[128];
+    uint8_t pre[64], suf[64];
+    uint8_t var_bit;
 };
 
 static void set_bit(struct cls *c, unsigned b)
@@ -440,84 +437,80 @@ static int plan_chunks(struct sl_spat *sp)
 /* The zplan of a pattern it suits (else sp->z stays NULL). 0 or -SL_ENOMEM. */
 static int plan_z(struct sl_spat *sp)
 {
-    if (sp->n_pre + sp->n_suf > 64) {
+    if (sp->n_pre + sp->n_suf > 64 || sp->n_cls + sp->has_var > 8) {
         return SL_OK;
     }
     struct zplan *z = sl__calloc(1, sizeof(*z));
     if (z == NULL) {
         return -SL_ENOMEM;
     }
-    uint32_t n = 0;
-    /* one entry per class (each position has one), then the variable item */
-    for (uint32_t cl = 0; cl <= sp->n_cls; cl++) {
-        uint64_t pre = 0, suf = 0;
-        bool var = cl == sp->n_cls;
-        if (var) {
-            if (!sp->has_var) {
-                break;
-            }
+    for (unsigned b = 0; b < 128; b++) {
+        for (uint32_t k = 0; k < sp->n_cls; k++) {
+            z->tab[b] |= (uint8_t)((sp->cls[k].w[b >> 6] >> (b & 63) & 1) << k);
+        }
+        if (sp->has_var) {
+            z->tab[b] |= (uint8_t)((sp->var.w[b >> 6] >> (b & 63) & 1) << sp->n_cls);
+        }
+    }
+    for (uint32_t i = 0; i < sp->n_pre + sp->n_suf; i++) {
+        uint8_t bit = (uint8_t)(1u << sp->pos[i]);
+        if (i < sp->n_pre) {
+            z->pre[i] = bit;
         } else {
-            for (uint32_t i = 0; i < sp->n_pre + sp->n_suf; i++) {
-                if (sp->pos[i] == cl) {
-                    if (i < sp->n_pre) {
-                        pre |= 1ULL << i;
-                    } else {
-                        suf |= 1ULL << (i - sp->n_pre);
-                    }
-                }
-            }
-            if ((pre | suf) == 0) {
-                continue;
-            }
-        }
-        struct ranges r;
-        if (!to_ranges(var ? &sp->var : &sp->cls[cl], &r) || n + r.n > 2 * ZR) {
-            sl__free(z);
-            return SL_OK;
-        }
-        for (unsigned q = 0; q < r.n; q++, n++) {
-            z->lo[n] = r.lo[q];
-            z->span[n] = r.span[q];
-            z->var[n] = var;
-            z->pre[n] = pre;
-            z->suf[n] = suf;
+            z->suf[i - sp->n_pre] = bit;
         }
     }
-    z->n = n <= ZR ? ZR : 2 * ZR; /* the rest take no position */
-    for (uint32_t j = 0; j < z->n; j++) {
-        memset(z->lo_v[j], z->lo[j], 64);
-        memset(z->span_v[j], z->span[j], 64);
-    }
+    z->var_bit = sp->has_var ? (uint8_t)(1u << sp->n_cls) : 0;
     sp->z = z;
     return SL_OK;
 }
 
 #ifdef SL_SPAT_Z
-#define SL_TZ __attribute__((target("avx512f,avx512bw")))
+#define SL_TZ __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 /* The n <= 64 byte text at u, of nv bytes in the variable item, against sp->z:
- * 1, 0, or -1 for a byte >= 0x80 (the caller decides). A masked load reads no
- * byte past the text. */
-SL_TZ static int match_z(const struct sl_spat *sp, const unsigned char *u, size_t n, size_t nv)
+ * 1, 0, or -1 for a byte >= 0x80 (the caller decides). Bytes past the text are
+ * read only within u's page, and never looked at. No loop: the bytes' class
+ * bits by one table permute, the wanted bits by two blends. */
+SL_TZ __attribute__((no_sanitize("address"))) static int
+match_z(const struct sl_spat *sp, const unsigned char *u, size_t n, size_t nv)
 {
+    static const uint8_t iota[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+        16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+        32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+        48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
     const struct zplan *z = sp->z;
     const uint64_t all = n >= 64 ? ~0ULL : (1ULL << n) - 1;
-    const __m512i x = _mm512_maskz_loadu_epi8(all, u);
+    /* a plain load where the 64 bytes stay in u's page (so cannot fault; the
+     * bytes past the text are masked off): a text just stored, unescaped, comes
+     * from the store at once, which a masked load would wait for */
+    __m512i x;
+    if (((uintptr_t)u & 4095) <= 4096 - 64) {
+        x = _mm512_loadu_si512((const void *)u);
+        __asm__("" : "+v"(x)); /* kept a plain load, not folded into a masked one */
+        x = _mm512_maskz_mov_epi8(all, x);
+    } else {
+        x = _mm512_maskz_loadu_epi8(all, u);
+    }
     if (_mm512_movepi8_mask(x) != 0) {
         return -1;
     }
-    const uint64_t vb = nv == 0 ? 0 : (nv >= 64 ? ~0ULL : (1ULL << nv) - 1) << sp->n_pre;
-    const size_t sh = sp->n_pre + nv; /* 64 only without a suffix */
-    uint64_t good = 0;
-    for (uint32_t j0 = 0; j0 < z->n; j0 += ZR) {
-        for (uint32_t j = j0; j < j0 + ZR; j++) { /* a fixed count: unrolled */
-            __m512i lo = _mm512_loadu_si512((const void *)z->lo_v[j]);
-            __m512i span = _mm512_loadu_si512((const void *)z->span_v[j]);
-            uint64_t in = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, lo), span);
-            uint64_t at = z->pre[j] | (sh < 64 ? z->suf[j] << sh : 0) | (z->var[j] ? vb : 0);
-            good |= in & at;
-        }
+    /* each byte's class bits: tab[x] (x < 128) */
+    const __m512i cls = _mm512_permutex2var_epi8(_mm512_loadu_si512((const void *)z->tab), x,
+                                                 _mm512_loadu_si512((const void *)(z->tab + 64)));
+    /* each position's wanted bit */
+    const size_t sh = sp->n_pre + nv; /* the suffix's first position, <= 64 */
+    const uint64_t vmask = nv == 0 ? 0 : (nv >= 64 ? ~0ULL : (1ULL << nv) - 1) << sp->n_pre;
+    __m512i want = _mm512_loadu_si512((const void *)z->pre);
+    want = _mm512_mask_mov_epi8(want, vmask, _mm512_set1_epi8((char)z->var_bit));
+    if (sp->n_suf != 0) {
+        const uint64_t smask = (sp->n_suf >= 64 ? ~0ULL : (1ULL << sp->n_suf) - 1) << sh;
+        const __m512i idx = _mm512_sub_epi8(_mm512_loadu_si512((const void *)iota),
+                                            _mm512_set1_epi8((char)sh));
+        want = _mm512_mask_permutexvar_epi8(want, smask, idx,
+                                            _mm512_loadu_si512((const void *)z->suf));
     }
-    return good == all;
+    return (_mm512_test_epi8_mask(cls, want) & all) == all;
 }
 
 /* Whether match_z runs: -1 not chosen yet, 0 no, 1 yes. Set once (racing first
@@ -530,7 +523,8 @@ int sl__spat_isa(int want)
     int have = 0;
 #ifdef SL_SPAT_Z
     __builtin_cpu_init();
-    have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vbmi");
     zisa = want < 0 ? have : want <= have ? want : 0;
     return zisa;
 #else

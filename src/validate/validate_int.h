@@ -37,7 +37,7 @@ SL_NODISCARD int sl__spat_compile(const char *pat, size_t len, struct sl_spat **
 int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n);
 void sl__spat_free(struct sl_spat *sp);
 /* Which matcher sl__spat_match uses first, for tests: -1 the best the CPU has (the
- * default), 0 SSE2 or plain C, 1 AVX-512 (F, BW) if the CPU has it (else 0).
+ * default), 0 SSE2 or plain C, 1 AVX-512 (F, BW, VBMI) if the CPU has it (else 0).
  * Returns the one now in use. Not thread-safe: set it before matching. */
 int sl__spat_isa(int want);
 
