@@ -183,11 +183,22 @@ SL_T512 static size_t unescape512(char *out, const char *p, size_t len, char qb)
     return (size_t)(o - out);
 }
 
-/* put_ends and the IX_QUOTED flags of the ends in quoted, sixteen entries a
- * step (the first step whatever their number: up to fifteen entries past the
- * last, within the array's 64 spare ones). */
+/* Bit j: the j-th bit of s has a bit of t between it and the bit of s before
+ * it (for the first: before it, or carry). Among the bits of s | t in order, an
+ * s bit whose predecessor is a t bit. */
+SL_T512 static inline uint64_t after_tag(uint64_t s, uint64_t t, bool carry)
+{
+    uint64_t x = s | t;
+    uint64_t tx = _pext_u64(t, x), sx = _pext_u64(s, x);
+    return _pext_u64(_pdep_u64((tx << 1 | (uint64_t)carry) & sx, x), s);
+}
+
+/* put_ends with flags: IX_QUOTED on the ends in quoted, and IX_ESC and
+ * IX_HIGH on the j-th end for bit j of esc and high; sixteen entries a step
+ * (the first step whatever their number: up to fifteen entries past the last,
+ * within the array's 64 spare ones). */
 SL_T512 static inline void put_ends512(uint32_t *w, uint32_t off, uint64_t seps,
-                                       uint64_t quoted)
+                                       uint64_t quoted, uint64_t esc, uint64_t high)
 {
     static const unsigned char iota[64] = {
         0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
@@ -197,8 +208,11 @@ SL_T512 static inline void put_ends512(uint32_t *w, uint32_t off, uint64_t seps,
     __m512i pos = _mm512_maskz_compress_epi8(seps, _mm512_loadu_si512((const void *)iota));
     uint64_t qf = _pext_u64(quoted, seps); /* bit j: the j-th end is quoted */
     const __m512i vo = _mm512_set1_epi32((int)off), vq = _mm512_set1_epi32((int)IX_QUOTED);
+    const __m512i ve = _mm512_set1_epi32((int)IX_ESC), vh = _mm512_set1_epi32((int)IX_HIGH);
     __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)),
                                                    vo), 3);
+    e = _mm512_mask_or_epi32(e, (__mmask16)esc, e, ve);
+    e = _mm512_mask_or_epi32(e, (__mmask16)high, e, vh);
     _mm512_storeu_si512((void *)w, _mm512_mask_or_epi32(e, (__mmask16)qf, e, vq));
     unsigned cnt = (unsigned)__builtin_popcountll(seps);
     if (SL_UNLIKELY(cnt > 16)) {
@@ -207,6 +221,8 @@ SL_T512 static inline void put_ends512(uint32_t *w, uint32_t off, uint64_t seps,
         for (unsigned j = 16; j < cnt; j += 16) {
             __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(b + j));
             e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtepu8_epi32(c), vo), 3);
+            e = _mm512_mask_or_epi32(e, (__mmask16)(esc >> j), e, ve);
+            e = _mm512_mask_or_epi32(e, (__mmask16)(high >> j), e, vh);
             _mm512_storeu_si512((void *)(w + j),
                                 _mm512_mask_or_epi32(e, (__mmask16)(qf >> j), e, vq));
         }
@@ -246,6 +262,22 @@ static inline __attribute__((always_inline)) void put_ends(uint32_t *w, uint32_t
             k &= k - 1;
         }
     }
+}
+
+/* A block's entries with all their flags (see index_loop): escq the second
+ * quotes of "" pairs, ends the LFs, high the bytes >= 0x80; *esc_pend and
+ * *high_pend carried from block to block. */
+SL_T512 static inline void put_block512(uint32_t *w, uint32_t off, uint64_t seps,
+                                        uint64_t quoted, uint64_t escq, uint64_t ends,
+                                        uint64_t high, bool *esc_pend, bool *high_pend)
+{
+    uint64_t esc = after_tag(seps, escq, *esc_pend);
+    uint64_t hpos = _pdep_u64(after_tag(ends, high, *high_pend), ends);
+    put_ends512(w, off, seps, quoted, esc, _pext_u64(hpos, seps));
+    *esc_pend = seps != 0 ? (escq & ~((2ULL << (63 - __builtin_clzll(seps))) - 1)) != 0
+                          : *esc_pend || escq != 0;
+    *high_pend = ends != 0 ? (high & ~((2ULL << (63 - __builtin_clzll(ends))) - 1)) != 0
+                           : *high_pend || high != 0;
 }
 
 /* The index loop; isa picks the mask builder (0 SSE2 or plain C, 1 AVX2, 2
@@ -317,9 +349,17 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
             seps &= (bad & (0 - bad)) - 1; /* the field ends before the first bad byte */
         }
         size_t n0 = n;
+        uint64_t ends = m.lf & seps;
+        /* the bytes >= 0x80 before the first bad one */
+        uint64_t high = m.high & (bad != 0 ? (bad & (0 - bad)) - 1 : ~(uint64_t)0);
 #ifdef SL_HAVE_AVX2_PATH
         if (isa == 2) {
-            put_ends512(ix + n, (uint32_t)off, seps, qends & seps);
+            /* IX_ESC on the end of each field holding a "" (whose second quote
+             * is an "open" not at a field start), IX_HIGH on the LF of each
+             * record holding a byte >= 0x80: the ends with such a byte
+             * since the end before */
+            put_block512(ix + n, (uint32_t)off, seps, qends & seps, opens & ~starts, ends, high,
+                         &esc_pend, &high_pend);
         } else
 #endif
         {
@@ -329,38 +369,37 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
             for (uint64_t k = qends & seps; k != 0; k &= k - 1) {
                 ix[n0 + (size_t)__builtin_popcountll(seps & ((k & (0 - k)) - 1))] |= IX_QUOTED;
             }
+            /* IX_ESC goes on the end of each field holding a "" (whose
+             * second quote is an "open" not at a field start), found per ""
+             * (rare) */
+            if (esc_pend && seps != 0) {
+                ix[n0] |= IX_ESC; /* a field from the block before ends here */
+                esc_pend = false;
+            }
+            for (uint64_t esc = opens & ~starts; esc != 0;) {
+                uint64_t after = seps & (0 - (esc & (0 - esc))); /* at or above it */
+                if (after == 0) {
+                    esc_pend = true; /* the field goes on into the next block */
+                    break;
+                }
+                uint64_t at = after & (0 - after);
+                ix[n0 + (size_t)__builtin_popcountll(seps & (at - 1))] |= IX_ESC;
+                esc &= ~((at << 1) - 1);
+            }
+            /* IX_HIGH on the LF of each record holding a byte >= 0x80 */
+            if (SL_UNLIKELY((high != 0) | high_pend)) {
+                for (uint64_t k = ends; k != 0; k &= k - 1) {
+                    uint64_t upto = ((k & (0 - k)) << 1) - 1; /* bits through this LF */
+                    if (high_pend || (high & upto) != 0) {
+                        ix[n0 + (size_t)__builtin_popcountll(seps & upto) - 1] |= IX_HIGH;
+                    }
+                    high &= ~upto;
+                    high_pend = false;
+                }
+                high_pend = high_pend || high != 0; /* kept when no LF took it */
+            }
         }
         n += (size_t)__builtin_popcountll(seps);
-        /* IX_ESC goes on the end of each field holding a "" (whose second
-         * quote is an "open" not at a field start), found per "" (rare) */
-        if (esc_pend && seps != 0) {
-            ix[n0] |= IX_ESC; /* a field from the block before ends here */
-            esc_pend = false;
-        }
-        for (uint64_t esc = opens & ~starts; esc != 0;) {
-            uint64_t after = seps & (0 - (esc & (0 - esc))); /* at or above it */
-            if (after == 0) {
-                esc_pend = true; /* the field goes on into the next block */
-                break;
-            }
-            uint64_t at = after & (0 - after);
-            ix[n0 + (size_t)__builtin_popcountll(seps & (at - 1))] |= IX_ESC;
-            esc &= ~((at << 1) - 1);
-        }
-        uint64_t ends = m.lf & seps;
-        /* IX_HIGH on the LF of each record holding a byte >= 0x80 */
-        uint64_t high = m.high & (bad != 0 ? (bad & (0 - bad)) - 1 : ~(uint64_t)0);
-        if (SL_UNLIKELY((high != 0) | high_pend)) {
-            for (uint64_t k = ends; k != 0; k &= k - 1) {
-                uint64_t upto = ((k & (0 - k)) << 1) - 1; /* bits through this LF */
-                if (high_pend || (high & upto) != 0) {
-                    ix[n0 + (size_t)__builtin_popcountll(seps & upto) - 1] |= IX_HIGH;
-                }
-                high &= ~upto;
-                high_pend = false;
-            }
-            high_pend = high_pend || high != 0; /* kept when no LF took it */
-        }
         if (ends != 0) {
             unsigned last = 63u - (unsigned)__builtin_clzll(ends);
             n_done = n0 + (size_t)__builtin_popcountll(seps & (((uint64_t)2 << last) - 1));
