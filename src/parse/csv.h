@@ -202,7 +202,19 @@ static inline size_t sl_csv_unescape(char *out, const char *p, size_t len, char 
  * come in pairs, save perhaps one at the end), with the index's mask builder
  * (csvindex.c): with AVX-512, 64 bytes a step. out must have room for len + 64
  * bytes. */
-size_t sl__csv_unescape_ix(char *out, const char *p, size_t len, char qb);
+#if defined(__x86_64__) && defined(__GNUC__)
+size_t sl__csv_unescape512(char *out, const char *p, size_t len, char qb);
+#endif
+extern int sl__csv_isa; /* csvindex.c: the mask builder in use (-1 not chosen yet) */
+static inline size_t sl__csv_unescape_ix(char *out, const char *p, size_t len, char qb)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (sl__csv_isa == 2) {
+        return sl__csv_unescape512(out, p, len, qb);
+    }
+#endif
+    return sl_csv_unescape(out, p, len, qb);
+}
 
 /* Forget the index (a caller about to move or refill its buffer). */
 static inline void sl_csv_index_reset(struct sl_csv *c)

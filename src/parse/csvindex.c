@@ -161,7 +161,7 @@ SL_T512 static inline uint64_t prefix_xor_clmul(uint64_t x)
 /* sl__csv_unescape_ix 64 bytes a step: the second quote of each pair is the
  * one whose running count of quotes is even; a byte compress drops them. Stores
  * 64 bytes a step: out has room for len + 64. */
-SL_T512 static size_t unescape512(char *out, const char *p, size_t len, char qb)
+SL_T512 size_t sl__csv_unescape512(char *out, const char *p, size_t len, char qb)
 {
     const __m512i vq = _mm512_set1_epi8(qb);
     char *o = out;
@@ -438,7 +438,7 @@ static size_t index_base(struct sl_csv *c, const unsigned char *u, size_t len, u
 
 /* The mask builder in use: -1 not chosen yet, 0 SSE2 (or plain C), 1 AVX2, 2
  * AVX-512. Set once (racing first calls all store the same value). */
-static int isa = -1;
+int sl__csv_isa = -1;
 
 size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
 {
@@ -466,28 +466,20 @@ size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
     }
     const unsigned char *u = (const unsigned char *)buf;
 #ifdef SL_HAVE_AVX2_PATH
-    if (isa < 0) {
+    if (sl__csv_isa < 0) {
         sl__csv_index_isa(-1);
     }
-    if (isa == 2) {
+    if (sl__csv_isa == 2) {
         return index_avx512(c, u, len, qb, quoting, delim, fill);
     }
-    if (isa == 1) {
+    if (sl__csv_isa == 1) {
         return index_avx2(c, u, len, qb, quoting, delim, fill);
     }
 #endif
     return index_base(c, u, len, qb, quoting, delim, fill);
 }
 
-size_t sl__csv_unescape_ix(char *out, const char *p, size_t len, char qb)
-{
-#ifdef SL_HAVE_AVX2_PATH
-    if (isa == 2) {
-        return unescape512(out, p, len, qb);
-    }
-#endif
-    return sl_csv_unescape(out, p, len, qb);
-}
+
 
 int sl__csv_index_isa(int want)
 {
@@ -501,8 +493,8 @@ int sl__csv_index_isa(int want)
         have = 2;
     }
 #endif
-    isa = want < 0 ? have : want <= have ? want : 0;
-    return isa;
+    sl__csv_isa = want < 0 ? have : want <= have ? want : 0;
+    return sl__csv_isa;
 }
 
 int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)

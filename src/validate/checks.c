@@ -58,9 +58,18 @@ sl__strset_find512(const struct strset *S, const char *s, size_t n)
     for (uint32_t i = (uint32_t)sl__set_hash(a, b, n) & S->mask;; i = (i + 1) & S->mask) {
         const struct strent *e = &S->tab[i];
         /* an empty entry that happens to compare equal gives its id, -1 */
-        if ((((uint64_t)e->len ^ n) | (e->a ^ a) | (e->b ^ b)) == 0 &&
-            (n <= 16 || memcmp(e->s, s, n) == 0)) {
-            return e->id;
+        if ((((uint64_t)e->len ^ n) | (e->a ^ a) | (e->b ^ b)) == 0) {
+            if (n <= 16) {
+                return e->id;
+            }
+            /* the whole strings (e->s has n bytes too), by masked loads up
+             * to 64 bytes; if they differ, the probe goes on */
+            const __mmask64 k = n >= 64 ? ~0ULL : (1ULL << n) - 1;
+            if (n <= 64 ? _mm512_cmpneq_epi8_mask(_mm512_maskz_loadu_epi8(k, e->s),
+                                                  _mm512_maskz_loadu_epi8(k, s)) == 0
+                        : memcmp(e->s, s, n) == 0) {
+                return e->id;
+            }
         }
         if (e->id < 0) {
             return -1;

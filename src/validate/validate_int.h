@@ -234,13 +234,8 @@ extern int sl__set_isa;
 int sl__strset_isa(int want);
 void sl__strset_isa_once(void);
 
-static inline int sl__strset_find(const struct strset *S, const char *s, size_t n)
+static inline int sl__strset_find_words(const struct strset *S, const char *s, size_t n)
 {
-#ifdef SL_HAVE_SET512
-    if (sl__set_isa == 1) {
-        return sl__strset_find512(S, s, n);
-    }
-#endif
     if (S->tab == NULL) {
         return -1;
     }
@@ -255,6 +250,18 @@ static inline int sl__strset_find(const struct strset *S, const char *s, size_t 
             return e->id;
         }
     }
+}
+
+/* The id of s in S, or -1. */
+static inline __attribute__((always_inline)) int sl__strset_find(const struct strset *S,
+                                                                 const char *s, size_t n)
+{
+#ifdef SL_HAVE_SET512
+    if (sl__set_isa == 1) {
+        return sl__strset_find512(S, s, n);
+    }
+#endif
+    return sl__strset_find_words(S, s, n);
 }
 
 SL_NODISCARD int sl__strset_add(struct strset *S, const char *s, int *out_id);

@@ -173,13 +173,20 @@ static size_t srn(size_t n)
 }
 
 /* A string of 0..40 bytes over a small alphabet (so that near misses abound),
- * high bytes among them, NUL-terminated. */
+ * high bytes among them, or one of 17..74 bytes whose first and last 8 are
+ * always the same (the words a set compares first then agree), NUL-terminated
+ * (out has room for 80). */
 static void rand_str(char *out, size_t *n)
 {
     static const char alpha[] = "abAB01_-\x80\xff";
-    size_t len = srn(4) == 0 ? srn(41) : srn(18);
+    bool framed = srn(3) == 0;
+    size_t len = framed ? 17 + srn(58) : srn(4) == 0 ? srn(41) : srn(18);
     for (size_t i = 0; i < len; i++) {
         out[i] = alpha[srn(sizeof(alpha) - 1)];
+    }
+    if (framed) {
+        memcpy(out, "ABCDEFGH", 8);
+        memcpy(out + len - 8, "STUVWXYZ", 8);
     }
     out[len] = '\0';
     *n = len;
@@ -191,7 +198,7 @@ static void test_strsets(void **state)
     size_t found = 0, missed = 0;
     for (int round = 0; round < 300; round++) {
         size_t want_n = 1 + srn(round % 10 == 0 ? 200 : 12);
-        char(*m)[48] = calloc(want_n, sizeof(*m));
+        char(*m)[80] = calloc(want_n, sizeof(*m));
         int *ids = calloc(want_n, sizeof(int));
         assert_non_null(m);
         assert_non_null(ids);
@@ -219,7 +226,7 @@ static void test_strsets(void **state)
                 free(c);
             }
             for (int k = 0; k < 200; k++) {
-                char q[48];
+                char q[80];
                 size_t n;
                 rand_str(q, &n);
                 if (n > 0 && srn(2)) {
