@@ -14,6 +14,11 @@
 #define SL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define SL_UNREACHABLE() __builtin_unreachable()
 #define SL_LIKELY(x)   __builtin_expect(!!(x), 1)
+/* An implementation choice made once, by whichever thread asks first, that
+ * racing threads all make the same way (what the CPU supports): relaxed
+ * atomics, so that it is no data race (plain moves on x86). */
+#define SL_ONCE_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define SL_ONCE_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -209,7 +209,7 @@ extern int sl__csv_isa; /* csvindex.c: the mask builder in use (-1 not chosen ye
 static inline size_t sl__csv_unescape_ix(char *out, const char *p, size_t len, char qb)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (sl__csv_isa == 2) {
+    if (SL_ONCE_LOAD(sl__csv_isa) == 2) {
         return sl__csv_unescape512(out, p, len, qb);
     }
 #endif

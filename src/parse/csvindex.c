@@ -135,7 +135,6 @@ __attribute__((target("avx2"))) static inline void block_masks_avx2(const unsign
 /* AVX-512 (BW, VBMI2) with BMI2 and PCLMUL: a compare gives its 64-bit mask at
  * once, and the field ends are turned into entries by a byte compress instead
  * of a bit at a time. */
-#define SL_HAVE_AVX512_PATH 1
 #define SL_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,bmi2,pclmul")))
 SL_T512 static inline void block_masks_avx512(const unsigned char *p, unsigned char qb,
                                                bool quoting, unsigned char delim, bool high_too,
@@ -209,8 +208,8 @@ SL_T512 static inline void put_ends512(uint32_t *w, uint32_t off, uint64_t seps,
     uint64_t qf = _pext_u64(quoted, seps); /* bit j: the j-th end is quoted */
     const __m512i vo = _mm512_set1_epi32((int)off), vq = _mm512_set1_epi32((int)IX_QUOTED);
     const __m512i ve = _mm512_set1_epi32((int)IX_ESC), vh = _mm512_set1_epi32((int)IX_HIGH);
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)),
-                                                   vo), 3);
+    __m128i p0 = _mm512_castsi512_si128(pos);
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtepu8_epi32(p0), vo), 3);
     e = _mm512_mask_or_epi32(e, (__mmask16)esc, e, ve);
     e = _mm512_mask_or_epi32(e, (__mmask16)high, e, vh);
     _mm512_storeu_si512((void *)w, _mm512_mask_or_epi32(e, (__mmask16)qf, e, vq));
@@ -264,6 +263,7 @@ static inline __attribute__((always_inline)) void put_ends(uint32_t *w, uint32_t
     }
 }
 
+#ifdef SL_HAVE_AVX2_PATH
 /* A block's entries with all their flags (see index_loop): escq the second
  * quotes of "" pairs, ends the LFs, high the bytes >= 0x80; *esc_pend and
  * *high_pend carried from block to block. */
@@ -279,6 +279,7 @@ SL_T512 static inline void put_block512(uint32_t *w, uint32_t off, uint64_t seps
     *high_pend = ends != 0 ? (high & ~((2ULL << (63 - __builtin_clzll(ends))) - 1)) != 0
                            : *high_pend || high != 0;
 }
+#endif
 
 /* The index loop; isa picks the mask builder (0 SSE2 or plain C, 1 AVX2, 2
  * AVX-512; a constant in each caller, so each gets its own copy of the loop). */
@@ -300,7 +301,9 @@ index_loop(struct sl_csv *c, const unsigned char *u, size_t len, unsigned char q
         unsigned char pad[64];
         unsigned char next; /* the byte after the block: a CR there needs an LF */
         if (len - off > 64) {
-            __builtin_prefetch(p + SL_IX_PREFETCH);
+            /* (an address past the buffer's end is fine to prefetch, not to form
+             * as a pointer) */
+            __builtin_prefetch((const void *)((uintptr_t)p + SL_IX_PREFETCH));
             next = p[64];
         } else {
             memset(pad, fill, sizeof(pad));
@@ -466,20 +469,18 @@ size_t sl_csv_index(struct sl_csv *c, const char *buf, size_t len)
     }
     const unsigned char *u = (const unsigned char *)buf;
 #ifdef SL_HAVE_AVX2_PATH
-    if (sl__csv_isa < 0) {
+    if (SL_ONCE_LOAD(sl__csv_isa) < 0) {
         sl__csv_index_isa(-1);
     }
-    if (sl__csv_isa == 2) {
+    if (SL_ONCE_LOAD(sl__csv_isa) == 2) {
         return index_avx512(c, u, len, qb, quoting, delim, fill);
     }
-    if (sl__csv_isa == 1) {
+    if (SL_ONCE_LOAD(sl__csv_isa) == 1) {
         return index_avx2(c, u, len, qb, quoting, delim, fill);
     }
 #endif
     return index_base(c, u, len, qb, quoting, delim, fill);
 }
-
-
 
 int sl__csv_index_isa(int want)
 {
@@ -493,8 +494,8 @@ int sl__csv_index_isa(int want)
         have = 2;
     }
 #endif
-    sl__csv_isa = want < 0 ? have : want <= have ? want : 0;
-    return sl__csv_isa;
+    SL_ONCE_STORE(sl__csv_isa, want < 0 ? have : want <= have ? want : 0);
+    return SL_ONCE_LOAD(sl__csv_isa);
 }
 
 int sl_csv_index_next(struct sl_csv *c, const char *buf, size_t *out_used)

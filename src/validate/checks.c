@@ -27,16 +27,16 @@ int sl__strset_isa(int want)
     __builtin_cpu_init();
     have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 #endif
-    sl__set_isa = want < 0 ? have : want <= have ? want : 0;
-    set_isa_chosen = true;
-    return sl__set_isa;
+    SL_ONCE_STORE(sl__set_isa, want < 0 ? have : want <= have ? want : 0);
+    SL_ONCE_STORE(set_isa_chosen, true);
+    return SL_ONCE_LOAD(sl__set_isa);
 }
 
 /* The first sl_validator_create's choice (racing first calls all store the
  * same values). */
 void sl__strset_isa_once(void)
 {
-    if (!set_isa_chosen) {
+    if (!SL_ONCE_LOAD(set_isa_chosen)) {
         sl__strset_isa(-1);
     }
 }

@@ -325,15 +325,15 @@ int64_t sl__utf8_count(const char *s, size_t n)
 #define SL_HAVE_UTF8_512 1
 #define SL_TU __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 enum {
-    U_SHORT = 1 << 0,    /* a lead, then no continuation */
-    U_LONG = 1 << 1,     /* ASCII, then a continuation */
-    U_OVER3 = 1 << 2,    /* E0 80..9F */
-    U_LARGE = 1 << 3,    /* F4 90..BF, F5..FF then 90..BF */
-    U_SURR = 1 << 4,     /* ED A0..BF */
-    U_OVER2 = 1 << 5,    /* C0, C1 */
+    U_SHORT = 1 << 0,     /* a lead, then no continuation */
+    U_LONG = 1 << 1,      /* ASCII, then a continuation */
+    U_OVER3 = 1 << 2,     /* E0 80..9F */
+    U_LARGE = 1 << 3,     /* F4 90..BF, F5..FF then 90..BF */
+    U_SURR = 1 << 4,      /* ED A0..BF */
+    U_OVER2 = 1 << 5,     /* C0, C1 */
     U_LARGE1000 = 1 << 6, /* F5..FF then 80..8F */
-    U_OVER4 = 1 << 6,    /* F0 80..8F */
-    U_TWO = 1 << 7,      /* a continuation, then a continuation */
+    U_OVER4 = 1 << 6,     /* F0 80..8F */
+    U_TWO = 1 << 7,       /* a continuation, then a continuation */
     U_CARRY = U_SHORT | U_LONG | U_TWO
 };
 
@@ -416,8 +416,8 @@ int sl__utf8_isa(int want)
 #ifdef SL_HAVE_UTF8_512
     __builtin_cpu_init();
     int have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
-    uisa = want < 0 ? have : want <= have ? want : 0;
-    return uisa;
+    SL_ONCE_STORE(uisa, want < 0 ? have : want <= have ? want : 0);
+    return SL_ONCE_LOAD(uisa);
 #else
     (void)want;
     return 0;
@@ -427,10 +427,10 @@ int sl__utf8_isa(int want)
 bool sl__utf8_valid(const char *s, size_t n)
 {
 #ifdef SL_HAVE_UTF8_512
-    if (uisa < 0) {
+    if (SL_ONCE_LOAD(uisa) < 0) {
         sl__utf8_isa(-1);
     }
-    if (uisa == 1) {
+    if (SL_ONCE_LOAD(uisa) == 1) {
         return utf8_valid512((const unsigned char *)s, n);
     }
 #endif

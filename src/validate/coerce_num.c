@@ -273,8 +273,8 @@ int sl__f64_isa(int want)
     __builtin_cpu_init();
     int have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2");
-    fisa = want < 0 ? have : want <= have ? want : 0;
-    return fisa;
+    SL_ONCE_STORE(fisa, want < 0 ? have : want <= have ? want : 0);
+    return SL_ONCE_LOAD(fisa);
 #else
     (void)want;
     return 0;
@@ -289,10 +289,10 @@ int sl__coerce_float64(const char *s, size_t n, double *out, const char **why)
     locale_t loc;
 
 #ifdef SL_HAVE_F64_512
-    if (fisa < 0) {
+    if (SL_ONCE_LOAD(fisa) < 0) {
         sl__f64_isa(-1);
     }
-    if (fisa == 1 && n - 1 < 16) {
+    if (SL_ONCE_LOAD(fisa) == 1 && n - 1 < 16) {
         if (f64_fast512(s, n, out)) {
             return SL_OK;
         }

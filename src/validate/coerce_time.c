@@ -294,9 +294,10 @@ static int parse_offset(const char *s, size_t n, size_t *i, int64_t *out_min,
     return SL_OK;
 }
 
-/* The common spellings, YYYY-MM-DD{T| }HH:MM:SS[.F{1,6}] then nothing, Z,
- * " UTC" or [ ]{+|-}HH:MM (or YYYY/MM/DD), read at fixed positions: true with *out set, or false to let the general parser decide (it
- * accepts all of these too, with the same result: this only skips its steps). */
+/* The common spellings, YYYY-MM-DD{T| }HH:MM[:SS[.F{1,6}]] then nothing, Z,
+ * " UTC" or [ ]{+|-}HH:MM (or YYYY/MM/DD), read at fixed positions: true with
+ * *out set, or false to let the general parser decide (it accepts all of these
+ * too, with the same result: this only skips its steps). */
 static bool ts_fast(const char *s, size_t n, int64_t *out)
 {
     if (n < 16 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] || !is_dt_sep(s[10]) ||

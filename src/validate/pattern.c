@@ -434,6 +434,7 @@ static int plan_chunks(struct sl_spat *sp)
     return SL_OK;
 }
 
+#ifdef SL_SPAT_Z
 /* The zplan of a pattern it suits (else sp->z stays NULL). 0 or -SL_ENOMEM. */
 static int plan_z(struct sl_spat *sp)
 {
@@ -464,6 +465,13 @@ static int plan_z(struct sl_spat *sp)
     sp->z = z;
     return SL_OK;
 }
+#else
+static int plan_z(struct sl_spat *sp)
+{
+    (void)sp;
+    return SL_OK; /* no match_z to use it */
+}
+#endif
 
 #ifdef SL_SPAT_Z
 #define SL_TZ __attribute__((target("avx512f,avx512bw,avx512vbmi")))
@@ -485,7 +493,7 @@ match_z(const struct sl_spat *sp, const unsigned char *u, size_t n, size_t nv)
      * bytes past the text are masked off): a text just stored, unescaped, comes
      * from the store at once, which a masked load would wait for */
     __m512i x;
-    if (((uintptr_t)u & 4095) <= 4096 - 64) {
+    if (n != 0 && ((uintptr_t)u & 4095) <= 4096 - 64) { /* (an empty text's u: anywhere) */
         x = _mm512_loadu_si512((const void *)u);
         __asm__("" : "+v"(x)); /* kept a plain load, not folded into a masked one */
         x = _mm512_maskz_mov_epi8(all, x);
@@ -525,8 +533,8 @@ int sl__spat_isa(int want)
     __builtin_cpu_init();
     have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vbmi");
-    zisa = want < 0 ? have : want <= have ? want : 0;
-    return zisa;
+    SL_ONCE_STORE(zisa, want < 0 ? have : want <= have ? want : 0);
+    return SL_ONCE_LOAD(zisa);
 #else
     (void)want;
     return have;
@@ -691,10 +699,10 @@ int sl__spat_match(const struct sl_spat *sp, const char *s, size_t n)
         goto no;
     }
 #ifdef SL_SPAT_Z
-    if (zisa < 0) {
+    if (SL_ONCE_LOAD(zisa) < 0) {
         sl__spat_isa(-1);
     }
-    if (zisa == 1 && sp->z != NULL && n <= 64) {
+    if (SL_ONCE_LOAD(zisa) == 1 && sp->z != NULL && n <= 64) {
         int m = match_z(sp, u, n, nv);
         if (m >= 0) {
             return m;

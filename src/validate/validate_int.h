@@ -257,7 +257,7 @@ static inline __attribute__((always_inline)) int sl__strset_find(const struct st
                                                                  const char *s, size_t n)
 {
 #ifdef SL_HAVE_SET512
-    if (sl__set_isa == 1) {
+    if (SL_ONCE_LOAD(sl__set_isa) == 1) {
         return sl__strset_find512(S, s, n);
     }
 #endif

@@ -666,8 +666,9 @@ static void test_csv_unescape(void **state)
         char *src = dup_exact(in, n);
         char *out = malloc(n + 64); /* sl__csv_unescape_ix's room */
         assert_non_null(out);
-        /* sl_csv_unescape, then sl__csv_unescape_ix with each mask builder */
-        for (int isa = -1; isa <= 2; isa++) {
+        /* sl_csv_unescape, then sl__csv_unescape_ix with AVX-512 (with the
+         * other mask builders it is sl_csv_unescape) */
+        for (int isa = -1; isa <= 2; isa += 3) {
             if (isa >= 0 && sl__csv_index_isa(isa) != isa) {
                 continue;
             }

@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static pcre2_code *re_compile(const char *pat)
@@ -90,6 +92,50 @@ static void test_real_patterns(void **state)
         pcre2_code_free(re);
     }
     pcre2_match_data_free(md);
+}
+
+/* Texts that end where the page after them is unmapped, of every length up to
+ * 80 bytes, and empty texts pointing at that page: the matcher must read none
+ * of it (its plain 64-byte load is for texts that cannot leave their page; ASan
+ * does not watch it). A read there is a crash. */
+static void test_page_end(void **state)
+{
+    (void)state;
+    long pg = sysconf(_SC_PAGESIZE);
+    unsigned char *m = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    size_t compared = 0;
+    static const char *const pats[] = {"^[A-Z]*$", "^\\[.*\\]$", "^[A-HJ-NPR-Z0-9]{17}$",
+                                       "^AT-[0-9]{7}$", "^[0-9a-f]{8}-[0-9a-f]{4}$", "^x?$"};
+    for (size_t k = 0; k < SL_ARRAY_LEN(pats); k++) {
+        struct sl_spat *sp = fast(pats[k]);
+        pcre2_code *re = re_compile(pats[k]);
+        assert_non_null(sp);
+        assert_non_null(re);
+        for (size_t n = 0; n <= 80; n++) {
+            char *t = (char *)m + pg - n;
+            for (size_t i = 0; i < n; i++) {
+                t[i] = pats[k][1] == '\\' ? (i == 0 ? '[' : i + 1 == n ? ']' : 'a')
+                                           : (char)("AT-0123456789abcdefXYZ"[(i * 7 + n) % 22]);
+            }
+            /* (main runs this once per matcher) */
+            int got = sl__spat_match(sp, t, n);
+            if (got >= 0) {
+                compared++;
+                if (got != re_match(re, md, n ? t : "", n)) {
+                    fail_msg("/%s/ on %zu bytes at a page end: fast %d", pats[k], n, got);
+                }
+            }
+        }
+        sl__spat_free(sp);
+        pcre2_code_free(re);
+    }
+    pcre2_match_data_free(md);
+    munmap(m, 2 * (size_t)pg);
+    assert_true(compared > 200);
 }
 
 /* Long texts: the 16-byte ASCII check and the scan for the bytes a class
@@ -281,6 +327,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_patterns),
+        cmocka_unit_test(test_page_end),
         cmocka_unit_test(test_long_texts),
         cmocka_unit_test(test_outside_subset),
         cmocka_unit_test(test_random_against_pcre2),
