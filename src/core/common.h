@@ -19,6 +19,12 @@
  * atomics, so that it is no data race (plain moves on x86). */
 #define SL_ONCE_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define SL_ONCE_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* The implementation a test asks for (want; -1: the best), among those the CPU
+ * has (0 .. have), else the plain one (0). */
+static inline int sl_isa_pick(int want, int have)
+{
+    return want < 0 ? have : want <= have ? want : 0;
+}
 #define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

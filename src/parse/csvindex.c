@@ -494,7 +494,7 @@ int sl__csv_index_isa(int want)
         have = 2;
     }
 #endif
-    SL_ONCE_STORE(sl__csv_isa, want < 0 ? have : want <= have ? want : 0);
+    SL_ONCE_STORE(sl__csv_isa, sl_isa_pick(want, have));
     return SL_ONCE_LOAD(sl__csv_isa);
 }
 

@@ -27,7 +27,7 @@ int sl__strset_isa(int want)
     __builtin_cpu_init();
     have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 #endif
-    SL_ONCE_STORE(sl__set_isa, want < 0 ? have : want <= have ? want : 0);
+    SL_ONCE_STORE(sl__set_isa, sl_isa_pick(want, have));
     SL_ONCE_STORE(set_isa_chosen, true);
     return SL_ONCE_LOAD(sl__set_isa);
 }

@@ -416,7 +416,7 @@ int sl__utf8_isa(int want)
 #ifdef SL_HAVE_UTF8_512
     __builtin_cpu_init();
     int have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
-    SL_ONCE_STORE(uisa, want < 0 ? have : want <= have ? want : 0);
+    SL_ONCE_STORE(uisa, sl_isa_pick(want, have));
     return SL_ONCE_LOAD(uisa);
 #else
     (void)want;

@@ -273,7 +273,7 @@ int sl__f64_isa(int want)
     __builtin_cpu_init();
     int have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2");
-    SL_ONCE_STORE(fisa, want < 0 ? have : want <= have ? want : 0);
+    SL_ONCE_STORE(fisa, sl_isa_pick(want, have));
     return SL_ONCE_LOAD(fisa);
 #else
     (void)want;

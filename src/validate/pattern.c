@@ -533,7 +533,7 @@ int sl__spat_isa(int want)
     __builtin_cpu_init();
     have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vbmi");
-    SL_ONCE_STORE(zisa, want < 0 ? have : want <= have ? want : 0);
+    SL_ONCE_STORE(zisa, sl_isa_pick(want, have));
     return SL_ONCE_LOAD(zisa);
 #else
     (void)want;

@@ -5,6 +5,7 @@
  * the sets themselves, with each lookup the CPU can run (inline words, AVX-512
  * masked loads): every member found with its id, near misses not. */
 #include "core/common.h"
+#include "../support/difftest.h"
 #include "../support/testutil.h"
 #include "validate/validate_int.h"
 
@@ -163,15 +164,6 @@ static void test_cases(void **state)
     sl_table_destroy(t);
 }
 
-static uint64_t srng = 0x243f6a8885a308d3ull;
-static size_t srn(size_t n)
-{
-    srng ^= srng << 13;
-    srng ^= srng >> 7;
-    srng ^= srng << 17;
-    return (size_t)(srng % n);
-}
-
 /* A string of 0..40 bytes over a small alphabet (so that near misses abound),
  * high bytes among them, or one of 17..74 bytes whose first and last 8 are
  * always the same (the words a set compares first then agree), NUL-terminated
@@ -179,10 +171,10 @@ static size_t srn(size_t n)
 static void rand_str(char *out, size_t *n)
 {
     static const char alpha[] = "abAB01_-\x80\xff";
-    bool framed = srn(3) == 0;
-    size_t len = framed ? 17 + srn(58) : srn(4) == 0 ? srn(41) : srn(18);
+    bool framed = rn(3) == 0;
+    size_t len = framed ? 17 + rn(58) : rn(4) == 0 ? rn(41) : rn(18);
     for (size_t i = 0; i < len; i++) {
-        out[i] = alpha[srn(sizeof(alpha) - 1)];
+        out[i] = alpha[rn(sizeof(alpha) - 1)];
     }
     if (framed) {
         memcpy(out, "ABCDEFGH", 8);
@@ -196,8 +188,9 @@ static void test_strsets(void **state)
 {
     (void)state;
     size_t found = 0, missed = 0;
+    rng = 0x243f6a8885a308d3ull;
     for (int round = 0; round < 300; round++) {
-        size_t want_n = 1 + srn(round % 10 == 0 ? 200 : 12);
+        size_t want_n = 1 + rn(round % 10 == 0 ? 200 : 12);
         char(*m)[80] = calloc(want_n, sizeof(*m));
         int *ids = calloc(want_n, sizeof(int));
         assert_non_null(m);
@@ -229,8 +222,8 @@ static void test_strsets(void **state)
                 char q[80];
                 size_t n;
                 rand_str(q, &n);
-                if (n > 0 && srn(2)) {
-                    q[srn(n)] ^= 1; /* one bit off */
+                if (n > 0 && rn(2)) {
+                    q[rn(n)] ^= 1; /* one bit off */
                 }
                 int want = -1;
                 for (size_t i = 0; i < want_n; i++) {
