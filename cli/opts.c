@@ -1,10 +1,12 @@
 /* opts.c - option parsing shared by the subcommands (bq load's names). cli. */
-#include "core/common.h"
 #include "cli/cli.h"
+#include "core/common.h"
+#include "warehouse/driver.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,11 +19,13 @@ double cli_now(void)
 
 void cli_print_error(const char *cmd, const struct sl_error *err)
 {
-    fprintf(stderr, "sluice %s: error: %s", cmd, err->msg[0] ? err->msg : sl_strerror(err->code));
+    fprintf(stderr, "sluice %s: error: %s", cmd,
+            err->msg[0] ? err->msg : sl_strerror(err->code));
     if (err->column[0]) {
         fprintf(stderr, " (field %s)", err->column);
     }
-    fprintf(stderr, " [%s, %s]\n", sl_errname(err->code), sl_errclass(err->code));
+    fprintf(stderr, " [%s, %s]\n", sl_errname(err->code),
+            sl_errclass(err->code));
 }
 
 static int bad(const char *opt, const char *why)
@@ -46,9 +50,11 @@ static bool parse_u64(const char *s, uint64_t *out)
 }
 
 /* A delimiter or quote option: one byte, "\t"/"tab" for TAB. */
-static int parse_char(const char *opt, const char *s, int *out, bool allow_empty)
+static int parse_char(const char *opt, const char *s, int *out,
+                      bool allow_empty)
 {
-    if (strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0 || strcmp(s, "\t") == 0) {
+    if (strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0 ||
+        strcmp(s, "\t") == 0) {
         *out = '\t';
         return 0;
     }
@@ -66,7 +72,8 @@ static int parse_char(const char *opt, const char *s, int *out, bool allow_empty
     return 0;
 }
 
-int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help, bool want_files)
+int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help,
+              bool want_files)
 {
     memset(o, 0, sizeof(*o));
     sl_vopts_default(&o->v);
@@ -77,6 +84,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help, bool 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
     o->query_format = "table";
+    o->lock_timeout_ms = 60000;
     o->files = calloc((size_t)argc + 1, sizeof(*o->files));
     if (o->files == NULL) {
         fprintf(stderr, "sluice: out of memory\n");
@@ -110,8 +118,15 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help, bool 
         }
         memcpy(name, a, nl);
         name[nl] = '\0';
-        static const char *flags[] = {"--ignore-unknown-values", "--allow-quoted-newlines",
-                                      "--allow-jagged-rows", "--header", "--force", "--quiet"};
+        static const char *flags[] = {"--ignore-unknown-values",
+                                      "--allow-quoted-newlines",
+                                      "--allow-jagged-rows",
+                                      "--header",
+                                      "--force",
+                                      "--quiet",
+                                      "--replace",
+                                      "--noreplace",
+                                      "--write"};
         bool is_flag = false;
         for (size_t k = 0; k < SL_ARRAY_LEN(flags); k++) {
             is_flag |= strcmp(name, flags[k]) == 0;
@@ -179,7 +194,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help, bool 
             if (strcasecmp(val, "UTF-8") == 0 || strcasecmp(val, "UTF8") == 0) {
                 o->v.csv.latin1 = false;
             } else if (strcasecmp(val, "ISO-8859-1") == 0 ||
-                       strcasecmp(val, "ISO_8859_1") == 0 || strcasecmp(val, "latin1") == 0) {
+                       strcasecmp(val, "ISO_8859_1") == 0 ||
+                       strcasecmp(val, "latin1") == 0) {
                 o->v.csv.latin1 = true;
             } else {
                 return bad(name, "must be UTF-8 or ISO-8859-1");
@@ -196,6 +212,34 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, const char *help, bool 
             o->force = true;
         } else if (strcmp(name, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(name, "--write") == 0) {
+            o->write = true;
+        } else if (strcmp(name, "--replace") == 0) {
+            o->batch_flags = SL_BATCH_TRUNCATE;
+        } else if (strcmp(name, "--noreplace") == 0) {
+            o->batch_flags = 0;
+        } else if (strcmp(name, "--write_disposition") == 0 ||
+                   strcmp(name, "--write-disposition") == 0) {
+            if (strcasecmp(val, "WRITE_APPEND") == 0) {
+                o->batch_flags = 0;
+            } else if (strcasecmp(val, "WRITE_TRUNCATE") == 0) {
+                o->batch_flags = SL_BATCH_TRUNCATE;
+            } else if (strcasecmp(val, "WRITE_EMPTY") == 0) {
+                o->batch_flags = SL_BATCH_EMPTY;
+            } else {
+                return bad(
+                    name,
+                    "must be WRITE_APPEND, WRITE_TRUNCATE or WRITE_EMPTY");
+            }
+        } else if (strcmp(name, "--lock-timeout") == 0) {
+            double secs = 0;
+            char *end = NULL;
+            secs = val != NULL ? strtod(val, &end) : -1;
+            if (val == NULL || end == val || *end != '\0' || secs < 0 ||
+                secs > 86400) {
+                return bad(name, "must be a number of seconds (0..86400)");
+            }
+            o->lock_timeout_ms = (uint32_t)(secs * 1000);
         } else {
             return bad(name, "unknown option");
         }

@@ -1,7 +1,8 @@
-/* schema_cmd.c - `sluice schema apply`: create every table of a registry. cli. */
-#include "core/common.h"
+/* schema_cmd.c - `sluice schema apply`: create every table of a registry. cli.
+ */
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/common.h"
 #include "schema/schema.h"
 #include "warehouse/driver.h"
 
@@ -10,22 +11,29 @@
 
 static const char *apply_help =
     "usage: sluice schema apply --schemas DIR [--warehouse URI]\n"
-    "Create every table defined under DIR in the warehouse (and the _sluice_loads\n"
-    "table). Idempotent: existing tables with the same definition are left unchanged.\n"
-    "If any definition is invalid, every problem is listed and nothing is applied.\n"
+    "Create every table defined under DIR in the warehouse (and the "
+    "_sluice_loads\n"
+    "table). Idempotent: existing tables with the same definition are left "
+    "unchanged.\n"
+    "If any definition is invalid, every problem is listed and nothing is "
+    "applied.\n"
     "  --schemas DIR      folder of table definitions (required)\n"
-    "  --warehouse URI    default duckdb://./warehouse.duckdb (or $SLUICE_WAREHOUSE)\n"
+    "  --warehouse URI    default duckdb://./warehouse.duckdb (or "
+    "$SLUICE_WAREHOUSE)\n"
     "  --quiet            print only the summary line\n"
     "Exit codes: 0 done, 2 usage or definition error, 4 warehouse error.\n";
 
 int cmd_schema(int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
+        strcmp(argv[0], "-h") == 0) {
         fputs(apply_help, argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
     if (strcmp(argv[0], "apply") != 0) {
-        fprintf(stderr, "sluice schema: unknown subcommand '%s' (try: sluice schema apply)\n",
+        fprintf(stderr,
+                "sluice schema: unknown subcommand '%s' (try: sluice schema "
+                "apply)\n",
                 argv[0]);
         return 2;
     }
@@ -51,7 +59,9 @@ int cmd_schema(int argc, char **argv)
             cli_print_error("schema apply", &err);
         }
         if (problems.len > 0) {
-            fprintf(stderr, "sluice schema apply: invalid definitions, nothing applied:\n%s",
+            fprintf(stderr,
+                    "sluice schema apply: invalid definitions, nothing "
+                    "applied:\n%s",
                     problems.data);
         }
         sl__buf_release(&problems);
@@ -61,12 +71,15 @@ int cmd_schema(int argc, char **argv)
     sl__buf_release(&problems);
     const struct sl_wh_ops *ops = sl_wh_driver_for(o.warehouse);
     if (ops == NULL) {
-        fprintf(stderr, "sluice schema apply: unknown warehouse URI '%s'\n", o.warehouse);
+        fprintf(stderr, "sluice schema apply: unknown warehouse URI '%s'\n",
+                o.warehouse);
         sl_registry_destroy(reg);
         return 2;
     }
     struct sl_wh *wh = NULL;
-    rc = ops->open(o.warehouse, &wh, &err);
+    struct sl_wh_open_opts oo = {.mode = SL_WH_CREATE,
+                                 .lock_timeout_ms = o.lock_timeout_ms};
+    rc = ops->open(o.warehouse, &oo, &wh, &err);
     size_t created = 0, unchanged = 0;
     for (size_t i = 0; rc == SL_OK && i < reg->n_tables; i++) {
         bool c = false;
@@ -75,10 +88,12 @@ int cmd_schema(int argc, char **argv)
             created += c;
             unchanged += !c;
             if (c && !o.quiet) {
-                printf("created %s.%s\n", reg->tables[i]->dataset, reg->tables[i]->name);
+                printf("created %s.%s\n", reg->tables[i]->dataset,
+                       reg->tables[i]->name);
             }
         } else {
-            sl__error_prefix(&err, "%s.%s: ", reg->tables[i]->dataset, reg->tables[i]->name);
+            sl__error_prefix(&err, "%s.%s: ", reg->tables[i]->dataset,
+                             reg->tables[i]->name);
         }
     }
     int code = 0;
@@ -86,8 +101,8 @@ int cmd_schema(int argc, char **argv)
         cli_print_error("schema apply", &err);
         code = sl_exit_code(rc);
     }
-    printf("%zu tables: %zu created, %zu unchanged (%s, %.2f s)\n", reg->n_tables, created,
-           unchanged, o.warehouse, cli_now() - t0);
+    printf("%zu tables: %zu created, %zu unchanged (%s, %.2f s)\n",
+           reg->n_tables, created, unchanged, o.warehouse, cli_now() - t0);
     ops->close(wh);
     sl_registry_destroy(reg);
     return code;

@@ -1,5 +1,12 @@
 /* driver.h - the one interface every warehouse backend implements (DuckDB now;
- * ClickHouse and BigQuery later), chosen by URI scheme. warehouse stage. */
+ * ClickHouse and BigQuery behind the same ops), chosen by URI scheme. The unit
+ * of loading is the batch: a set of files for one table under a deterministic
+ * id, loaded idempotently (docs/ARCHITECTURE.md section 0). warehouse stage.
+ *
+ * Verdicts: every op returns SL_OK, or a negative code whose class
+ * (sl_errclass) is the verdict: "transient" = RETRY (err->retry_after_ms is a
+ * suggested delay, 0 = the caller's backoff), anything else = FAIL. Callers
+ * never parse messages. */
 #ifndef SL_WAREHOUSE_DRIVER_H
 #define SL_WAREHOUSE_DRIVER_H
 
@@ -11,54 +18,178 @@
 
 #include <stdio.h>
 
-struct sl_wh;   /* an open warehouse connection (driver-private layout) */
-struct sl_load; /* one load in progress: one transaction (driver-private layout) */
+struct sl_wh;     /* an open warehouse connection (driver-private layout) */
+struct sl_cursor; /* a query result being read (driver-private layout) */
 
-/* What is recorded about a load in the warehouse's _sluice_loads table. */
-struct sl_load_info {
-    const char *file;          /* source path as given ("-" for stdin) */
-    uint64_t size;             /* bytes read (uncompressed input) */
-    const char *fingerprint;   /* hex SHA-256 of the raw file bytes */
-    const char *table;         /* "dataset.table" */
-    int64_t started_us;        /* wall clock, microseconds since the epoch */
+/* ---- opening ------------------------------------------------------------ */
+
+enum sl_wh_mode {
+    SL_WH_READ,   /* read-only; a missing warehouse is -SL_ENOTFOUND */
+    SL_WH_WRITE,  /* read-write; a missing warehouse is -SL_ENOTFOUND */
+    SL_WH_CREATE, /* read-write, created when missing */
+};
+
+struct sl_wh_open_opts {
+    enum sl_wh_mode mode;
+    unsigned threads; /* worker threads the warehouse may use; 0 = all */
+    uint32_t lock_timeout_ms; /* wait this long for a lock held by another
+                                 process, then -SL_EBUSY; 0 = do not wait */
+    /* called once when open starts waiting for a lock (who holds it, as the
+       backend says); may be NULL */
+    void (*waiting)(void *ud, const char *holder);
+    void *waiting_ud;
+};
+
+/* Files on this machine that a URI names (a DuckDB file and its side files),
+ * so that no output path is allowed to overwrite them. */
+struct sl_wh_files {
+    size_t n;
+    char path[4][4096];
+    const char *what[4]; /* "the warehouse", "the warehouse's WAL", ... */
+};
+
+/* ---- batches ------------------------------------------------------------ */
+
+enum sl_file_outcome {
+    SL_FILE_LOADED,    /* its rows are in the table */
+    SL_FILE_DUPLICATE, /* this content was loaded into the table before */
+};
+
+/* One file of a batch. The caller fills the inputs (the batch source may still
+ * set fingerprint, size and rows_rejected while feeding the file); the driver
+ * the outputs. */
+struct sl_batch_file {
+    const char *path;        /* what the audit trail names it (borrowed) */
+    const char *fingerprint; /* hex SHA-256 of its raw bytes, or NULL when only
+                                feeding it tells (stdin): the source then sets
+                                it (borrowed, valid until load_batch returns) */
+    uint64_t size;           /* raw bytes */
+    uint64_t rows_rejected;  /* bad records quarantined before the load */
+    int64_t first_seen_us;   /* when the file was first seen (wall clock) */
+    /* outputs */
+    enum sl_file_outcome outcome;
+    uint64_t rows_loaded;
+};
+
+/* Where a batch's rows come from: the pipeline validates each staged file into
+ * the driver's sink. Called on the thread that called load_batch. */
+struct sl_batch_source {
+    /* Feed file i's rows (every row it delivers is loaded). Returns SL_OK or a
+     * negative code; the load is then rolled back and load_batch returns it. */
+    int (*feed)(void *ud, size_t i, const struct sl_row_sink *rows,
+                struct sl_error *err);
+    /* Optional (NULL = never): a parallel source over file i for a driver that
+     * appends on several threads; *out NULL when the file cannot be split.
+     * The driver pulls it, then calls finish (which checks the counts). */
+    int (*parallel)(void *ud, size_t i, struct sl_psource **out,
+                    struct sl_error *err);
+    int (*finish)(void *ud, size_t i, struct sl_psource *src,
+                  struct sl_error *err);
+    void *ud;
+};
+
+enum {
+    SL_BATCH_FORCE = 1u << 0, /* load files even if their content was loaded */
+    SL_BATCH_TRUNCATE = 1u << 1, /* WRITE_TRUNCATE: the table's rows replaced */
+    SL_BATCH_EMPTY = 1u << 2,    /* WRITE_EMPTY: fail if the table has rows */
+};
+
+struct sl_batch {
+    const char *id; /* deterministic id (sl_batch_id), or NULL: derived from the
+                       fingerprints once every file was fed */
+    const struct sl_table *t; /* the destination (borrowed) */
+    struct sl_batch_file *files;
+    size_t n_files;
+    unsigned flags;     /* SL_BATCH_* */
+    const char *origin; /* "load", "gateway", ... recorded with the batch */
+    const char *salt;   /* mixed into a derived id (a forced reload), or NULL */
+    int64_t first_seen_us; /* the oldest file's first sighting */
+    struct sl_batch_source src;
+    /* outputs */
+    bool already;         /* the id was recorded before: nothing was done */
+    uint64_t rows_loaded; /* rows appended (0 when already) */
+    uint64_t checksum;    /* order-independent checksum of the rows loaded */
+    char id_out[65];      /* the id used (the given or the derived one) */
+};
+
+/* Bytes of a batch id: hex SHA-256 of "table\n" and the sorted fingerprints,
+ * each "\n"-terminated, then salt if non-NULL (a forced reload). */
+#define SL_BATCH_ID_LEN 64
+void sl_batch_id(const char *table, const char *const *fingerprints, size_t n,
+                 const char *salt, char out[SL_BATCH_ID_LEN + 1]);
+
+/* What the warehouse recorded of earlier loads into a table from one path or
+ * with one size (sl_wh_ops.file_history). */
+struct sl_prior_load {
+    char path[1024];
+    char fingerprint[65];
+    char batch[65];
+    uint64_t size, rows_loaded, rows_rejected;
+    int64_t loaded_us;
+    bool duplicate;
+};
+
+/* ---- queries ------------------------------------------------------------ */
+
+/* A result column: its name and how its values come (kinds of row.h). */
+struct sl_qcol {
+    char *name;           /* owned by the cursor */
+    uint8_t kind;         /* SL_V_* of the values (NULL values aside) */
+    uint8_t scale;        /* SL_V_DEC */
+    bool numeric;         /* right-aligned in a table */
+    struct sl_qcol *kids; /* STRUCT members, LIST element, MAP key+value */
+    size_t n_kids;
 };
 
 enum sl_query_format { SL_QF_TABLE, SL_QF_CSV, SL_QF_JSON };
 
 struct sl_wh_ops {
     const char *scheme; /* "duckdb" */
-    /* Open the warehouse named by uri (e.g. "duckdb://./warehouse.duckdb"). */
-    int (*open)(const char *uri, struct sl_wh **out, struct sl_error *err);
+    /* Open the warehouse named by uri. */
+    int (*open)(const char *uri, const struct sl_wh_open_opts *o,
+                struct sl_wh **out, struct sl_error *err);
     void (*close)(struct sl_wh *wh); /* NULL ok */
+    /* The local files uri names (none for a server). No I/O. */
+    void (*local_files)(const char *uri, struct sl_wh_files *out);
     /* Create the table (and its dataset/schema) if absent. *out_created tells
-     * whether it was created. Idempotent. Thread-safety: one call per wh at a time. */
-    int (*ensure_table)(struct sl_wh *wh, const struct sl_table *t, bool *out_created,
-                        struct sl_error *err);
-    /* Has a load with this fingerprint into this table already been committed? */
-    int (*loaded_before)(struct sl_wh *wh, const char *table, const char *fingerprint,
-                         bool *out_yes, struct sl_error *err);
-    /* Begin a load: opens a transaction; rows appended are invisible until commit. */
-    int (*load_begin)(struct sl_wh *wh, const struct sl_table *t,
-                      const struct sl_load_info *info, struct sl_load **out,
+     * whether it was created. Idempotent. One call per wh at a time. */
+    int (*ensure_table)(struct sl_wh *wh, const struct sl_table *t,
+                        bool *out_created, struct sl_error *err);
+    /* Load a batch, idempotently: see struct sl_batch. Rows of every file not
+     * already loaded into the table (unless SL_BATCH_FORCE), the batch record
+     * and one file record each commit together or not at all. */
+    int (*load_batch)(struct sl_wh *wh, struct sl_batch *b,
                       struct sl_error *err);
-    int (*load_row)(struct sl_load *ld, const struct sl_val *cols, size_t n_cols,
-                    struct sl_error *err);
-    /* Append every valid row of src, pulled by up to n_threads threads of the
-     * warehouse's own (rows land in no particular order). NULL when the driver
-     * cannot; then rows go through load_row. On failure the load is broken:
-     * only load_abort is useful. */
-    int (*load_parallel)(struct sl_load *ld, struct sl_psource *src, unsigned n_threads,
-                         struct sl_error *err);
-    /* Record the load in _sluice_loads and commit everything atomically; frees ld
-     * (also on failure, after rolling back). final, if non-NULL, supplies the size and
-     * fingerprint known only once the input was read (stdin). */
-    int (*load_commit)(struct sl_load *ld, const struct sl_load_info *final,
-                       uint64_t rows_loaded, uint64_t rows_rejected, struct sl_error *err);
-    /* Roll back and free ld (NULL ok). Nothing of the load stays. */
-    void (*load_abort)(struct sl_load *ld);
-    /* Run SQL and print the result to out. */
-    int (*query)(struct sl_wh *wh, const char *sql, enum sl_query_format fmt, FILE *out,
+    /* Was a batch with this id committed? */
+    int (*batch_committed)(struct sl_wh *wh, const char *id, bool *out_yes,
+                           struct sl_error *err);
+    /* Earlier loads into table ("dataset.table") from path or of size bytes,
+     * newest first, at most max; *out_n how many. */
+    int (*file_history)(struct sl_wh *wh, const char *table, const char *path,
+                        uint64_t size, struct sl_prior_load *out, size_t max,
+                        size_t *out_n, struct sl_error *err);
+    /* Run one SQL statement and return its result as a cursor (caller closes
+     * it with cursor_close before the next query on wh). */
+    int (*query)(struct sl_wh *wh, const char *sql, struct sl_cursor **out,
                  struct sl_error *err);
+    /* The result's columns (borrowed from the cursor). */
+    const struct sl_qcol *(*cursor_columns)(struct sl_cursor *c, size_t *out_n);
+    /* The next row: *out_row points at n values (borrowed, valid until the next
+     * call), NULL after the last row. Values are SL_V_NULL or their column's
+     * kind. */
+    int (*cursor_next)(struct sl_cursor *c, const struct sl_val **out_row,
+                       struct sl_error *err);
+    void (*cursor_close)(struct sl_cursor *c); /* NULL ok */
+    /* Split a script into statements (the backend's own parser); *out holds
+     * n NUL-terminated strings, caller frees with free_statements. */
+    int (*split_statements)(struct sl_wh *wh, const char *sql, char ***out,
+                            size_t *out_n, struct sl_error *err);
+    void (*free_statements)(char **stmts, size_t n);
+    /* Run SQL and print the result to out (the driver's own printer; goes
+     * once the cursor and src/ops/render.c serve `sluice query`). */
+    int (*print_query)(struct sl_wh *wh, const char *sql,
+                       enum sl_query_format fmt, FILE *out,
+                       struct sl_error *err);
 };
 
 /* Pick the driver for a URI; NULL if the scheme is unknown. A bare path is

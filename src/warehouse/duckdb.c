@@ -24,10 +24,15 @@
 #include "warehouse/duckdb_int.h"
 #include "warehouse/warehouse_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- errors and statements ------------------------------------------------
  */
@@ -139,7 +144,8 @@ static void dd_close(struct sl_wh *wh)
         return;
     }
     if (wh->active != NULL) {
-        sl__duckdb_ops.load_abort(wh->active);
+        sl__duckdb_load_free(wh->active);
+        sl__duckdb_rollback(wh);
     }
     if (wh->con != NULL) {
         duckdb_disconnect(&wh->con);
@@ -151,37 +157,83 @@ static void dd_close(struct sl_wh *wh)
     sl__free(wh);
 }
 
-static int dd_open(const char *uri, struct sl_wh **out, struct sl_error *err)
+/* Who holds a lock on path that conflicts with the access we want (F_GETLK:
+ * DuckDB locks its file with fcntl): the holder's pid and program name in
+ * out, false when nobody does. */
+static bool lock_holder(const char *path, bool write, char *out, size_t size)
 {
-    *out = NULL;
-    const char *path = uri_path(uri);
-    if (path[0] == '\0') {
-        return SL_ERR(err, -SL_EUSAGE, "duckdb: no database file in \"%s\"",
-                      uri);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
     }
-    int lrc = sl__duckdb_load(err);
-    if (lrc != SL_OK) {
-        return lrc;
+    struct flock fl = {.l_type = write ? F_WRLCK : F_RDLCK,
+                       .l_whence = SEEK_SET};
+    bool held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    if (!held) {
+        return false;
     }
-    struct sl_wh *wh = sl__calloc(1, sizeof(*wh));
-    if (wh == NULL || (wh->path = sl__strdup(path)) == NULL) {
-        sl__free(wh);
-        return sl__duckdb_nomem(err);
+    char comm[64] = "?", proc[64];
+    snprintf(proc, sizeof(proc), "/proc/%ld/comm", (long)fl.l_pid);
+    FILE *f = fopen(proc, "r");
+    if (f != NULL) {
+        if (fgets(comm, sizeof(comm), f) != NULL) {
+            comm[strcspn(comm, "\n")] = '\0';
+        }
+        fclose(f);
     }
-    int rc = SL_OK;
+    snprintf(out, size, "pid %ld (%s)", (long)fl.l_pid, comm);
+    return true;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One attempt at the instance; *out_busy when another process holds a
+ * conflicting lock (holder named in who). */
+static int open_instance(struct sl_wh *wh, const char *path,
+                         const struct sl_wh_open_opts *o, bool *out_busy,
+                         char *who, size_t who_size, struct sl_error *err)
+{
+    *out_busy = false;
     duckdb_config cfg = NULL;
     char *derr = NULL;
+    int rc = SL_OK;
     if (duckdb_create_config(&cfg) == DuckDBError) {
-        rc = sl__duckdb_fail(err, 0, path, "cannot create a configuration");
-        goto out;
+        return sl__duckdb_fail(err, 0, path, "cannot create a configuration");
     }
-    /* Never download extensions behind the user's back (JSON is probed below;
-     * an auto-install would hit the network from a data loader). */
+    /* Never download extensions behind the user's back (JSON is probed
+     * below; an auto-install would hit the network from a data loader). */
     (void)duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
+    if (o->mode == SL_WH_READ && strcmp(path, ":memory:") != 0) {
+        (void)duckdb_set_config(cfg, "access_mode", "READ_ONLY");
+    } else {
+        /* Set once for the instance, never per load (both settings are
+         * global): the thread budget, and no insertion order to keep, so
+         * INSERT ... SELECT runs on every thread. */
+        char th[16];
+        snprintf(th, sizeof(th), "%u", o->threads > 0 ? o->threads : 1);
+        if (o->threads > 0) {
+            (void)duckdb_set_config(cfg, "threads", th);
+        }
+        (void)duckdb_set_config(cfg, "preserve_insertion_order", "false");
+    }
     /* Two DuckDB instances on one file in one process would both write it
      * (the file lock only stops other processes), so file databases go
      * through a process-wide instance cache: every sl_wh on the same file
-     * shares one instance, each with its own connection. */
+     * shares one instance, each with its own connection. The cache lets an
+     * instance go when its last handle closes (and the file lock with it). */
     duckdb_state st;
     if (strcmp(path, ":memory:") == 0) {
         st = duckdb_open_ext(path, &wh->db, cfg, &derr);
@@ -193,10 +245,91 @@ static int dd_open(const char *uri, struct sl_wh **out, struct sl_error *err)
                                                    &wh->db, cfg, &derr);
     }
     if (st == DuckDBError) {
-        rc = SL_ERR(err, -SL_EWAREHOUSE, "duckdb: cannot open %s: %s", path,
-                    derr != NULL ? derr : "unknown error");
-        sl__error_path(err, path);
         wh->db = NULL;
+        if (lock_holder(path, o->mode != SL_WH_READ, who, who_size)) {
+            *out_busy = true;
+            rc =
+                SL_ERR(err, -SL_EBUSY, "duckdb: %s is locked by %s", path, who);
+        } else {
+            rc = SL_ERR(err, -SL_EWAREHOUSE, "duckdb: cannot open %s: %s", path,
+                        derr != NULL ? derr : "unknown error");
+        }
+        sl__error_path(err, path);
+    }
+    if (derr != NULL) {
+        duckdb_free(derr);
+    }
+    duckdb_destroy_config(&cfg);
+    return rc;
+}
+
+/* Open the instance, waiting up to o->lock_timeout_ms for another process's
+ * lock to go (backing off from 10 ms to 500 ms). */
+static int open_waiting(struct sl_wh *wh, const char *path,
+                        const struct sl_wh_open_opts *o, struct sl_error *err)
+{
+    int64_t deadline = mono_ms() + o->lock_timeout_ms;
+    uint32_t pause = 10;
+    bool told = false;
+    for (;;) {
+        bool busy = false;
+        char who[160] = "";
+        struct sl_error e = {0};
+        int rc = open_instance(wh, path, o, &busy, who, sizeof(who), &e);
+        int64_t left = deadline - mono_ms();
+        if (rc == SL_OK || !busy || left <= 0) {
+            if (rc != SL_OK && err != NULL && err->code == 0) {
+                *err = e;
+                if (busy) {
+                    err->retry_after_ms = 1000;
+                }
+            }
+            return rc;
+        }
+        if (!told && o->waiting != NULL) {
+            o->waiting(o->waiting_ud, who);
+            told = true;
+        }
+        sleep_ms(pause < left ? pause : (uint32_t)left);
+        pause = pause * 2 > 500 ? 500 : pause * 2;
+    }
+}
+
+static int dd_open(const char *uri, const struct sl_wh_open_opts *o,
+                   struct sl_wh **out, struct sl_error *err)
+{
+    *out = NULL;
+    static const struct sl_wh_open_opts defaults = {.mode = SL_WH_CREATE};
+    if (o == NULL) {
+        o = &defaults;
+    }
+    const char *path = uri_path(uri);
+    if (path[0] == '\0') {
+        return SL_ERR(err, -SL_EUSAGE, "duckdb: no database file in \"%s\"",
+                      uri);
+    }
+    struct stat st;
+    if (o->mode != SL_WH_CREATE && strcmp(path, ":memory:") != 0 &&
+        stat(path, &st) != 0) {
+        int rc = SL_ERR(err, -SL_ENOTFOUND,
+                        "no warehouse at %s (nothing was created; `sluice "
+                        "schema apply`, `load` and `run` create one)",
+                        path);
+        sl__error_path(err, path);
+        return rc;
+    }
+    int lrc = sl__duckdb_load(err);
+    if (lrc != SL_OK) {
+        return lrc;
+    }
+    struct sl_wh *wh = sl__calloc(1, sizeof(*wh));
+    if (wh == NULL || (wh->path = sl__strdup(path)) == NULL) {
+        sl__free(wh);
+        return sl__duckdb_nomem(err);
+    }
+    wh->read_only = o->mode == SL_WH_READ;
+    int rc = open_waiting(wh, path, o, err);
+    if (rc != SL_OK) {
         goto out;
     }
     if (duckdb_connect(wh->db, &wh->con) == DuckDBError) {
@@ -210,12 +343,10 @@ static int dd_open(const char *uri, struct sl_wh **out, struct sl_error *err)
     wh->has_json =
         duckdb_query(wh->con, "SELECT '1'::JSON", &res) == DuckDBSuccess;
     duckdb_destroy_result(&res);
-    sl__duckdb_par_register(wh);
-out:
-    if (derr != NULL) {
-        duckdb_free(derr);
+    if (!wh->read_only) {
+        sl__duckdb_par_register(wh);
     }
-    duckdb_destroy_config(&cfg);
+out:
     if (rc != SL_OK) {
         dd_close(wh);
         return rc;
@@ -224,17 +355,30 @@ out:
     return SL_OK;
 }
 
+static void dd_local_files(const char *uri, struct sl_wh_files *out)
+{
+    static const char *const what[] = {"the warehouse", "the warehouse's WAL",
+                                       "the warehouse's temporary folder"};
+    static const char *const suffix[] = {"", ".wal", ".tmp"};
+    const char *path = uri_path(uri);
+    out->n = 0;
+    if (path[0] == '\0' || strcmp(path, ":memory:") == 0) {
+        return;
+    }
+    for (size_t i = 0; i < SL_ARRAY_LEN(what); i++) {
+        int n = snprintf(out->path[out->n], sizeof(out->path[0]), "%s%s", path,
+                         suffix[i]);
+        if (n > 0 && (size_t)n < sizeof(out->path[0])) {
+            out->what[out->n++] = what[i];
+        }
+    }
+}
+
 /* ---- ensure_table
  * ------------------------------------------------------------ */
 
-const char sl__duckdb_loads_ddl[] =
-    "CREATE TABLE IF NOT EXISTS main._sluice_loads (load_id VARCHAR, "
-    "table_name VARCHAR, file_path VARCHAR, file_size BIGINT, fingerprint "
-    "VARCHAR, "
-    "rows_loaded BIGINT, rows_rejected BIGINT, started TIMESTAMPTZ, "
-    "finished TIMESTAMPTZ)";
-
-int sl__duckdb_qualified(struct sl_buf *b, const char *dataset, const char *name)
+int sl__duckdb_qualified(struct sl_buf *b, const char *dataset,
+                         const char *name)
 {
     int rc = sl__sql_quote_ident(b, dataset);
     if (rc == SL_OK) {
@@ -259,10 +403,9 @@ static void excols_free(struct excol *ex, size_t n)
     sl__free(ex);
 }
 
-/* Run sql with two string parameters (bound, never spliced) into *res, which
- * the caller destroys on success. */
-static int query2(struct sl_wh *wh, const char *sql, const char *a, const char *b,
-                  const char *what, duckdb_result *res, struct sl_error *err)
+int sl__duckdb_query2(struct sl_wh *wh, const char *sql, const char *a,
+                      const char *b, const char *what, duckdb_result *res,
+                      struct sl_error *err)
 {
     duckdb_prepared_statement st = NULL;
     int rc = sl__duckdb_prepare(wh, sql, &st, err);
@@ -293,7 +436,8 @@ static int existing_columns(struct sl_wh *wh, const char *dataset,
     *out = NULL;
     *out_n = 0;
     duckdb_result res;
-    int rc = query2(wh, sql, dataset, name, "reading the catalog", &res, err);
+    int rc = sl__duckdb_query2(wh, sql, dataset, name, "reading the catalog",
+                               &res, err);
     if (rc != SL_OK) {
         return rc;
     }
@@ -560,9 +704,6 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
             goto out;
         }
     }
-    if ((rc = sl__duckdb_exec(wh, sl__duckdb_loads_ddl, err)) != SL_OK) {
-        goto out;
-    }
     rc = sl__duckdb_exec(wh, "COMMIT", err);
 out:
     if (oom) {
@@ -593,88 +734,26 @@ static int dd_ensure_table(struct sl_wh *wh, const struct sl_table *t,
     }
     if (rc == SL_OK && n_ex > 0) {
         rc = compare_table(wh, t, cols, ex, n_ex, err);
-        if (rc == SL_OK) {
-            rc = sl__duckdb_exec(wh, sl__duckdb_loads_ddl, err);
-        }
     } else if (rc == SL_OK) {
         rc = create_table(wh, t, cols, err);
         *out_created = rc == SL_OK;
+    }
+    if (rc == SL_OK) {
+        rc = sl__duckdb_audit_ready(wh, err);
     }
     excols_free(ex, n_ex);
     sl__duckdb_cols_free(cols, t->root.n_fields);
     return rc;
 }
 
-/* ---- loaded_before
- * ------------------------------------------------------------ */
-
-/* Does a one-row "SELECT count(*)" result hold a count above zero? Destroys it. */
-static bool count_positive(duckdb_result *res)
-{
-    bool yes = false;
-    duckdb_data_chunk ch = duckdb_fetch_chunk(*res);
-    if (ch != NULL) {
-        int64_t *n = duckdb_vector_get_data(duckdb_data_chunk_get_vector(ch, 0));
-        yes = duckdb_data_chunk_get_size(ch) > 0 && n[0] > 0;
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(res);
-    return yes;
-}
-
-static int loads_table_exists(struct sl_wh *wh, bool *out_yes,
-                              struct sl_error *err)
-{
-    duckdb_result res;
-    *out_yes = false;
-    if (duckdb_query(
-            wh->con,
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = "
-            "current_database() AND schema_name = 'main' AND table_name = "
-            "'_sluice_loads'",
-            &res) == DuckDBError) {
-        int rc =
-            sl__duckdb_fail(err, (int)duckdb_result_error_type(&res),
-                            "reading the catalog", duckdb_result_error(&res));
-        duckdb_destroy_result(&res);
-        return rc;
-    }
-    *out_yes = count_positive(&res);
-    return SL_OK;
-}
-
-static int dd_loaded_before(struct sl_wh *wh, const char *table,
-                            const char *fingerprint, bool *out_yes,
-                            struct sl_error *err)
-{
-    *out_yes = false;
-    bool exists = false;
-    int rc = loads_table_exists(wh, &exists, err);
-    if (rc != SL_OK || !exists) {
-        return rc;
-    }
-    duckdb_result res;
-    rc = query2(wh,
-                "SELECT count(*) FROM main._sluice_loads WHERE table_name = ? AND "
-                "fingerprint = ?",
-                table, fingerprint, "reading _sluice_loads", &res, err);
-    if (rc != SL_OK) {
-        return rc;
-    }
-    *out_yes = count_positive(&res);
-    return SL_OK;
-}
-
 const struct sl_wh_ops sl__duckdb_ops = {
     .scheme = "duckdb",
     .open = dd_open,
     .close = dd_close,
+    .local_files = dd_local_files,
     .ensure_table = dd_ensure_table,
-    .loaded_before = dd_loaded_before,
-    .load_begin = sl__duckdb_load_begin,
-    .load_row = sl__duckdb_load_row,
-    .load_parallel = sl__duckdb_load_parallel,
-    .load_commit = sl__duckdb_load_commit,
-    .load_abort = sl__duckdb_load_abort,
-    .query = sl__duckdb_query,
+    .load_batch = sl__duckdb_load_batch,
+    .batch_committed = sl__duckdb_batch_committed,
+    .file_history = sl__duckdb_file_history,
+    .print_query = sl__duckdb_query,
 };

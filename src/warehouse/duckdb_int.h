@@ -23,6 +23,9 @@ struct sl_wh {
     duckdb_connection con; /* owned; the one connection all work goes through */
     char *path;            /* database file as given to DuckDB, owned */
     bool has_json;         /* the JSON type exists in this libduckdb */
+    bool read_only;        /* opened SL_WH_READ */
+    bool audit_ready;      /* _sluice_loads/_sluice_files exist in today's
+                              layout (created or migrated on first need) */
     struct sl_load *active; /* the load in progress, NULL if none (borrowed) */
 };
 
@@ -58,23 +61,23 @@ struct sl_load {
     const struct sl_table *t; /* borrowed; must outlive the load */
     struct col *cols;         /* plan per top-level column, owned */
     size_t n_cols;
-    duckdb_appender app;     /* owned */
-    duckdb_data_chunk chunk; /* owned; rows being filled */
-    idx_t rows;              /* rows filled in chunk */
-    idx_t cap;               /* duckdb_vector_size() */
-    char *table;             /* "dataset.table" for _sluice_loads, owned */
-    char *file;              /* owned, may be NULL */
-    char *fingerprint;       /* owned, may be NULL */
-    uint64_t size;           /* bytes read */
-    int64_t started_us;      /* wall clock at the start of the load */
-    bool broken;             /* an append failed: only abort is useful now */
+    duckdb_appender app;        /* owned */
+    duckdb_data_chunk chunk;    /* owned; rows being filled */
+    idx_t rows;                 /* rows filled in chunk */
+    idx_t cap;                  /* duckdb_vector_size() */
+    char *table;                /* "dataset.table", for messages, owned */
+    bool broken;                /* an append failed: only abort is useful now */
+    uint64_t n_rows;            /* rows appended through load_row */
+    uint64_t checksum;          /* sum of their sl_row_hash */
     duckdb_logical_type *types; /* the table's column types, owned */
     /* a parallel load (duckdb_par.c) */
-    struct sl_psource *src;  /* borrowed, during sl__duckdb_load_parallel */
+    struct sl_psource *src; /* borrowed, during sl__duckdb_load_parallel */
     unsigned par_threads;
-    uint64_t token;          /* names this load to sluice_rows() */
-    pthread_mutex_t par_mu;  /* guards par_rc and par_err */
-    int par_rc;              /* the first error of a worker thread */
+    uint64_t token;         /* names this load to sluice_rows() */
+    uint64_t par_rows;      /* rows the parallel scan produced (atomic) */
+    uint64_t par_sum;       /* sum of their sl_row_hash (atomic) */
+    pthread_mutex_t par_mu; /* guards par_rc and par_err */
+    int par_rc;             /* the first error of a worker thread */
     struct sl_error par_err;
 };
 
@@ -111,8 +114,18 @@ SL_NODISCARD int sl__duckdb_run_prepared(duckdb_prepared_statement st,
                                          const char *what, duckdb_result *res,
                                          struct sl_error *err);
 
-/* CREATE TABLE IF NOT EXISTS for main._sluice_loads, the load record. */
-extern const char sl__duckdb_loads_ddl[];
+/* Run sql with two string parameters (bound, never spliced) into *res, which
+ * the caller destroys on success. */
+SL_NODISCARD int sl__duckdb_query2(struct sl_wh *wh, const char *sql,
+                                   const char *a, const char *b,
+                                   const char *what, duckdb_result *res,
+                                   struct sl_error *err);
+
+/* Map a failed statement's DuckDB error type to our classes: a transaction
+ * conflict is -SL_EBUSY (retry), out of memory -SL_ENOMEM, a full disk
+ * -SL_ENOSPC, anything else -SL_EWAREHOUSE. */
+SL_NODISCARD int sl__duckdb_fail_result(struct sl_error *err,
+                                        duckdb_result *res, const char *what);
 
 /* ---- the storage plan (duckdb_plan.c) ------------------------------------ */
 
@@ -133,21 +146,22 @@ bool sl__duckdb_type_matches(const struct col *c, duckdb_logical_type lt);
 
 /* ---- loading (duckdb_load.c) and queries (duckdb_query.c) ---------------- */
 
-/* The sl_wh_ops entries of the same names; contracts in driver.h. */
-SL_NODISCARD int sl__duckdb_load_begin(struct sl_wh *wh,
-                                       const struct sl_table *t,
-                                       const struct sl_load_info *info,
-                                       struct sl_load **out,
-                                       struct sl_error *err);
+/* An appender on t inside wh's open transaction (the caller began it):
+ * checks that the table's columns are the definition's. */
+SL_NODISCARD int sl__duckdb_load_open(struct sl_wh *wh,
+                                      const struct sl_table *t,
+                                      struct sl_load **out,
+                                      struct sl_error *err);
+/* Row sink: one validated row (counted in n_rows and checksum). */
 SL_NODISCARD int sl__duckdb_load_row(struct sl_load *ld,
                                      const struct sl_val *cols, size_t n_cols,
                                      struct sl_error *err);
-SL_NODISCARD int sl__duckdb_load_commit(struct sl_load *ld,
-                                        const struct sl_load_info *final,
-                                        uint64_t rows_loaded,
-                                        uint64_t rows_rejected,
-                                        struct sl_error *err);
-void sl__duckdb_load_abort(struct sl_load *ld);
+/* Flush and close the appender (NOT NULL violations surface here); the rows
+ * stay in the open transaction. */
+SL_NODISCARD int sl__duckdb_load_close(struct sl_load *ld,
+                                       struct sl_error *err);
+/* Free ld (NULL ok); the caller rolls back or has committed. */
+void sl__duckdb_load_free(struct sl_load *ld);
 /* Write one validated value into row `row` of vector v, as column c. */
 SL_NODISCARD int sl__duckdb_put(const struct col *c, duckdb_vector v, idx_t row,
                                 const struct sl_val *val, struct sl_error *err);
@@ -157,8 +171,36 @@ SL_NODISCARD int sl__duckdb_put(const struct col *c, duckdb_vector v, idx_t row,
 void sl__duckdb_par_register(struct sl_wh *wh);
 SL_NODISCARD int sl__duckdb_load_parallel(struct sl_load *ld,
                                           struct sl_psource *src,
-                                          unsigned n_threads,
                                           struct sl_error *err);
+
+/* ---- the audit trail and batches (duckdb_audit.c, duckdb_batch.c) -------- */
+
+/* Create _sluice_loads and _sluice_files (migrating the one-table layout of
+ * earlier versions) unless done on this handle; outside any transaction. */
+SL_NODISCARD int sl__duckdb_audit_ready(struct sl_wh *wh, struct sl_error *err);
+/* Is batch id recorded? Runs in the current transaction, if any. */
+SL_NODISCARD int sl__duckdb_batch_recorded(struct sl_wh *wh, const char *id,
+                                           bool *out_yes, struct sl_error *err);
+/* Has table loaded content with this fingerprint? */
+SL_NODISCARD int sl__duckdb_fp_loaded(struct sl_wh *wh, const char *table,
+                                      const char *fingerprint, bool *out_yes,
+                                      struct sl_error *err);
+/* Record b and its files (inside the open transaction). */
+SL_NODISCARD int sl__duckdb_record_batch(struct sl_wh *wh,
+                                         const struct sl_batch *b,
+                                         const char *table,
+                                         struct sl_error *err);
+/* The sl_wh_ops entries of the same names; contracts in driver.h. */
+SL_NODISCARD int sl__duckdb_batch_committed(struct sl_wh *wh, const char *id,
+                                            bool *out_yes,
+                                            struct sl_error *err);
+SL_NODISCARD int sl__duckdb_file_history(struct sl_wh *wh, const char *table,
+                                         const char *path, uint64_t size,
+                                         struct sl_prior_load *out, size_t max,
+                                         size_t *out_n, struct sl_error *err);
+SL_NODISCARD int sl__duckdb_load_batch(struct sl_wh *wh, struct sl_batch *b,
+                                       struct sl_error *err);
+/* Print a query's result (legacy printer, until the cursor lands). */
 SL_NODISCARD int sl__duckdb_query(struct sl_wh *wh, const char *sql,
                                   enum sl_query_format fmt, FILE *out,
                                   struct sl_error *err);

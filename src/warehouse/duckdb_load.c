@@ -1,6 +1,6 @@
-/* duckdb_load.c - loading into DuckDB: one transaction per load, rows written
- * into the appender's data chunks, the load recorded in _sluice_loads at
- * commit. warehouse stage. */
+/* duckdb_load.c - rows into DuckDB: an appender on the table inside the
+ * batch's open transaction, validated rows written straight into its data
+ * chunks (duckdb_batch.c runs the transaction). warehouse stage. */
 #include "core/common.h"
 
 #include "core/alloc.h"
@@ -47,27 +47,21 @@ static void free_load(struct sl_load *ld)
     }
     sl__duckdb_cols_free(ld->cols, ld->n_cols);
     sl__free(ld->table);
-    sl__free(ld->file);
-    sl__free(ld->fingerprint);
     if (ld->wh != NULL && ld->wh->active == ld) {
         ld->wh->active = NULL;
     }
     sl__free(ld);
 }
 
-void sl__duckdb_load_abort(struct sl_load *ld)
+void sl__duckdb_load_free(struct sl_load *ld)
 {
-    if (ld == NULL) {
-        return;
+    if (ld != NULL) {
+        free_load(ld); /* the appender must not outlive the transaction */
     }
-    struct sl_wh *wh = ld->wh;
-    free_load(ld); /* the appender first: it must not outlive the transaction */
-    sl__duckdb_rollback(wh);
 }
 
-int sl__duckdb_load_begin(struct sl_wh *wh, const struct sl_table *t,
-                          const struct sl_load_info *info, struct sl_load **out,
-                          struct sl_error *err)
+int sl__duckdb_load_open(struct sl_wh *wh, const struct sl_table *t,
+                         struct sl_load **out, struct sl_error *err)
 {
     *out = NULL;
     if (wh->active != NULL) {
@@ -89,40 +83,14 @@ int sl__duckdb_load_begin(struct sl_wh *wh, const struct sl_table *t,
         sl__free(ld);
         return rc;
     }
-    if (info != NULL) {
-        ld->size = info->size;
-        ld->started_us = info->started_us;
-        ld->file = info->file != NULL ? sl__strdup(info->file) : NULL;
-        ld->fingerprint =
-            info->fingerprint != NULL ? sl__strdup(info->fingerprint) : NULL;
-        if ((info->file != NULL && ld->file == NULL) ||
-            (info->fingerprint != NULL && ld->fingerprint == NULL)) {
-            free_load(ld);
-            return sl__duckdb_nomem(err);
-        }
-    }
-    if (info != NULL && info->table != NULL) {
-        ld->table = sl__strdup(info->table);
-    } else {
-        size_t size = strlen(t->dataset) + strlen(t->name) + 2;
-        ld->table = sl__malloc(size);
-        if (ld->table != NULL) {
-            snprintf(ld->table, size, "%s.%s", t->dataset, t->name);
-        }
-    }
+    size_t size = strlen(t->dataset) + strlen(t->name) + 2;
+    ld->table = sl__malloc(size);
     if (ld->table == NULL) {
         free_load(ld);
         return sl__duckdb_nomem(err);
     }
-    rc = sl__duckdb_exec(wh, "BEGIN TRANSACTION", err);
-    if (rc != SL_OK) {
-        free_load(ld);
-        return rc;
-    }
+    snprintf(ld->table, size, "%s.%s", t->dataset, t->name);
     wh->active = ld;
-    if ((rc = sl__duckdb_exec(wh, sl__duckdb_loads_ddl, err)) != SL_OK) {
-        goto fail;
-    }
     /* Verified (tests/unit/test_duckdb.c, test_abort_leaves_no_rows): an
      * appender appends inside the connection's open transaction, so ROLLBACK
      * drops its rows and no staging table is needed. */
@@ -171,7 +139,7 @@ fail:
         }
         sl__free(types);
     }
-    sl__duckdb_load_abort(ld);
+    free_load(ld);
     return rc;
 }
 
@@ -358,8 +326,8 @@ int sl__duckdb_put(const struct col *c, duckdb_vector v, idx_t row,
         e->length = val->len;
         duckdb_vector child = duckdb_list_vector_get_child(v);
         for (uint32_t i = 0; i < val->len; i++) {
-            int rc = sl__duckdb_put(&c->kids[0], child, off + i, &val->u.v[i],
-                                    err);
+            int rc =
+                sl__duckdb_put(&c->kids[0], child, off + i, &val->u.v[i], err);
             if (rc != SL_OK) {
                 return rc;
             }
@@ -407,98 +375,25 @@ int sl__duckdb_load_row(struct sl_load *ld, const struct sl_val *cols,
         }
     }
     ld->rows++;
+    ld->n_rows++;
+    ld->checksum += sl_row_hash(cols, n_cols);
     return ld->rows == ld->cap ? flush_chunk(ld, err) : SL_OK;
 }
 
-static int64_t now_us(void)
+int sl__duckdb_load_close(struct sl_load *ld, struct sl_error *err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int record_load(struct sl_load *ld, uint64_t rows_loaded,
-                       uint64_t rows_rejected, struct sl_error *err)
-{
-    /* load_id comes from DuckDB's uuid(): the statement text holds no value. */
-    static const char sql[] =
-        "INSERT INTO main._sluice_loads (load_id, table_name, file_path, "
-        "file_size, "
-        "fingerprint, rows_loaded, rows_rejected, started, finished) "
-        "VALUES (CAST(uuid() AS VARCHAR), ?, ?, ?, ?, ?, ?, ?, ?)";
-    duckdb_prepared_statement st = NULL;
-    int rc = sl__duckdb_prepare(ld->wh, sql, &st, err);
+    if (ld->broken) {
+        return SL_ERR(err, -SL_EWAREHOUSE,
+                      "duckdb: load into %s already failed", ld->table);
+    }
+    int rc = flush_chunk(ld, err);
     if (rc != SL_OK) {
         return rc;
     }
-    duckdb_timestamp started = {ld->started_us};
-    duckdb_timestamp finished = {now_us()};
-    bool bad =
-        duckdb_bind_varchar(st, 1, ld->table) == DuckDBError ||
-        (ld->file != NULL ? duckdb_bind_varchar(st, 2, ld->file)
-                          : duckdb_bind_null(st, 2)) == DuckDBError ||
-        duckdb_bind_int64(st, 3, (int64_t)ld->size) == DuckDBError ||
-        (ld->fingerprint != NULL ? duckdb_bind_varchar(st, 4, ld->fingerprint)
-                                 : duckdb_bind_null(st, 4)) == DuckDBError ||
-        duckdb_bind_int64(st, 5, (int64_t)rows_loaded) == DuckDBError ||
-        duckdb_bind_int64(st, 6, (int64_t)rows_rejected) == DuckDBError ||
-        duckdb_bind_timestamp_tz(st, 7, started) == DuckDBError ||
-        duckdb_bind_timestamp_tz(st, 8, finished) == DuckDBError;
-    if (bad) {
-        rc = sl__duckdb_fail(err, 0, "bind", duckdb_prepare_error(st));
-    } else {
-        duckdb_result res;
-        rc = sl__duckdb_run_prepared(st, "recording the load in _sluice_loads",
-                                     &res, err);
-        if (rc == SL_OK) {
-            duckdb_destroy_result(&res);
-        }
-    }
-    duckdb_destroy_prepare(&st);
-    return rc;
-}
-
-int sl__duckdb_load_commit(struct sl_load *ld, const struct sl_load_info *final,
-                           uint64_t rows_loaded, uint64_t rows_rejected,
-                           struct sl_error *err)
-{
-    struct sl_wh *wh = ld->wh;
-    int rc = SL_OK;
-    if (final != NULL) {
-        ld->size = final->size;
-        if (final->fingerprint != NULL) {
-            char *fp = sl__strdup(final->fingerprint);
-            if (fp == NULL) {
-                rc = sl__duckdb_nomem(err);
-                goto fail;
-            }
-            sl__free(ld->fingerprint);
-            ld->fingerprint = fp;
-        }
-    }
-    if (ld->broken) {
-        rc = SL_ERR(err, -SL_EWAREHOUSE, "duckdb: load into %s already failed",
-                    ld->table);
-        goto fail;
-    }
-    if ((rc = flush_chunk(ld, err)) != SL_OK) {
-        goto fail;
-    }
     /* Close reports constraint violations (NOT NULL) found while flushing. */
     if (duckdb_appender_close(ld->app) == DuckDBError) {
-        rc = appender_fail(ld, ld->table, err);
-        goto fail;
+        return appender_fail(ld, ld->table, err);
     }
     (void)duckdb_appender_destroy(&ld->app);
-    if ((rc = record_load(ld, rows_loaded, rows_rejected, err)) != SL_OK) {
-        goto fail;
-    }
-    if ((rc = sl__duckdb_exec(wh, "COMMIT", err)) != SL_OK) {
-        goto fail;
-    }
-    free_load(ld);
     return SL_OK;
-fail:
-    sl__duckdb_load_abort(ld);
-    return rc;
 }

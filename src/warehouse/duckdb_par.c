@@ -1,9 +1,10 @@
-/* duckdb_par.c - parallel loads into DuckDB: a table function, sluice_rows(token),
- * whose scan validates a file on DuckDB's own worker threads (one cursor of a
- * sl_psource per thread, rows written straight into the output chunks), run as
- * INSERT INTO table SELECT * FROM sluice_rows(token) inside the load's open
- * transaction. DuckDB then builds and compresses row groups on every thread, as
- * its own read_json does, and the commit stays one atomic step. warehouse stage. */
+/* duckdb_par.c - parallel loads into DuckDB: a table function,
+ * sluice_rows(token), whose scan validates a file on DuckDB's own worker
+ * threads (one cursor of a sl_psource per thread, rows written straight into
+ * the output chunks), run as INSERT INTO table SELECT * FROM sluice_rows(token)
+ * inside the load's open transaction. DuckDB then builds and compresses row
+ * groups on every thread, as its own read_json does, and the commit stays one
+ * atomic step. warehouse stage. */
 #include "core/common.h"
 
 #include "core/alloc.h"
@@ -70,13 +71,15 @@ static void note_error(struct sl_load *ld, int rc, const struct sl_error *err)
     pthread_mutex_unlock(&ld->par_mu);
 }
 
-/* ---- the table function ------------------------------------------------------ */
+/* ---- the table function
+ * ------------------------------------------------------ */
 
 struct worker {
     struct sl_load *ld;
     struct sl_pcursor *cur;
     duckdb_vector *vecs; /* the output chunk's column vectors, this call */
     idx_t rows, cap;
+    uint64_t sum; /* sl_row_hash of this call's rows */
     bool done;
 };
 
@@ -118,8 +121,9 @@ static void tf_local_init(duckdb_init_info info)
     if (w != NULL) {
         w->vecs = sl__calloc(ld->n_cols ? ld->n_cols : 1, sizeof(*w->vecs));
     }
-    int rc = w != NULL && w->vecs != NULL ? sl_pcursor_open(ld->src, &w->cur, &err)
-                                          : SL_ERR(&err, -SL_ENOMEM, "out of memory");
+    int rc = w != NULL && w->vecs != NULL
+                 ? sl_pcursor_open(ld->src, &w->cur, &err)
+                 : SL_ERR(&err, -SL_ENOMEM, "out of memory");
     if (rc != SL_OK) {
         note_error(ld, rc, &err);
         if (w != NULL) {
@@ -134,16 +138,20 @@ static void tf_local_init(duckdb_init_info info)
     duckdb_init_set_init_data(info, w, worker_free);
 }
 
-/* The row sink: one validated row into the output chunk; pause when it is full. */
-static int put_row(void *ud, const struct sl_val *cols, size_t n, struct sl_error *err)
+/* The row sink: one validated row into the output chunk; pause when it is full.
+ */
+static int put_row(void *ud, const struct sl_val *cols, size_t n,
+                   struct sl_error *err)
 {
     struct worker *w = ud;
     for (size_t i = 0; i < n; i++) {
-        int rc = sl__duckdb_put(&w->ld->cols[i], w->vecs[i], w->rows, &cols[i], err);
+        int rc =
+            sl__duckdb_put(&w->ld->cols[i], w->vecs[i], w->rows, &cols[i], err);
         if (rc != SL_OK) {
             return rc;
         }
     }
+    w->sum += sl_row_hash(cols, n);
     return ++w->rows == w->cap ? SL_ROW_PAUSE : SL_OK;
 }
 
@@ -154,6 +162,7 @@ static void tf_scan(duckdb_function_info info, duckdb_data_chunk output)
         w->vecs[i] = duckdb_data_chunk_get_vector(output, i);
     }
     w->rows = 0;
+    w->sum = 0;
     if (!w->done) {
         struct sl_error err = {0};
         struct sl_row_sink sink = {put_row, w};
@@ -165,6 +174,8 @@ static void tf_scan(duckdb_function_info info, duckdb_data_chunk output)
             return;
         }
     }
+    __atomic_fetch_add(&w->ld->par_rows, (uint64_t)w->rows, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&w->ld->par_sum, w->sum, __ATOMIC_RELAXED);
     duckdb_data_chunk_set_size(output, w->rows);
 }
 
@@ -184,42 +195,32 @@ void sl__duckdb_par_register(struct sl_wh *wh)
     duckdb_destroy_table_function(&tf);
 }
 
-/* ---- the load ------------------------------------------------------------------- */
+/* ---- the load
+ * ------------------------------------------------------------------- */
 
-int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src, unsigned n_threads,
+int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src,
                              struct sl_error *err)
 {
     struct sl_wh *wh = ld->wh;
     if (ld->broken) {
-        return SL_ERR(err, -SL_EWAREHOUSE, "duckdb: load into %s already failed", ld->table);
+        return SL_ERR(err, -SL_EWAREHOUSE,
+                      "duckdb: load into %s already failed", ld->table);
     }
-    if (n_threads < 1) {
-        n_threads = 1;
-    }
+    /* The thread count and preserve_insertion_order = false (without which
+     * DuckDB would insert on one thread) were set when the instance was
+     * opened: both are global, never changed per load. Rows the appender may
+     * hold go in at its close, as always. */
     struct sl_buf sql;
     sl__buf_init(&sql);
-    int rc = sl__buf_printf(&sql, "SET threads = %u", n_threads);
-    if (rc != SL_OK) {
-        return sl__duckdb_nomem(err);
-    }
-    rc = sl__duckdb_exec(wh, sql.data, err);
-    /* Order is not kept across threads: without this DuckDB would insert on one. */
-    if (rc == SL_OK) {
-        rc = sl__duckdb_exec(wh, "SET preserve_insertion_order = false", err);
-    }
-    /* Rows the appender made at load_begin may hold go in at commit, as always. */
-    if (rc != SL_OK || !enlist(ld)) {
-        sl__buf_release(&sql);
+    if (!enlist(ld)) {
         ld->broken = true;
-        return rc != SL_OK ? rc
-                           : SL_ERR(err, -SL_EWAREHOUSE, "duckdb: too many parallel loads");
+        return SL_ERR(err, -SL_EWAREHOUSE, "duckdb: too many parallel loads");
     }
     pthread_mutex_init(&ld->par_mu, NULL);
     ld->src = src;
-    ld->par_threads = n_threads;
+    ld->par_threads = 64; /* DuckDB caps it at its own thread count */
     ld->par_rc = SL_OK;
-    sql.len = 0;
-    rc = sl__buf_printf(&sql, "INSERT INTO ");
+    int rc = sl__buf_printf(&sql, "INSERT INTO ");
     if (rc == SL_OK) {
         rc = sl__duckdb_qualified(&sql, ld->t->dataset, ld->t->name);
     }
@@ -236,8 +237,8 @@ int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src, unsigne
                 rc = ld->par_rc;
                 *err = ld->par_err;
             } else {
-                rc = sl__duckdb_fail(err, (int)duckdb_result_error_type(&res), ld->table,
-                                     duckdb_result_error(&res));
+                rc = sl__duckdb_fail(err, (int)duckdb_result_error_type(&res),
+                                     ld->table, duckdb_result_error(&res));
             }
             pthread_mutex_unlock(&ld->par_mu);
         }
@@ -249,12 +250,6 @@ int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src, unsigne
     ld->src = NULL;
     pthread_mutex_destroy(&ld->par_mu);
     sl__buf_release(&sql);
-    if (rc == SL_OK) {
-        rc = sl__duckdb_exec(wh, "RESET preserve_insertion_order", err);
-    }
-    if (rc == SL_OK) {
-        rc = sl__duckdb_exec(wh, "RESET threads", err); /* later queries get every core */
-    }
     if (rc != SL_OK) {
         ld->broken = true;
     }

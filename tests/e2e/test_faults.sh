@@ -46,7 +46,7 @@ fi
 expect_exit 0 -- "$SLUICE" schema apply --schemas "$S" --warehouse "$WH"
 # load: on one thread (read() stream) and on two (mapped, split into parts)
 for t in 1 2; do
-    rc=$(SHRINK_PREP="\"\$SLUICE\" query --warehouse \"\$WH\" \"DELETE FROM $T; DELETE FROM _sluice_loads\"" \
+    rc=$(SHRINK_PREP="\"\$SLUICE\" query --write --warehouse \"\$WH\" \"DELETE FROM $T; DELETE FROM _sluice_loads; DELETE FROM _sluice_files\"" \
         shrink_during "$TMP/shrink2.ndjson" "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" \
         --threads $t --max-bad-records 1000000 "$TMP/shrink2.ndjson")
     if [ "$rc" = "race-lost" ]; then echo "note: load -t$t finished before the truncation 5 times"; ok
@@ -57,6 +57,9 @@ for t in 1 2; do
         check_eq "no load recorded (-t$t)" "$(q 'SELECT count(*) FROM _sluice_loads')" "0"
     fi
 done
+
+# a try that lost the race may have loaded the file whole (or truncated): clean
+"$SLUICE" query --write --warehouse "$WH" "DELETE FROM $T; DELETE FROM _sluice_loads; DELETE FROM _sluice_files" >/dev/null
 
 # a full disk when writing rejects: exit 4, the rejects file named
 expect_exit 4 -- "$SLUICE" validate --schemas "$S" --table $T --max-bad-records 100 \
@@ -86,9 +89,27 @@ fi
 "$SLUICE" query --warehouse "$WH" "SELECT count(*) FROM range(20000000000)" >/dev/null 2>&1 &
 holder=$!
 sleep 1
-expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" --max-bad-records 100 "$D/equipment.ndjson"
-check_grep "locked warehouse named" "wh.duckdb" "$TMP/err"
+expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" --max-bad-records 100 \
+    --lock-timeout 1 "$D/equipment.ndjson"
+check_grep "locked warehouse named" "wh.duckdb is locked by pid $holder \(sluice\)" "$TMP/err"
+check_grep "locked is transient" "SL_EBUSY, transient" "$TMP/err"
+# with the default timeout the load waits, says for whom, and goes on once the
+# holder is gone (the holder is killed, not timed: the outcome is deterministic)
+"$SLUICE" load --schemas "$S" --table $T --warehouse "$WH" --max-bad-records 100 \
+    "$D/equipment.ndjson" >"$TMP/wait.out" 2>"$TMP/wait.err" &
+waiter=$!
+sleep 1
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
+wait $waiter
+check_eq "a waiting load completes" "$?" "0"
+check_grep "the wait is explained" "locked by pid $holder \(sluice\); waiting" "$TMP/wait.err"
+check_grep "then it loads" "loaded" "$TMP/wait.out"
+"$SLUICE" query --warehouse "$WH" "SELECT 1" >/dev/null 2>&1 &
+expect_exit 0 -- "$SLUICE" query --warehouse "$WH" "SELECT 2"
+wait
+"$SLUICE" query --warehouse "$WH" --write "DELETE FROM $T" >/dev/null
+"$SLUICE" query --warehouse "$WH" --write "DELETE FROM _sluice_files" >/dev/null
+"$SLUICE" query --warehouse "$WH" --write "DELETE FROM _sluice_loads" >/dev/null
 # not a database at all
 echo "not a database" > "$TMP/junk.duckdb"
 expect_exit 4 -- "$SLUICE" load --schemas "$S" --table $T --warehouse "duckdb://$TMP/junk.duckdb" "$D/equipment.ndjson"

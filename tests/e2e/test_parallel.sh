@@ -53,8 +53,8 @@ check_eq "rows of -t2 missing from -t1" "$(diff_rows b a)" "0"
 q2() { "$SLUICE" query --warehouse "duckdb://$TMP/wh2.duckdb" --format csv "$1" | sed -n 2p; }
 check_eq "-t2 row count" "$(q2 "SELECT count(*) FROM $T")" "$((rows - bad))"
 sha=$(sha256sum "$TMP/big.ndjson" | cut -d' ' -f1)
-check_eq "-t2 fingerprint is the file's SHA-256" "$(q2 'SELECT fingerprint FROM _sluice_loads')" "$sha"
-check_eq "-t2 recorded size" "$(q2 'SELECT file_size FROM _sluice_loads')" "$size"
+check_eq "-t2 fingerprint is the file's SHA-256" "$(q2 'SELECT fingerprint FROM _sluice_files')" "$sha"
+check_eq "-t2 recorded size" "$(q2 'SELECT file_size FROM _sluice_files')" "$size"
 
 # the same content, loaded on one thread before, is known on two
 expect_exit 0 -- "$SLUICE" load --schemas "$S" --table $T --threads 2 \
@@ -136,7 +136,10 @@ done
 rm -f "$TMP/line" "$TMP/lines.ndjson"
 
 # the table function is not a way into memory: an unknown token is refused
-expect_exit 4 -- "$SLUICE" query --warehouse "duckdb://$TMP/wh1.duckdb" "SELECT * FROM sluice_rows(1)"
+# (read-write, where it is registered; a read-only query does not even have it)
+expect_exit 4 -- "$SLUICE" query --write --warehouse "duckdb://$TMP/wh1.duckdb" "SELECT * FROM sluice_rows(1)"
 check_grep "unknown token refused" "no such load" "$TMP/err"
+expect_exit 4 -- "$SLUICE" query --warehouse "duckdb://$TMP/wh1.duckdb" "SELECT * FROM sluice_rows(1)"
+check_grep "no table function read-only" "sluice_rows does not exist" "$TMP/err"
 
 finish

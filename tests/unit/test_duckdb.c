@@ -411,20 +411,20 @@ static void test_open_uri_forms(void **state)
     snprintf(path, sizeof(path), "%s/abs.duckdb", fx->dir);
     snprintf(uri, sizeof(uri), "duckdb://%s", path);
     assert_int_equal(uri[9], '/');
-    assert_int_equal(D->open(uri, &wh, &err), SL_OK);
+    assert_int_equal(D->open(uri, NULL, &wh, &err), SL_OK);
     D->close(wh);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     /* a bare path */
     snprintf(path, sizeof(path), "%s/bare.duckdb", fx->dir);
-    assert_int_equal(D->open(path, &wh, &err), SL_OK);
+    assert_int_equal(D->open(path, NULL, &wh, &err), SL_OK);
     D->close(wh);
     assert_int_equal(stat(path, &st), 0);
     /* a relative duckdb://./x */
     char cwd[512];
     assert_non_null(getcwd(cwd, sizeof(cwd)));
     assert_int_equal(chdir(fx->dir), 0);
-    assert_int_equal(D->open("duckdb://./rel.duckdb", &wh, &err), SL_OK);
+    assert_int_equal(D->open("duckdb://./rel.duckdb", NULL, &wh, &err), SL_OK);
     D->close(wh);
     assert_int_equal(stat("rel.duckdb", &st), 0);
     assert_int_equal(chdir(cwd), 0);
@@ -438,7 +438,7 @@ static void test_open_missing_dir(void **state)
     struct sl_wh *wh = NULL;
     char uri[256];
     snprintf(uri, sizeof(uri), "duckdb://%s/no/such/dir/w.duckdb", fx->dir);
-    assert_int_equal(D->open(uri, &wh, &err), -SL_EWAREHOUSE);
+    assert_int_equal(D->open(uri, NULL, &wh, &err), -SL_EWAREHOUSE);
     assert_null(wh);
     assert_non_null(strstr(err.msg, "/no/such/dir/w.duckdb"));
     assert_non_null(strstr(err.msg, "No such file"));
@@ -483,39 +483,108 @@ static void test_open_locked_by_other_process(void **state)
     close(p[0]);
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
-    int rc = D->open(fx->uri, &wh, &err);
+    int rc = D->open(fx->uri, NULL, &wh, &err);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    assert_int_equal(rc, -SL_EWAREHOUSE);
+    assert_int_equal(rc, -SL_EBUSY); /* transient: worth a retry */
+    assert_string_equal(sl_errclass(rc), "transient");
     assert_null(wh);
     assert_non_null(strstr(err.msg, fx->db));
-    assert_non_null(strstr(err.msg, "lock"));
+    assert_non_null(strstr(err.msg, "locked by pid"));
     assert_string_equal(err.path, fx->db);
+}
+
+/* A batch source of generated rows: every file yields n rows (make_row); at
+ * row bad_at the hook spoils the row, at row fail_at the feed fails, and after
+ * row mid_at the mid hook runs (a query on another handle). */
+struct gen {
+    int n;
+    int bad_at;
+    void (*bad)(struct rowbuf *r);
+    int fail_at;
+    int mid_at;
+    void (*mid)(void *ud);
+    void *mid_ud;
+};
+
+static int gen_feed(void *ud, size_t i, const struct sl_row_sink *rows,
+                    struct sl_error *err)
+{
+    (void)i;
+    const struct gen *g = ud;
+    static struct rowbuf r;
+    for (int k = 0; k < g->n; k++) {
+        if (k == g->fail_at) {
+            return SL_ERR(err, -SL_EIO, "generated failure at row %d", k);
+        }
+        make_row(&r, k);
+        if (k == g->bad_at && g->bad != NULL) {
+            g->bad(&r);
+        }
+        int rc = rows->row(rows->ud, r.cols, N_COLS, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+        if (k == g->mid_at && g->mid != NULL) {
+            g->mid(g->mid_ud);
+        }
+    }
+    return SL_OK;
+}
+
+/* Load one file of g's rows with fingerprint fp (batch id derived). */
+static int load_gen(struct sl_wh *wh, const struct sl_table *t,
+                    const struct gen *g, const char *fp, struct sl_batch *b,
+                    struct sl_batch_file *f, struct sl_error *err)
+{
+    memset(f, 0, sizeof(*f));
+    f->path = "/in/all.ndjson";
+    f->fingerprint = fp;
+    f->size = 12345;
+    f->rows_rejected = 7;
+    f->first_seen_us = 1700000000000000LL;
+    memset(b, 0, sizeof(*b));
+    b->t = t;
+    b->files = f;
+    b->n_files = 1;
+    b->origin = "test";
+    b->first_seen_us = f->first_seen_us;
+    b->src.feed = gen_feed;
+    b->src.ud = (void *)g;
+    return D->load_batch(wh, b, err);
 }
 
 static void load_all(struct sl_wh *wh, const struct sl_table *t, int n,
                      const char *fp)
 {
     struct sl_error err = {0};
-    struct sl_load_info info = {.file = "/in/all.ndjson",
-                                .size = 12345,
-                                .fingerprint = fp,
-                                .table = "my data set.all types",
-                                .started_us = 1700000000000000LL};
-    struct sl_load *ld = NULL;
-    assert_int_equal(D->load_begin(wh, t, &info, &ld, &err), SL_OK);
-    static struct rowbuf r;
-    for (int i = 0; i < n; i++) {
-        make_row(&r, i);
-        int rc = D->load_row(ld, r.cols, N_COLS, &err);
-        if (rc != SL_OK) {
-            fail_msg("row %d: %s", i, err.msg);
+    struct gen g = {.n = n, .bad_at = -1, .fail_at = -1, .mid_at = -1};
+    struct sl_batch b;
+    struct sl_batch_file f;
+    int rc = load_gen(wh, t, &g, fp, &b, &f, &err);
+    if (rc != SL_OK) {
+        fail_msg("load: %s", err.msg);
+    }
+    assert_false(b.already);
+    assert_int_equal(b.rows_loaded, (uint64_t)n);
+    assert_int_equal(f.rows_loaded, (uint64_t)n);
+}
+
+/* Is content fp recorded as loaded into table? (through file_history) */
+static bool fp_loaded(struct sl_wh *wh, const char *table, const char *fp)
+{
+    struct sl_error err = {0};
+    struct sl_prior_load p[8];
+    size_t n = 0;
+    assert_int_equal(D->file_history(wh, table, "/in/all.ndjson", 12345, p, 8,
+                                     &n, &err),
+                     SL_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i].fingerprint, fp) == 0 && !p[i].duplicate) {
+            return true;
         }
     }
-    int rc = D->load_commit(ld, NULL, (uint64_t)n, 7, &err);
-    if (rc != SL_OK) {
-        fail_msg("commit: %s", err.msg);
-    }
+    return false;
 }
 
 static void test_all_types_roundtrip(void **state)
@@ -525,13 +594,10 @@ static void test_all_types_roundtrip(void **state)
     all_table_init(&a, "my data set", "all types");
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
-    assert_int_equal(D->open(fx->uri, &wh, &err), SL_OK);
+    assert_int_equal(D->open(fx->uri, NULL, &wh, &err), SL_OK);
 
-    bool created = false, yes = true;
-    assert_int_equal(
-        D->loaded_before(wh, "my data set.all types", "fp1", &yes, &err),
-        SL_OK);
-    assert_false(yes); /* _sluice_loads does not exist yet */
+    bool created = false;
+    assert_false(fp_loaded(wh, "my data set.all types", "fp1"));
     int rc = D->ensure_table(wh, &a.t, &created, &err);
     if (rc != SL_OK) {
         fail_msg("ensure: %s", err.msg);
@@ -541,15 +607,32 @@ static void test_all_types_roundtrip(void **state)
     assert_false(created);
 
     load_all(wh, &a.t, 5000, "fp1");
-    assert_int_equal(
-        D->loaded_before(wh, "my data set.all types", "fp1", &yes, &err),
-        SL_OK);
+    assert_true(fp_loaded(wh, "my data set.all types", "fp1"));
+    assert_false(fp_loaded(wh, "my data set.all types", "fp2"));
+    assert_false(fp_loaded(wh, "other.t", "fp1"));
+    /* the same content in another batch (another salt): a duplicate, no
+     * rows, its own batch record */
+    struct gen g = {.n = 5000, .bad_at = -1, .fail_at = -1, .mid_at = -1};
+    struct sl_batch b;
+    struct sl_batch_file f;
+    assert_int_equal(load_gen(wh, &a.t, &g, "fp1", &b, &f, &err), SL_OK);
+    assert_true(b.already); /* same table, same content: the same batch */
+    b.salt = "gateway batch 2";
+    b.id = NULL;
+    assert_int_equal(D->load_batch(wh, &b, &err), SL_OK);
+    assert_false(b.already);
+    assert_int_equal(f.outcome, SL_FILE_DUPLICATE);
+    assert_int_equal(b.rows_loaded, 0);
+    /* and that batch once more: its id is recorded, nothing is done */
+    char id[65];
+    memcpy(id, b.id_out, sizeof(id));
+    bool yes = false;
+    assert_int_equal(D->batch_committed(wh, id, &yes, &err), SL_OK);
     assert_true(yes);
-    assert_int_equal(
-        D->loaded_before(wh, "my data set.all types", "fp2", &yes, &err),
-        SL_OK);
-    assert_false(yes);
-    assert_int_equal(D->loaded_before(wh, "other.t", "fp1", &yes, &err), SL_OK);
+    b.id = id;
+    assert_int_equal(D->load_batch(wh, &b, &err), SL_OK);
+    assert_true(b.already);
+    assert_int_equal(D->batch_committed(wh, "nope", &yes, &err), SL_OK);
     assert_false(yes);
     D->close(wh);
 
@@ -673,15 +756,33 @@ static void test_all_types_roundtrip(void **state)
     assert_string_equal(
         q1(&r, "SELECT count(*) FROM " T_ALL " WHERE n = i + 0.123456789"),
         "4286");
-    /* the load ledger row */
+    /* the audit records: the batch, then its duplicate */
     assert_string_equal(
-        q1(&r, "SELECT table_name || '|' || file_path || '|' || file_size || "
-               "'|' || fingerprint || '|' || rows_loaded || '|' || "
-               "rows_rejected || '|' || epoch_us(started) || '|' || "
-               "(finished > started) || '|' || length(load_id) FROM "
-               "_sluice_loads"),
-        "my data set.all types|/in/all.ndjson|12345|fp1|5000|7|"
-        "1700000000000000|true|36");
+        q1(&r, "SELECT string_agg(table_name || '|' || origin || '|' || "
+               "n_files || '|' || rows_loaded || '|' || rows_rejected || '|' "
+               "|| bytes || '|' || epoch_us(first_seen) || '|' || "
+               "(loaded_at > first_seen) || '|' || length(batch_id), ';' "
+               "ORDER BY loaded_at) FROM _sluice_loads"),
+        "my data set.all types|test|1|5000|7|12345|1700000000000000|true|64;"
+        "my data set.all types|test|1|0|7|12345|1700000000000000|true|64");
+    assert_string_equal(
+        q1(&r, "SELECT string_agg(file_path || '|' || fingerprint || '|' || "
+               "file_size || '|' || rows_loaded || '|' || outcome, ';' ORDER "
+               "BY loaded_at) FROM _sluice_files"),
+        "/in/all.ndjson|fp1|12345|5000|loaded;"
+        "/in/all.ndjson|fp1|12345|0|duplicate");
+    /* the checksum is the sum of the rows' hashes (the duplicate's is 0) */
+    uint64_t want = 0;
+    static struct rowbuf rb;
+    for (int k = 0; k < 5000; k++) {
+        make_row(&rb, k);
+        want += sl_row_hash(rb.cols, N_COLS);
+    }
+    char wants[64];
+    snprintf(wants, sizeof(wants), "%llu,0", (unsigned long long)want);
+    assert_string_equal(q1(&r, "SELECT string_agg(checksum::VARCHAR, ',' "
+                               "ORDER BY loaded_at) FROM _sluice_loads"),
+                        wants);
     raw_close(&r);
 }
 
@@ -693,22 +794,15 @@ static void test_abort_leaves_no_rows(void **state)
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
     bool created;
-    assert_int_equal(D->open(fx->uri, &wh, &err), SL_OK);
+    assert_int_equal(D->open(fx->uri, NULL, &wh, &err), SL_OK);
     assert_int_equal(D->ensure_table(wh, &a.t, &created, &err), SL_OK);
-    struct sl_load_info info = {
-        .file = "x", .fingerprint = "fpA", .table = "main.t"};
-    struct sl_load *ld = NULL;
-    assert_int_equal(D->load_begin(wh, &a.t, &info, &ld, &err), SL_OK);
-    static struct rowbuf r;
-    for (int i = 0; i < 4500; i++) { /* two chunks appended, one pending */
-        make_row(&r, i);
-        assert_int_equal(D->load_row(ld, r.cols, N_COLS, &err), SL_OK);
-    }
-    D->load_abort(ld);
-    D->load_abort(NULL);
-    bool yes = true;
-    assert_int_equal(D->loaded_before(wh, "main.t", "fpA", &yes, &err), SL_OK);
-    assert_false(yes);
+    /* two chunks appended, one pending, then the source fails */
+    struct gen g = {.n = 5000, .bad_at = -1, .fail_at = 4500, .mid_at = -1};
+    struct sl_batch b;
+    struct sl_batch_file f;
+    assert_int_equal(load_gen(wh, &a.t, &g, "fpA", &b, &f, &err), -SL_EIO);
+    assert_non_null(strstr(err.msg, "generated failure"));
+    assert_false(fp_loaded(wh, "main.t", "fpA"));
     /* the connection is usable again after the rollback */
     load_all(wh, &a.t, 10, "fpB");
     D->close(wh);
@@ -716,7 +810,18 @@ static void test_abort_leaves_no_rows(void **state)
     raw_open(&raw, fx->db);
     assert_string_equal(q1(&raw, "SELECT count(*) FROM t"), "10");
     assert_string_equal(q1(&raw, "SELECT count(*) FROM _sluice_loads"), "1");
+    assert_string_equal(q1(&raw, "SELECT count(*) FROM _sluice_files"), "1");
     raw_close(&raw);
+}
+
+static void null_required(struct rowbuf *r)
+{
+    r->cols[C_I] = vnull();
+}
+
+static void date_as_string(struct rowbuf *r)
+{
+    r->cols[C_D] = vstr("2024-01-01");
 }
 
 static void test_failure_leaves_no_rows(void **state)
@@ -727,66 +832,61 @@ static void test_failure_leaves_no_rows(void **state)
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
     bool created;
-    assert_int_equal(D->open(fx->uri, &wh, &err), SL_OK);
+    assert_int_equal(D->open(fx->uri, NULL, &wh, &err), SL_OK);
     assert_int_equal(D->ensure_table(wh, &a.t, &created, &err), SL_OK);
-    static struct rowbuf r;
+    struct sl_batch b;
+    struct sl_batch_file f;
 
     /* 1. a NULL in the REQUIRED column after a full chunk: DuckDB refuses it
-     * (when the chunk is appended or at commit) and nothing stays */
-    struct sl_load *ld = NULL;
-    assert_int_equal(D->load_begin(wh, &a.t, NULL, &ld, &err), SL_OK);
-    int rc = SL_OK;
-    for (int i = 0; i < 3000 && rc == SL_OK; i++) {
-        make_row(&r, i);
-        if (i == 2500) {
-            r.cols[C_I] = vnull();
-        }
-        rc = D->load_row(ld, r.cols, N_COLS, &err);
-    }
-    if (rc == SL_OK) {
-        rc = D->load_commit(ld, NULL, 3000, 0, &err);
-    } else {
-        D->load_abort(ld);
-    }
-    assert_int_equal(rc, -SL_EWAREHOUSE);
+     * (when the chunk is appended or at the appender's close), nothing stays */
+    struct gen g = {.n = 3000,
+                    .bad_at = 2500,
+                    .bad = null_required,
+                    .fail_at = -1,
+                    .mid_at = -1};
+    assert_int_equal(load_gen(wh, &a.t, &g, "fp1", &b, &f, &err),
+                     -SL_EWAREHOUSE);
     assert_non_null(strstr(err.msg, "NOT NULL"));
 
-    /* 2. a value of the wrong kind mid-load: load_row fails, abort */
+    /* 2. a value of the wrong kind mid-load: the row fails, all rolls back */
     memset(&err, 0, sizeof(err));
-    assert_int_equal(D->load_begin(wh, &a.t, NULL, &ld, &err), SL_OK);
-    for (int i = 0; i < 2100; i++) {
-        make_row(&r, i);
-        assert_int_equal(D->load_row(ld, r.cols, N_COLS, &err), SL_OK);
-    }
-    make_row(&r, 1);
-    r.cols[C_D] = vstr("2024-01-01");
-    assert_int_equal(D->load_row(ld, r.cols, N_COLS, &err), -SL_EINVAL);
-    assert_string_equal(err.column, "d");
-    /* commit after a failed row rolls back; the first error is kept */
-    assert_int_equal(D->load_commit(ld, NULL, 1, 0, &err), -SL_EWAREHOUSE);
+    g.n = 2200;
+    g.bad_at = 2100;
+    g.bad = date_as_string;
+    assert_int_equal(load_gen(wh, &a.t, &g, "fp2", &b, &f, &err),
+                     -SL_EINVAL);
     assert_string_equal(err.column, "d");
 
-    /* 3. a second load_begin while one is active is refused */
-    memset(&err, 0, sizeof(err));
-    assert_int_equal(D->load_begin(wh, &a.t, NULL, &ld, &err), SL_OK);
-    struct sl_load *ld2 = NULL;
-    assert_int_equal(D->load_begin(wh, &a.t, NULL, &ld2, &err), -SL_EWAREHOUSE);
-    assert_null(ld2);
-    D->load_abort(ld);
-
-    /* 4. loading into a table that does not exist */
+    /* 3. loading into a table that does not exist */
     memset(&err, 0, sizeof(err));
     static struct all_table missing;
     all_table_init(&missing, "main", "missing");
-    assert_int_equal(D->load_begin(wh, &missing.t, NULL, &ld, &err),
+    g.bad_at = -1;
+    assert_int_equal(load_gen(wh, &missing.t, &g, "fp3", &b, &f, &err),
                      -SL_EWAREHOUSE);
     assert_non_null(strstr(err.msg, "missing"));
+
+    /* 4. WRITE_EMPTY into a table with rows fails and changes nothing;
+     * WRITE_TRUNCATE replaces the rows in the same transaction */
+    memset(&err, 0, sizeof(err));
+    g.n = 5;
+    assert_int_equal(load_gen(wh, &a.t, &g, "fp4", &b, &f, &err), SL_OK);
+    b.flags = SL_BATCH_EMPTY;
+    b.id = NULL;
+    f.fingerprint = "fp5";
+    assert_int_equal(D->load_batch(wh, &b, &err), -SL_ESCHEMA);
+    assert_non_null(strstr(err.msg, "WRITE_EMPTY"));
+    memset(&err, 0, sizeof(err));
+    b.flags = SL_BATCH_TRUNCATE;
+    g.n = 3;
+    assert_int_equal(D->load_batch(wh, &b, &err), SL_OK);
+    assert_int_equal(b.rows_loaded, 3);
     D->close(wh);
 
     struct raw raw;
     raw_open(&raw, fx->db);
-    assert_string_equal(q1(&raw, "SELECT count(*) FROM t"), "0");
-    assert_string_equal(q1(&raw, "SELECT count(*) FROM _sluice_loads"), "0");
+    assert_string_equal(q1(&raw, "SELECT count(*) FROM t"), "3");
+    assert_string_equal(q1(&raw, "SELECT count(*) FROM _sluice_loads"), "2");
     raw_close(&raw);
 }
 
@@ -798,7 +898,7 @@ static void test_ensure_different_definition(void **state)
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
     bool created;
-    assert_int_equal(D->open(fx->uri, &wh, &err), SL_OK);
+    assert_int_equal(D->open(fx->uri, NULL, &wh, &err), SL_OK);
     assert_int_equal(D->ensure_table(wh, &a.t, &created, &err), SL_OK);
     assert_true(created);
 
@@ -840,7 +940,7 @@ static char *run_query(struct sl_wh *wh, const char *sql,
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     struct sl_error err = {0};
-    int rc = D->query(wh, sql, fmt, f, &err);
+    int rc = D->print_query(wh, sql, fmt, f, &err);
     fclose(f);
     if (rc != SL_OK) {
         fail_msg("query %s: %s", sql, err.msg);
@@ -853,7 +953,7 @@ static void test_query_formats(void **state)
     struct fx *fx = *state;
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
-    assert_int_equal(D->open(fx->uri, &wh, &err), SL_OK);
+    assert_int_equal(D->open(fx->uri, NULL, &wh, &err), SL_OK);
     static const char *const setup_sql =
         "CREATE TABLE q (id BIGINT, name VARCHAR, amt DECIMAL(10,2), f DOUBLE, "
         "ok BOOLEAN, "
@@ -942,15 +1042,22 @@ static void test_query_formats(void **state)
 
     /* errors carry DuckDB's text */
     FILE *f = fopen("/dev/null", "w");
-    assert_int_equal(D->query(wh, "SELEC 1", SL_QF_TABLE, f, &err),
+    assert_int_equal(D->print_query(wh, "SELEC 1", SL_QF_TABLE, f, &err),
                      -SL_EWAREHOUSE);
     assert_non_null(strstr(err.msg, "syntax error"));
     memset(&err, 0, sizeof(err));
-    assert_int_equal(D->query(wh, "SELECT * FROM nope", SL_QF_CSV, f, &err),
+    assert_int_equal(D->print_query(wh, "SELECT * FROM nope", SL_QF_CSV, f, &err),
                      -SL_EWAREHOUSE);
     assert_non_null(strstr(err.msg, "nope"));
     fclose(f);
     D->close(wh);
+}
+
+static char *seen_mid;
+
+static void count_on_other(void *ud)
+{
+    seen_mid = run_query(ud, "SELECT count(*) AS n FROM t", SL_QF_CSV);
 }
 
 /* Two handles on one file in one process share a DuckDB instance (the
@@ -964,23 +1071,35 @@ static void test_two_handles_one_file(void **state)
     struct sl_error err = {0};
     struct sl_wh *w1 = NULL, *w2 = NULL;
     bool created;
-    assert_int_equal(D->open(fx->uri, &w1, &err), SL_OK);
-    assert_int_equal(D->open(fx->db, &w2, &err), SL_OK);
+    assert_int_equal(D->open(fx->uri, NULL, &w1, &err), SL_OK);
+    assert_int_equal(D->open(fx->db, NULL, &w2, &err), SL_OK);
     assert_int_equal(D->ensure_table(w1, &a.t, &created, &err), SL_OK);
     assert_true(created);
     assert_int_equal(D->ensure_table(w2, &a.t, &created, &err), SL_OK);
     assert_false(created);
-    struct sl_load *ld = NULL;
-    assert_int_equal(D->load_begin(w1, &a.t, NULL, &ld, &err), SL_OK);
-    static struct rowbuf r;
-    for (int i = 0; i < 3000; i++) {
-        make_row(&r, i);
-        assert_int_equal(D->load_row(ld, r.cols, N_COLS, &err), SL_OK);
-    }
+    /* mid-load (after 2,500 rows: one chunk appended), w2 sees nothing */
+    struct gen g = {.n = 3000,
+                    .bad_at = -1,
+                    .fail_at = -1,
+                    .mid_at = 2500,
+                    .mid = count_on_other,
+                    .mid_ud = w2};
+    struct sl_batch b;
+    struct sl_batch_file f;
+    seen_mid = NULL;
+    assert_int_equal(load_gen(w1, &a.t, &g, "fp", &b, &f, &err), SL_OK);
+    assert_non_null(seen_mid);
+    assert_string_equal(seen_mid, "n\n0\n");
+    free(seen_mid);
     char *out = run_query(w2, "SELECT count(*) AS n FROM t", SL_QF_CSV);
-    assert_string_equal(out, "n\n0\n");
+    assert_string_equal(out, "n\n3000\n");
     free(out);
-    assert_int_equal(D->load_commit(ld, NULL, 3000, 0, &err), SL_OK);
+    /* the same batch id from the other handle: already there, nothing done */
+    char id[65];
+    memcpy(id, b.id_out, sizeof(id));
+    b.id = id;
+    assert_int_equal(D->load_batch(w2, &b, &err), SL_OK);
+    assert_true(b.already);
     out = run_query(w2, "SELECT count(*) AS n FROM t", SL_QF_CSV);
     assert_string_equal(out, "n\n3000\n");
     free(out);
@@ -994,37 +1113,31 @@ static int oom_sequence(const char *uri, const struct sl_table *t)
 {
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
-    struct sl_load *ld = NULL;
     bool created, yes;
-    static struct rowbuf r;
-    struct sl_load_info info = {
-        .file = "f", .fingerprint = "fp", .table = "main.t"};
-    int rc = D->open(uri, &wh, &err);
+    int rc = D->open(uri, NULL, &wh, &err);
     if (rc != SL_OK) {
         return rc;
     }
     rc = D->ensure_table(wh, t, &created, &err);
+    struct gen g = {.n = 3, .bad_at = -1, .fail_at = -1, .mid_at = -1};
+    struct sl_batch b;
+    struct sl_batch_file f;
     if (rc == SL_OK) {
-        rc = D->load_begin(wh, t, &info, &ld, &err);
-    }
-    for (int i = 0; rc == SL_OK && i < 3; i++) {
-        make_row(&r, i);
-        rc = D->load_row(ld, r.cols, N_COLS, &err);
-        if (rc != SL_OK) {
-            D->load_abort(ld);
-        }
+        rc = load_gen(wh, t, &g, "fp", &b, &f, &err);
     }
     if (rc == SL_OK) {
-        rc = D->load_commit(ld, NULL, 3, 0, &err);
+        rc = D->batch_committed(wh, b.id_out, &yes, &err);
     }
+    struct sl_prior_load p[2];
+    size_t n;
     if (rc == SL_OK) {
-        rc = D->loaded_before(wh, "main.t", "fp", &yes, &err);
+        rc = D->file_history(wh, "main.t", "/in/all.ndjson", 1, p, 2, &n, &err);
     }
     for (int fmt = SL_QF_TABLE; rc == SL_OK && fmt <= SL_QF_JSON; fmt++) {
-        FILE *f = fopen("/dev/null", "w");
-        rc =
-            D->query(wh, "SELECT * FROM t", (enum sl_query_format)fmt, f, &err);
-        fclose(f);
+        FILE *fo = fopen("/dev/null", "w");
+        rc = D->print_query(wh, "SELECT * FROM t", (enum sl_query_format)fmt,
+                            fo, &err);
+        fclose(fo);
     }
     D->close(wh);
     return rc;

@@ -18,7 +18,7 @@ static char *scalar(const struct sl_wh_ops *ops, struct sl_wh *wh, const char *s
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
     struct sl_error err = {0};
-    assert_int_equal(ops->query(wh, sql, SL_QF_CSV, f, &err), SL_OK);
+    assert_int_equal(ops->print_query(wh, sql, SL_QF_CSV, f, &err), SL_OK);
     fclose(f);
     /* second line of the CSV output */
     char *nl = strchr(out, '\n');
@@ -84,7 +84,7 @@ static void load_sweep(const char *file, unsigned n_threads, const char *want_ro
     assert_non_null(t);
     const struct sl_wh_ops *ops = sl_wh_driver_for(db);
     struct sl_wh *wh = NULL;
-    assert_int_equal(ops->open(db, &wh, &err), SL_OK);
+    assert_int_equal(ops->open(db, NULL, &wh, &err), SL_OK);
     bool created;
     assert_int_equal(ops->ensure_table(wh, t, &created, &err), SL_OK);
 
@@ -102,7 +102,8 @@ static void load_sweep(const char *file, unsigned n_threads, const char *want_ro
         struct sl_load_result res;
         memset(&err, 0, sizeof(err));
         sl_alloc_fail_after(n);
-        int rc = sl_load_file(ops, wh, t, &vo, file, n_threads, false, NULL, &res, &err);
+        struct sl_load_opts lo = {.n_threads = n_threads};
+        int rc = sl_load_file(ops, wh, t, &vo, file, &lo, NULL, &res, &err);
         sl_alloc_fail_after(0);
         if (rc == SL_OK) {
             assert_int_equal(res.outcome, SL_LOADED);

@@ -1,0 +1,15 @@
+/* crash.h - deterministic crash points for fault tests: SLUICE_CRASH_AT names
+ * a step ("NAME" or "NAME:N" for its N-th pass) at which the process kills
+ * itself with SIGKILL, so a test can stop it at exactly that state transition
+ * instead of guessing with timers. Without the variable a crash point costs one
+ * relaxed load. core stage. */
+#ifndef SL_CORE_CRASH_H
+#define SL_CORE_CRASH_H
+
+#include "core/common.h"
+
+/* Die here (SIGKILL, no cleanup, as a real crash) if SLUICE_CRASH_AT names
+ * this point and this is its N-th pass (default 1). Thread-safe. */
+void sl__crash_point(const char *name);
+
+#endif
