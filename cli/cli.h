@@ -34,6 +34,7 @@ void cli_print_error(const char *cmd, const struct sl_error *err);
 double cli_now(void);
 
 int cmd_schema(int argc, char **argv);
+int cmd_schema_infer(int argc, char **argv); /* infer_cmd.c */
 int cmd_validate(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_query(int argc, char **argv);

@@ -1,4 +1,5 @@
-/* schema_cmd.c - `sluice schema apply`: create every table of a registry. cli. */
+/* schema_cmd.c - `sluice schema apply`: create every table of a registry;
+ * `schema infer` is dispatched to infer_cmd.c. cli. */
 #include "core/common.h"
 #include "cli/cli.h"
 #include "core/buf.h"
@@ -18,14 +19,26 @@ static const char *apply_help =
     "  --quiet            print only the summary line\n"
     "Exit codes: 0 done, 2 usage or definition error, 4 warehouse error.\n";
 
+static const char *schema_help =
+    "usage: sluice schema apply --schemas DIR [--warehouse URI]\n"
+    "       sluice schema infer [options] FILE...|-\n"
+    "  apply   create every table defined under DIR in the warehouse\n"
+    "  infer   print the BigQuery schema of data files that have none\n"
+    "Run 'sluice schema apply --help' or 'sluice schema infer --help'.\n";
+
 int cmd_schema(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        fputs(apply_help, argc < 1 ? stderr : stdout);
+        fputs(schema_help, argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
+    if (strcmp(argv[0], "infer") == 0) {
+        return cmd_schema_infer(argc - 1, argv + 1);
+    }
     if (strcmp(argv[0], "apply") != 0) {
-        fprintf(stderr, "sluice schema: unknown subcommand '%s' (try: sluice schema apply)\n",
+        fprintf(stderr,
+                "sluice schema: unknown subcommand '%s' (try: sluice schema "
+                "apply|infer)\n",
                 argv[0]);
         return 2;
     }
