@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -612,6 +613,65 @@ static void test_refusals(void **state)
     assert_null(inf);
 }
 
+/* ---- the scanner agrees with the validator on JSONTestSuite ----------------
+ * Each file of ../shared/data/json-test-suite without a raw newline is put in
+ * a row {"j": FILE}: where the validator takes it into a JSON column (it is
+ * JSON), infer must not call it malformed; where the validator finds a syntax
+ * error, infer must not accept it (it may stop earlier on a shape it refuses,
+ * as an array inside an array). */
+
+static void test_json_suite(void **state)
+{
+    (void)state;
+    const char *dir = tu_shared("data/json-test-suite/test_parsing");
+    if (dir == NULL) {
+        skip();
+    }
+    char dpath[4096];
+    snprintf(dpath, sizeof(dpath), "%s", dir);
+    struct sl_table *t = tu_table("[{\"name\":\"j\",\"type\":\"JSON\"}]");
+    struct sl_vopts vo;
+    sl_vopts_default(&vo);
+    struct sl_validator *v = NULL;
+    struct sl_error err = {0};
+    assert_int_equal(sl_validator_create(t, &vo, &v, &err), SL_OK);
+    DIR *d = opendir(dpath);
+    assert_non_null(d);
+    size_t checked = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[8192];
+        size_t n = 0;
+        snprintf(path, sizeof(path), "%s/%s", dpath, e->d_name);
+        char *body = e->d_name[0] == '.' ? NULL : tu_read(path, &n);
+        if (body == NULL || memchr(body, '\n', n) != NULL) {
+            free(body);
+            continue;
+        }
+        char *row = malloc(n + 16);
+        memcpy(row, "{\"j\": ", 6);
+        memcpy(row + 6, body, n);
+        memcpy(row + 6 + n, "}\n", 3);
+        struct sl_reject r;
+        int vr = sl_validate_ndjson_row(v, row, n + 7, NULL, &r);
+        struct sl_infer *inf = NULL;
+        err = (struct sl_error){0};
+        assert_int_equal(sl_infer_create(NULL, &inf, &err), SL_OK);
+        int ir = sl_infer_buffer(inf, e->d_name, row, n + 8, &err);
+        sl_infer_destroy(inf);
+        if ((vr == 0 && ir == -SL_ECORRUPT) || (vr == 1 && ir == SL_OK)) {
+            fail_msg("%s: validator %s, infer %d (%s)", e->d_name,
+                     vr == 0 ? "accepts" : r.reason, ir, err.msg);
+        }
+        checked++;
+        free(row);
+        free(body);
+    }
+    closedir(d);
+    assert_true(checked > 300);
+    sl_validator_destroy(v);
+    sl_table_destroy(t);
+}
+
 /* ---- files --------------------------------------------------------------- */
 
 static void test_files(void **state)
@@ -746,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_csv_values),
         cmocka_unit_test(test_csv_loads),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_json_suite),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_oom_sweep),
     };
