@@ -70,6 +70,7 @@ int cli_out_commit(struct cli_out *o, const char *cmd);
 void cli_out_abort(struct cli_out *o);
 
 int cmd_schema(int argc, char **argv);
+int cmd_schema_infer(int argc, char **argv); /* infer_cmd.c */
 int cmd_validate(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_query(int argc, char **argv);

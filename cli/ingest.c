@@ -1,9 +1,10 @@
 /* ingest.c - `sluice validate` and `sluice load`: stream files through a
  * table's validator; load commits each file in one warehouse transaction. cli.
  */
+#include "core/common.h"
+
 #include "cli/cli.h"
 #include "core/buf.h"
-#include "core/common.h"
 #include "core/crash.h"
 #include "pipeline/load.h"
 #include "schema/schema.h"

@@ -12,6 +12,7 @@ static const char *usage =
     "\n"
     "commands:\n"
     "  schema apply   create every table of a registry in the warehouse\n"
+    "  schema infer   print the BigQuery schema of data files that have none\n"
     "  validate       check files against a table, report bad records, load nothing\n"
     "  load           validate and load files into a table\n"
     "  query          run SQL against the warehouse and print the result\n"

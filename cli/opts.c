@@ -1,6 +1,7 @@
 /* opts.c - option parsing shared by the subcommands (bq load's names). cli. */
-#include "cli/cli.h"
 #include "core/common.h"
+
+#include "cli/cli.h"
 #include "warehouse/driver.h"
 
 #include <errno.h>

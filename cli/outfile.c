@@ -5,8 +5,9 @@
  * is written under a temporary name in the same folder and renamed into place
  * at the end, so an interrupted run never leaves half a file over a good one.
  * cli. */
-#include "cli/cli.h"
 #include "core/common.h"
+
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>

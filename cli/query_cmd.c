@@ -1,6 +1,7 @@
 /* query_cmd.c - `sluice query`: run SQL against the warehouse. cli. */
-#include "cli/cli.h"
 #include "core/common.h"
+
+#include "cli/cli.h"
 #include "warehouse/driver.h"
 
 #include <stdlib.h>

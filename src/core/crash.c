@@ -1,6 +1,7 @@
 /* crash.c - deterministic crash points (crash.h). core stage. */
-#include "core/crash.h"
 #include "core/common.h"
+
+#include "core/crash.h"
 
 #include <pthread.h>
 #include <signal.h>

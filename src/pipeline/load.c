@@ -2,8 +2,9 @@
  * warehouse's batch interface, with the checks that keep a user from loading
  * the same content twice or silently appending a grown file again. pipeline
  * stage. */
-#include "pipeline/load.h"
 #include "core/common.h"
+
+#include "pipeline/load.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,11 +1,10 @@
-/* ndjson.c - the schema-directed NDJSON row scanner: no DOM, no per-field
- * malloc. It walks one line, looks every key up in the table's plan, and
- * coerces each value as it goes (BigQuery load semantics,
- * ../shared/docs/BIGQUERY.md §2). validate stage. */
-#include "core/alloc.h"
+/* ndjson.c - the schema-directed NDJSON row scanner: no DOM, no per-field malloc.
+ * It walks one line, looks every key up in the table's plan, and coerces each value
+ * as it goes (BigQuery load semantics, ../shared/docs/BIGQUERY.md §2). validate stage. */
 #include "core/common.h"
-#include "validate/coerce.h"
 #include "validate/validate_int.h"
+#include "core/alloc.h"
+#include "validate/coerce.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +20,7 @@ static inline void skip_ws(struct rowctx *c)
         return; /* compact JSON: no whitespace at all */
     }
     const char *p = c->p;
-    while (p < c->end &&
-           (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+    while (p < c->end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
         p++;
     }
     c->p = p;
@@ -36,8 +34,7 @@ static int syntax(struct rowctx *c, const char *what)
                      "JSON parsing error at position %zu: %s", col, what);
 }
 
-/* Validate one UTF-8 sequence at p (first byte >= 0x80); returns its length or
- * 0. */
+/* Validate one UTF-8 sequence at p (first byte >= 0x80); returns its length or 0. */
 static inline size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
     unsigned c = p[0];
@@ -107,8 +104,8 @@ static inline bool special8(uint64_t w)
 /* Scan a string starting at the opening quote. On success sets *s,*n to the
  * content (unescaped into the arena when it had escapes) and *raw to the token
  * (quotes included) and advances past the closing quote. */
-static int scan_string(struct rowctx *c, const char **s, size_t *n,
-                       const char **raw, size_t *raw_len)
+static int scan_string(struct rowctx *c, const char **s, size_t *n, const char **raw,
+                       size_t *raw_len)
 {
     const char *start = c->p + 1;
     const unsigned char *p = (const unsigned char *)start;
@@ -117,8 +114,7 @@ static int scan_string(struct rowctx *c, const char **s, size_t *n,
     for (;;) {
 #ifdef __SSE2__
         /* 16 bytes at a time: stop at '"', '\\', a control byte or a non-ASCII
-         * byte (the signed compare < 0x20 catches both 0x00-0x1f and 0x80-0xff)
-         */
+         * byte (the signed compare < 0x20 catches both 0x00-0x1f and 0x80-0xff) */
         while (end - p >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
             __m128i m = _mm_or_si128(
@@ -233,18 +229,15 @@ static int scan_string(struct rowctx *c, const char **s, size_t *n,
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 unsigned lo;
                 if (i + 6 > len || start[i] != '\\' || start[i + 1] != 'u' ||
-                    hex4(start + i + 2, &lo) != 0 || lo < 0xDC00 ||
-                    lo > 0xDFFF) {
+                    hex4(start + i + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF) {
                     c->p = start + i - 6;
-                    return syntax(
-                        c, "lone surrogate in \\u escape (not valid UTF-8)");
+                    return syntax(c, "lone surrogate in \\u escape (not valid UTF-8)");
                 }
                 i += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                 c->p = start + i - 6;
-                return syntax(c,
-                              "lone surrogate in \\u escape (not valid UTF-8)");
+                return syntax(c, "lone surrogate in \\u escape (not valid UTF-8)");
             }
             if (cp < 0x80) {
                 out[o++] = (char)cp;
@@ -276,16 +269,14 @@ static int scan_string(struct rowctx *c, const char **s, size_t *n,
 
 /* The content length of the string token at c->p when its closing quote comes
  * within the next 32 bytes with no escape, control or non-ASCII byte before
- * it; -1 otherwise (scan_string then reads it). Most values are such strings.
- */
+ * it; -1 otherwise (scan_string then reads it). Most values are such strings. */
 static inline ptrdiff_t quick_string(const struct rowctx *c)
 {
 #ifdef __SSE2__
     const char *q = c->p + 1;
     for (int k = 0; k < 2 && c->end - q >= 16; k++, q += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
-        unsigned quote =
-            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+        unsigned quote = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
         unsigned other = (unsigned)_mm_movemask_epi8(
             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
                          _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
@@ -306,8 +297,7 @@ static int scan_number(struct rowctx *c, const char **s, size_t *n)
     const char *p = c->p, *e = c->end;
     const char *start = p;
     if (p < e && *p != '-' && (unsigned)(*p - '0') > 9) {
-        /* not the start of any JSON value: say so rather than "invalid number"
-         */
+        /* not the start of any JSON value: say so rather than "invalid number" */
         return syntax(c, "unexpected character, expected a JSON value");
     }
     if (p < e && *p == '-') {
@@ -367,8 +357,7 @@ static int expect_lit(struct rowctx *c, const char *lit, size_t n)
 
 /* Validate any JSON value; when out is non-NULL append it minified to out. */
 /* Validate any JSON value nested at depth (limit = deepest level allowed). */
-static int scan_any(struct rowctx *c, unsigned depth, unsigned limit,
-                    struct sl_buf *out)
+static int scan_any(struct rowctx *c, unsigned depth, unsigned limit, struct sl_buf *out)
 {
     skip_ws(c);
     if (c->p >= c->end) {
@@ -380,13 +369,11 @@ static int scan_any(struct rowctx *c, unsigned depth, unsigned limit,
     switch (*c->p) {
     case '{':
     case '[': {
-        /* levels count containers: an object or array at depth > limit is too
-         * deep */
+        /* levels count containers: an object or array at depth > limit is too deep */
         if (depth > limit) {
-            return sl__vfail(
-                c, NULL, c->p, 1,
-                "JSON nesting deeper than %u levels at position %zu", limit,
-                (size_t)(c->p - c->line));
+            return sl__vfail(c, NULL, c->p, 1,
+                             "JSON nesting deeper than %u levels at position %zu", limit,
+                             (size_t)(c->p - c->line));
         }
         char close = *c->p == '{' ? '}' : ']';
         bool obj = close == '}';
@@ -397,9 +384,7 @@ static int scan_any(struct rowctx *c, unsigned depth, unsigned limit,
         skip_ws(c);
         if (c->p < c->end && *c->p == close) {
             c->p++;
-            return out && sl__buf_putc(out, close) != SL_OK
-                       ? (c->fatal = -SL_ENOMEM)
-                       : OK;
+            return out && sl__buf_putc(out, close) != SL_OK ? (c->fatal = -SL_ENOMEM) : OK;
         }
         for (;;) {
             skip_ws(c);
@@ -437,12 +422,10 @@ static int scan_any(struct rowctx *c, unsigned depth, unsigned limit,
             }
             if (c->p < c->end && *c->p == close) {
                 c->p++;
-                return out && sl__buf_putc(out, close) != SL_OK
-                           ? (c->fatal = -SL_ENOMEM)
-                           : OK;
+                return out && sl__buf_putc(out, close) != SL_OK ? (c->fatal = -SL_ENOMEM)
+                                                                : OK;
             }
-            return syntax(c,
-                          obj ? "expected ',' or '}'" : "expected ',' or ']'");
+            return syntax(c, obj ? "expected ',' or '}'" : "expected ',' or ']'");
         }
     }
     case '"': {
@@ -451,9 +434,8 @@ static int scan_any(struct rowctx *c, unsigned depth, unsigned limit,
         if ((rc = scan_string(c, &s, &n, &raw, &raw_len)) != OK) {
             return rc;
         }
-        return out && sl__buf_append(out, raw, raw_len) != SL_OK
-                   ? (c->fatal = -SL_ENOMEM)
-                   : OK;
+        return out && sl__buf_append(out, raw, raw_len) != SL_OK ? (c->fatal = -SL_ENOMEM)
+                                                                 : OK;
     }
     case 't':
         rc = expect_lit(c, "true", 4);
@@ -474,8 +456,7 @@ static int scan_any(struct rowctx *c, unsigned depth, unsigned limit,
     if (rc != OK) {
         return rc;
     }
-    return out && sl__buf_append(out, s, n) != SL_OK ? (c->fatal = -SL_ENOMEM)
-                                                     : OK;
+    return out && sl__buf_append(out, s, n) != SL_OK ? (c->fatal = -SL_ENOMEM) : OK;
 }
 
 static const char *kind_name(char ch)
@@ -497,8 +478,8 @@ static const char *kind_name(char ch)
     }
 }
 
-static int scan_record(struct rowctx *c, const struct vnode *rec,
-                       struct sl_val *vals, unsigned depth);
+static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val *vals,
+                       unsigned depth);
 
 /* Capture a JSON-typed value as minified text in the arena. */
 static int scan_json_value(struct rowctx *c, struct sl_val *out)
@@ -522,8 +503,8 @@ static int scan_json_value(struct rowctx *c, struct sl_val *out)
 }
 
 /* One non-null scalar or record element for node n (mode already handled). */
-static int scan_elem(struct rowctx *c, const struct vnode *n,
-                     struct sl_val *out, unsigned depth)
+static int scan_elem(struct rowctx *c, const struct vnode *n, struct sl_val *out,
+                     unsigned depth)
 {
     const struct sl_field *f = n->f;
     const char *s, *raw;
@@ -552,14 +533,12 @@ static int scan_elem(struct rowctx *c, const struct vnode *n,
         }
         if (SL_UNLIKELY(len > c->v->o.max_value_size)) {
             return sl__vfail(c, f, s, len < 64 ? len : 64,
-                             "Value of %zu bytes exceeds the maximum value "
-                             "size of %zu bytes. Field: %s",
+                             "Value of %zu bytes exceeds the maximum value size of %zu bytes. Field: %s",
                              len, c->v->o.max_value_size, f->path);
         }
         if (f->type == SL_T_RECORD) {
             return sl__vfail(c, f, raw, raw_len,
-                             "Cannot convert a string to a RECORD. Field: %s",
-                             f->path);
+                             "Cannot convert a string to a RECORD. Field: %s", f->path);
         }
         if (n->op != SL_OP_GEN && sl__op_value(c->v, n, s, len, out)) {
             return OK;
@@ -587,8 +566,7 @@ static int scan_elem(struct rowctx *c, const struct vnode *n,
         }
         return scan_record(c, n, out->u.v, depth + 1);
     case '[':
-        return sl__vfail(c, f, c->p, 1,
-                         "Array specified for non-repeated field: %s.",
+        return sl__vfail(c, f, c->p, 1, "Array specified for non-repeated field: %s.",
                          f->path);
     case 't':
     case 'f': {
@@ -607,8 +585,7 @@ static int scan_elem(struct rowctx *c, const struct vnode *n,
         if (f->type == SL_T_STRING) { /* U1: stringify the token */
             return sl__coerce_text(c, n, s, len, out);
         }
-        return sl__vfail(c, f, s, len,
-                         "Cannot convert a boolean to %s. Field: %s",
+        return sl__vfail(c, f, s, len, "Cannot convert a boolean to %s. Field: %s",
                          sl_type_name(f->type), f->path);
     }
     default:
@@ -630,10 +607,9 @@ static int scan_elem(struct rowctx *c, const struct vnode *n,
             const char *why = NULL;
             int64_t us;
             if (sl__coerce_epoch_seconds(s, len, &us, &why) != SL_OK) {
-                return sl__vfail(
-                    c, f, s, len,
-                    "Couldn't convert value to timestamp: %s. Field: %s",
-                    why ? why : "invalid epoch seconds", f->path);
+                return sl__vfail(c, f, s, len,
+                                 "Couldn't convert value to timestamp: %s. Field: %s",
+                                 why ? why : "invalid epoch seconds", f->path);
             }
             out->kind = SL_V_TS;
             out->u.i = us;
@@ -641,16 +617,15 @@ static int scan_elem(struct rowctx *c, const struct vnode *n,
             return sl__run_checks(c, n, s, len, out);
         }
         default:
-            return sl__vfail(c, f, s, len,
-                             "Cannot convert a number to %s. Field: %s",
+            return sl__vfail(c, f, s, len, "Cannot convert a number to %s. Field: %s",
                              sl_type_name(f->type), f->path);
         }
     }
 }
 
 /* The value of field n (any mode), at c->p (whitespace skipped). */
-static int scan_value(struct rowctx *c, const struct vnode *n,
-                      struct sl_val *out, unsigned depth)
+static int scan_value(struct rowctx *c, const struct vnode *n, struct sl_val *out,
+                      unsigned depth)
 {
     const struct sl_field *f = n->f;
     char ch = *c->p;
@@ -667,9 +642,8 @@ static int scan_value(struct rowctx *c, const struct vnode *n,
         }
         out->kind = SL_V_NULL;
         if (f->mode == SL_M_REQUIRED || n->rule_required) {
-            return sl__vfail(
-                c, f, "null", 4,
-                "Only optional fields can be set to NULL. Field: %s", f->path);
+            return sl__vfail(c, f, "null", 4,
+                             "Only optional fields can be set to NULL. Field: %s", f->path);
         }
         return OK;
     }
@@ -681,10 +655,9 @@ static int scan_value(struct rowctx *c, const struct vnode *n,
         if ((rc = scan_any(c, depth, SL_JSON_MAX_DEPTH, NULL)) != OK) {
             return rc;
         }
-        return sl__vfail(
-            c, f, tok, (size_t)(c->p - tok),
-            "Repeated field must be imported as a JSON array. Field: %s.",
-            f->path);
+        return sl__vfail(c, f, tok, (size_t)(c->p - tok),
+                         "Repeated field must be imported as a JSON array. Field: %s.",
+                         f->path);
     }
     c->p++;
     uint32_t cap = 8, cnt = 0;
@@ -702,8 +675,7 @@ static int scan_value(struct rowctx *c, const struct vnode *n,
                 return syntax(c, "unexpected end of row in array");
             }
             if (cnt == cap) {
-                struct sl_val *ne =
-                    sl__arena_alloc(&c->v->arena, 2 * cap * sizeof(*ne));
+                struct sl_val *ne = sl__arena_alloc(&c->v->arena, 2 * cap * sizeof(*ne));
                 if (ne == NULL) {
                     return c->fatal = -SL_ENOMEM;
                 }
@@ -717,14 +689,12 @@ static int scan_value(struct rowctx *c, const struct vnode *n,
                 if ((rc = expect_lit(c, "null", 4)) != OK) {
                     return rc;
                 }
-                return sl__vfail(
-                    c, f, "null", 4,
-                    "Array field %s cannot contain a NULL element.", f->path);
+                return sl__vfail(c, f, "null", 4,
+                                 "Array field %s cannot contain a NULL element.", f->path);
             }
             if (*c->p == '[' && f->type != SL_T_JSON) {
                 return sl__vfail(c, f, c->p, 1,
-                                 "Nested arrays are not allowed. Field: %s.",
-                                 f->path);
+                                 "Nested arrays are not allowed. Field: %s.", f->path);
             }
             if ((rc = scan_elem(c, n, e, depth)) != OK) {
                 return rc;
@@ -748,8 +718,8 @@ static int scan_value(struct rowctx *c, const struct vnode *n,
     return OK;
 }
 
-static int unknown_key(struct rowctx *c, const struct vnode *rec,
-                       const char *key, size_t klen, unsigned depth)
+static int unknown_key(struct rowctx *c, const struct vnode *rec, const char *key,
+                       size_t klen, unsigned depth)
 {
     if (c->v->o.ignore_unknown) {
         skip_ws(c);
@@ -759,16 +729,16 @@ static int unknown_key(struct rowctx *c, const struct vnode *rec,
     int rc = OK;
     if (!c->failed) {
         const char *pp = rec != &c->v->root ? rec->f->path : NULL;
-        snprintf(c->err_path, sizeof(c->err_path), "%s%s%.*s", pp ? pp : "",
-                 pp ? "." : "", (int)(klen > 200 ? 200 : klen), key);
+        snprintf(c->err_path, sizeof(c->err_path), "%s%s%.*s", pp ? pp : "", pp ? "." : "",
+                 (int)(klen > 200 ? 200 : klen), key);
         rc = sl__vfail(c, NULL, key, klen, "No such field: %s.", c->err_path);
     }
     return rc;
 }
 
 /* An object for RECORD node rec at c->p == '{'; fills vals[0..n_kids). */
-static int scan_record(struct rowctx *c, const struct vnode *rec,
-                       struct sl_val *vals, unsigned depth)
+static int scan_record(struct rowctx *c, const struct vnode *rec, struct sl_val *vals,
+                       unsigned depth)
 {
     uint64_t seen_small[4] = {0, 0, 0, 0};
     uint64_t *seen = seen_small;
@@ -794,37 +764,28 @@ static int scan_record(struct rowctx *c, const struct vnode *rec,
             }
             const char *key, *raw;
             size_t klen, raw_len;
-            /* Keys mostly come in the schema's order: if the raw bytes are
-             * exactly the next field's name and a closing quote, that is the
-             * key (a field name holds no quote, backslash or invalid UTF-8), so
-             * the string scan and the lookup are skipped. */
+            /* Keys mostly come in the schema's order: if the raw bytes are exactly
+             * the next field's name and a closing quote, that is the key (a field
+             * name holds no quote, backslash or invalid UTF-8), so the string scan
+             * and the lookup are skipped. */
             const struct sl_field *f = NULL;
             bool colon = false;
-            /* the next field, or one of the two after it (absent keys skipped)
-             */
-            for (uint32_t cand = next;
-                 f == NULL && cand < rec->n_kids && cand < next + 3; cand++) {
+            /* the next field, or one of the two after it (absent keys skipped) */
+            for (uint32_t cand = next; f == NULL && cand < rec->n_kids && cand < next + 3;
+                 cand++) {
                 const struct vnode *kn = &rec->kids[cand];
                 const struct sl_field *g = kn->f;
                 size_t nl = g->name_len;
 #ifdef __SSE2__
-                /* `"name":` in one or two compares when the row has the bytes
-                 */
-                if (kn->key_mask != 0 &&
-                    c->end - c->p >= (kn->key_mask > 0xFFFF ? 32 : 16)) {
-                    __m128i b =
-                        _mm_loadu_si128((const __m128i *)(const void *)c->p);
-                    __m128i k = _mm_loadu_si128(
-                        (const __m128i *)(const void *)kn->key_pat);
-                    uint32_t eq =
-                        (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k));
+                /* `"name":` in one or two compares when the row has the bytes */
+                if (kn->key_mask != 0 && c->end - c->p >= (kn->key_mask > 0xFFFF ? 32 : 16)) {
+                    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)c->p);
+                    __m128i k = _mm_loadu_si128((const __m128i *)(const void *)kn->key_pat);
+                    uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k));
                     if (kn->key_mask > 0xFFFF) {
-                        b = _mm_loadu_si128(
-                            (const __m128i *)(const void *)(c->p + 16));
-                        k = _mm_loadu_si128(
-                            (const __m128i *)(const void *)(kn->key_pat + 16));
-                        eq |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k))
-                              << 16;
+                        b = _mm_loadu_si128((const __m128i *)(const void *)(c->p + 16));
+                        k = _mm_loadu_si128((const __m128i *)(const void *)(kn->key_pat + 16));
+                        eq |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16;
                     }
                     if ((eq & kn->key_mask) == kn->key_mask) {
                         f = g;
@@ -832,8 +793,8 @@ static int scan_record(struct rowctx *c, const struct vnode *rec,
                     }
                 }
 #endif
-                if (f == NULL && (size_t)(c->end - c->p) > nl + 1 &&
-                    c->p[nl + 1] == '"' && memcmp(c->p + 1, g->name, nl) == 0) {
+                if (f == NULL && (size_t)(c->end - c->p) > nl + 1 && c->p[nl + 1] == '"' &&
+                    memcmp(c->p + 1, g->name, nl) == 0) {
                     f = g;
                 }
                 if (f != NULL) {
@@ -872,8 +833,7 @@ static int scan_record(struct rowctx *c, const struct vnode *rec,
                 uint64_t bit = 1ULL << (i & 63);
                 if (seen[i >> 6] & bit) {
                     return sl__vfail(c, f, raw, raw_len,
-                                     "Multiple definition of field: %s",
-                                     f->path);
+                                     "Multiple definition of field: %s", f->path);
                 }
                 seen[i >> 6] |= bit;
                 next = i + 1;
@@ -899,16 +859,14 @@ static int scan_record(struct rowctx *c, const struct vnode *rec,
         if (vals[i].kind == SL_V_NULL) {
             const struct sl_field *f = rec->kids[i].f;
             return sl__vfail(c, f, NULL, 0,
-                             "Only optional fields can be set to NULL. Field: "
-                             "%s; Value: NULL",
+                             "Only optional fields can be set to NULL. Field: %s; Value: NULL",
                              f->path);
         }
     }
     return OK;
 }
 
-int sl__ndjson_row(struct sl_validator *v, struct rowctx *c, const char *p,
-                   size_t n)
+int sl__ndjson_row(struct sl_validator *v, struct rowctx *c, const char *p, size_t n)
 {
     int rc = sl__row_begin(v, c, p, n);
     if (rc != OK) {
@@ -927,10 +885,9 @@ int sl__ndjson_row(struct sl_validator *v, struct rowctx *c, const char *p,
                 /* "[1]]" or "1 2" is not JSON at all: a located syntax error */
                 return syntax(c, "unexpected data after the JSON value");
             }
-            return sl__vfail(
-                c, NULL, tok, (size_t)(tok_end - tok),
-                "JSON parsing error: the row is %s, not a JSON object",
-                kind_name(*tok));
+            return sl__vfail(c, NULL, tok, (size_t)(tok_end - tok),
+                             "JSON parsing error: the row is %s, not a JSON object",
+                             kind_name(*tok));
         }
         return syntax(c, "empty row");
     }
