@@ -74,5 +74,7 @@ int cmd_schema_infer(int argc, char **argv); /* infer_cmd.c */
 int cmd_validate(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

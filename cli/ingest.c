@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/crash.h"
 #include "pipeline/load.h"
+#include "validate/rowjson.h"
 #include "schema/schema.h"
 #include "warehouse/driver.h"
 
@@ -104,29 +105,7 @@ static int write_reject(void *ud, const struct sl_reject *r,
     }
     struct sl_buf *b = &ro->line;
     sl__buf_reset(b);
-    int rc = sl__buf_append(b, "{\"file\":", 8);
-    rc = rc ? rc : sl__buf_json_str(b, r->file, strlen(r->file));
-    rc = rc ? rc
-            : sl__buf_printf(b, ",\"line\":%llu",
-                             (unsigned long long)r->line_no);
-    if (r->record_no) {
-        rc = rc ? rc
-                : sl__buf_printf(b, ",\"record\":%llu",
-                                 (unsigned long long)r->record_no);
-    }
-    rc = rc ? rc
-            : sl__buf_printf(b, ",\"offset\":%llu,\"field\":",
-                             (unsigned long long)r->byte_off);
-    rc = rc ? rc
-            : (r->field ? sl__buf_json_str(b, r->field, strlen(r->field))
-                        : sl__buf_append(b, "null", 4));
-    rc = rc ? rc : sl__buf_append(b, ",\"reason\":", 10);
-    rc = rc ? rc : sl__buf_json_str(b, r->reason, strlen(r->reason));
-    rc = rc ? rc : sl__buf_append(b, ",\"value\":", 9);
-    rc = rc ? rc
-            : (r->value ? sl__buf_json_str(b, r->value, r->value_len)
-                        : sl__buf_append(b, "null", 4));
-    rc = rc ? rc : sl__buf_append(b, "}\n", 2);
+    int rc = sl_reject_json(b, r, NULL);
     if (rc != SL_OK) {
         return SL_ERR(err, rc, "out of memory writing a reject");
     }

@@ -17,6 +17,15 @@ static const char *usage =
     "  load           validate and load files into a table\n"
     "  query          run SQL against the warehouse and print the result\n"
     "\n"
+    "the gateway service:\n"
+    "  init           lay out a gateway folder (raw/ ... sent/, schemas/, sluice.json)\n"
+    "  run            serve a gateway: claim, validate, batch, load, archive\n"
+    "  status         files per stage, failures, per-table delay and loads\n"
+    "  health         one line per finding; exit 0 healthy, 1 degraded, 2 unhealthy\n"
+    "  retry          send failed files (or a table's quarantined records) again\n"
+    "  replay         send archived files through again\n"
+    "  verify         proof of delivery: ledger, folders and warehouse agree\n"
+    "\n"
     "Run 'sluice <command> --help' for a command's options.\n"
     "exit codes: 0 done, 2 usage or definition error, 3 too many bad records or\n"
     "unreadable input (nothing of that file loaded), 4 warehouse or environment error.\n";
@@ -45,6 +54,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "query") == 0) {
         return cmd_query(argc - 2, argv + 2);
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } gw[] = {{"init", cmd_init}, {"run", cmd_run}};
+    for (size_t i = 0; i < SL_ARRAY_LEN(gw); i++) {
+        if (strcmp(cmd, gw[i].name) == 0) {
+            return gw[i].fn(argc - 2, argv + 2);
+        }
     }
     fprintf(stderr, "sluice: unknown command '%s'\n\n%s", cmd, usage);
     return 2;

@@ -17,7 +17,8 @@ for h in $(find src cli -name '*.h' | sort); do
 done
 rm -f /tmp/lint.$$
 rank() { case $1 in core) echo 0;; schema) echo 1;; parse) echo 2;; validate) echo 3;;
-    warehouse) echo 4;; pipeline) echo 5;; cli) echo 9;; *) echo -1;; esac; }
+    warehouse) echo 4;; gateway|ledger|rules) echo 5;; pipeline) echo 6;;
+    sources|ops) echo 7;; cli) echo 9;; *) echo -1;; esac; }
 for f in $(find src cli -name '*.[ch]' | sort); do
     mod=$(echo "$f" | sed -E 's|^src/([^/]+)/.*|\1|; s|^cli/.*|cli|')
     me=$(rank "$mod")

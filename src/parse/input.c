@@ -477,3 +477,45 @@ void sl_input_unmap(const char *map, size_t len, size_t bom_size)
         munmap((void *)(map - bom_size), len + bom_size);
     }
 }
+
+int sl_sha256_fd(int fd, char out[65], struct sl_error *err)
+{
+    enum { CAP = 1 << 18 };
+    unsigned char *buf = sl__malloc(CAP);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = SL_OK;
+    if (buf == NULL || ctx == NULL ||
+        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        rc = SL_ERR(err, -SL_ENOMEM, "out of memory hashing a file");
+    }
+    for (off_t off = 0; rc == SL_OK;) {
+        ssize_t n = pread(fd, buf, CAP, off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int e = errno;
+            rc = SL_ERR(err, -SL_EIO, "read error: %s", strerror(e));
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        off += n;
+    }
+    if (rc == SL_OK) {
+        static const char h[] = "0123456789abcdef";
+        unsigned char md[32];
+        unsigned int len = 0;
+        EVP_DigestFinal_ex(ctx, md, &len);
+        for (int i = 0; i < 32; i++) {
+            out[2 * i] = h[md[i] >> 4];
+            out[2 * i + 1] = h[md[i] & 15];
+        }
+        out[64] = '\0';
+    }
+    EVP_MD_CTX_free(ctx);
+    sl__free(buf);
+    return rc;
+}

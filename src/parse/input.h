@@ -49,4 +49,9 @@ void sl_sha256_update_map(struct sl_sha256 *h, const char *map, size_t n);
 void sl_sha256_final_hex(struct sl_sha256 *h, char *out);
 void sl_sha256_free(struct sl_sha256 *h); /* NULL ok */
 
+/* Hex SHA-256 (65 bytes) of everything fd reads from its start (pread: the
+ * file offset is left alone). -SL_EIO naming nothing (the caller knows the
+ * file), -SL_ENOMEM. */
+SL_NODISCARD int sl_sha256_fd(int fd, char out[65], struct sl_error *err);
+
 #endif

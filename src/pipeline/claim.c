@@ -1,0 +1,504 @@
+/* claim.c - raw/ to transformed/: find new files under raw/, claim each in
+ * the ledger, stage it on a worker, and record the outcome before moving the
+ * file (to transformed/, quarantine/ or failed/). pipeline stage. */
+#include "core/common.h"
+
+#include "core/alloc.h"
+#include "core/crash.h"
+#include "pipeline/svc_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* "quarantine/<table>/<id>-<base>" style names for f. */
+static void name_in(const struct svc *s, const struct gfile *f,
+                    const char *folder, const char *suffix, char *out,
+                    size_t size)
+{
+    char base[SL_GW_PATH];
+    sl_gw_staged_name(f->id, f->raw_name, base, sizeof(base));
+    if (f->tix >= 0) {
+        (void)sl_gw_pathf(out, size, "%s/%s/%s%s", folder,
+                          s->tables[f->tix].name, base, suffix);
+    } else {
+        (void)sl_gw_pathf(out, size, "%s/%s%s", folder, base, suffix);
+    }
+}
+
+static const char *table_of(const struct svc *s, const struct gfile *f)
+{
+    return f->tix >= 0 ? s->tables[f->tix].name : "";
+}
+
+/* ---- failing a file ------------------------------------------------------ */
+
+int svc_fail_file(struct svc *s, struct gfile *f, int code, const char *cls,
+                  const char *msg, struct sl_error *err)
+{
+    char to[SL_GW_PATH];
+    name_in(s, f, "failed", "", to, sizeof(to));
+    bool was_claimed = f->state == SL_F_CLAIMED;
+    int rc = svc_set(&f->prev, f->path);
+    rc = rc ? rc : svc_set(&f->path, to);
+    rc = rc ? rc : svc_set(&f->err_msg, msg);
+    if (rc != SL_OK) {
+        return SL_ERR(err, rc, "out of memory failing a file");
+    }
+    snprintf(f->err_class, sizeof(f->err_class), "%s", cls);
+    f->state = SL_F_FAILED;
+    f->done_us = sl_gw_now_us();
+    if ((rc = svc_put_file(s, f, err)) != SL_OK) {
+        return rc;
+    }
+    svc_event(s, f, f->batch[0] ? f->batch : NULL, "failed", msg);
+    svc_log(s, SL_LOG_WARN, f, f->batch[0] ? f->batch : NULL, cls,
+            "failed (%s): %s", sl_errname(code), msg);
+    s->stats->failed++;
+    if (was_claimed) {
+        svc_forget_raw(s, f);
+    }
+    return SL_OK;
+}
+
+void svc_write_error(struct svc *s, const struct gfile *f, int code)
+{
+    struct sl_gw_failure fl = {f->raw_name,      table_of(s, f), f->err_class,
+                               sl_errname(code), f->err_msg,     f->attempts,
+                               f->first_seen_us, sl_gw_now_us()};
+    struct sl_error e = {0};
+    if (sl_gw_write_error(s->cfg->dir, f->path, &fl, &e) != SL_OK) {
+        svc_log(s, SL_LOG_WARN, f, NULL, sl_errclass(e.code), "%s", e.msg);
+    }
+}
+
+/* After the ledger says failed: the moves and the .error.json. */
+static void fail_moves(struct svc *s, struct gfile *f, int code,
+                       const char *rejects_tmp)
+{
+    svc_move(s, f, NULL, f->prev, f->path);
+    if (rejects_tmp != NULL) {
+        char to[SL_GW_PATH];
+        if (sl_gw_pathf(to, sizeof(to), "%s.rejects.ndjson", f->path)) {
+            svc_move(s, f, NULL, rejects_tmp, to);
+        }
+    }
+    svc_write_error(s, f, code);
+}
+
+/* ---- claiming ------------------------------------------------------------ */
+
+static int claim_one(struct svc *s, const char *name, const struct stat *st,
+                     struct sl_error *err)
+{
+    struct gfile *f = sl__calloc(1, sizeof(*f));
+    char rel[SL_GW_PATH], dir[600];
+    sl_gw_pathf(rel, sizeof(rel), "raw/%s", name);
+    if (f == NULL || (f->raw_name = sl__strdup(name)) == NULL ||
+        svc_set(&f->path, rel) != SL_OK) {
+        gfile_free(f);
+        return SL_ERR(err, -SL_ENOMEM, "out of memory claiming a file");
+    }
+    f->tix =
+        sl_gw_table_dir(name, dir, sizeof(dir)) ? svc_table_index(s, dir) : -1;
+    f->size = st->st_size;
+    f->mtime_ns =
+        (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    f->dev = (int64_t)st->st_dev;
+    f->ino = (int64_t)st->st_ino;
+    f->state = SL_F_CLAIMED;
+    f->first_seen_us = sl_gw_now_us();
+    int rc = svc_put_file(s, f, err);
+    if (rc == SL_OK && (rc = svc_add_file(s, f)) != SL_OK) {
+        gfile_free(f);
+        return SL_ERR(err, rc, "out of memory claiming a file");
+    }
+    if (rc != SL_OK) {
+        gfile_free(f);
+        return rc;
+    }
+    if ((rc = svc_remember_raw(s, f)) != SL_OK) {
+        return SL_ERR(err, rc, "out of memory claiming a file");
+    }
+    s->stats->claimed++;
+    svc_event(s, f, NULL, "claimed", NULL);
+    sl__crash_point("claimed");
+    return SL_OK;
+}
+
+struct walk {
+    struct svc *s;
+    struct sl_error *err;
+    struct gfile **unrouted; /* claimed with no table: failed after commit */
+    size_t n_unrouted, cap_unrouted;
+    size_t claimed;
+    int rc;
+};
+
+static void walk_dir(struct walk *w, const char *rel_dir)
+{
+    char path[SL_GW_PATH];
+    sl_gw_pathf(path, sizeof(path), "%s/raw%s%s", w->s->cfg->dir,
+                rel_dir[0] ? "/" : "", rel_dir);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *de;
+    while (w->rc == SL_OK && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue; /* ., .., and hidden names being written */
+        }
+        if (w->s->n_files >= w->s->cfg->max_in_flight) {
+            w->s->scan_more = true; /* backpressure: the rest waits */
+            break;
+        }
+        char name[SL_GW_PATH], full[SL_GW_PATH];
+        sl_gw_pathf(name, sizeof(name), "%s%s%s", rel_dir,
+                    rel_dir[0] ? "/" : "", de->d_name);
+        sl_gw_pathf(full, sizeof(full), "%s/raw/%s", w->s->cfg->dir, name);
+        struct stat st;
+        if (lstat(full, &st) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            walk_dir(w, name);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode) || sl_gw_name_hidden(name) ||
+            svc_find_raw(w->s, name) != NULL) {
+            continue;
+        }
+        w->rc = claim_one(w->s, name, &st, w->err);
+        if (w->rc == SL_OK) {
+            w->claimed++;
+            struct gfile *f = w->s->files[w->s->n_files - 1];
+            if (f->tix < 0 || claim_queue(w->s, f, w->err) != SL_OK) {
+                if (w->n_unrouted == w->cap_unrouted) {
+                    size_t cap = w->cap_unrouted ? 2 * w->cap_unrouted : 16;
+                    struct gfile **g =
+                        sl__realloc(w->unrouted, cap * sizeof(*g));
+                    if (g == NULL) {
+                        w->rc = SL_ERR(w->err, -SL_ENOMEM, "out of memory");
+                        break;
+                    }
+                    w->unrouted = g;
+                    w->cap_unrouted = cap;
+                }
+                w->unrouted[w->n_unrouted++] = f;
+            }
+        }
+    }
+    closedir(d);
+}
+
+/* Files in no table's folder: failed with the reason. */
+static int fail_unrouted(struct svc *s, struct walk *w, struct sl_error *err)
+{
+    for (size_t i = 0; i < w->n_unrouted; i++) {
+        struct gfile *f = w->unrouted[i];
+        char dir[600] = "";
+        char msg[900];
+        if (sl_gw_table_dir(f->raw_name, dir, sizeof(dir))) {
+            sl_gw_pathf(
+                msg, sizeof(msg),
+                "no table %s in the registry (schemas/): a file's table "
+                "is its folder under raw/",
+                dir);
+        } else {
+            sl_gw_pathf(msg, sizeof(msg),
+                        "%s is in no table's folder: put it under "
+                        "raw/<table>/ or raw/<dataset>.<table>/",
+                        f->raw_name);
+        }
+        int rc = svc_fail_file(s, f, -SL_ESCHEMA, "schema", msg, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    return SL_OK;
+}
+
+int claim_scan(struct svc *s, struct sl_error *err)
+{
+    struct walk w = {.s = s, .err = err};
+    s->scan_more = false;
+    int rc = svc_tx_begin(s, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    walk_dir(&w, "");
+    rc = w.rc;
+    if (rc == SL_OK) {
+        rc = fail_unrouted(s, &w, err);
+    }
+    if (rc == SL_OK) {
+        rc = svc_tx_commit(s, err);
+    }
+    for (size_t i = 0; rc == SL_OK && i < w.n_unrouted; i++) {
+        struct gfile *f = w.unrouted[i];
+        fail_moves(s, f, -SL_ESCHEMA, NULL);
+        svc_drop_file(s, f);
+    }
+    sl__free(w.unrouted);
+    return rc;
+}
+
+/* ---- staging ---------------------------------------------------------------
+ */
+
+static bool loaded_cb(void *ud, const char *fp);
+
+int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
+{
+    struct gtable *t = &s->tables[f->tix];
+    struct job *j = sl__calloc(1, sizeof(*j));
+    if (j == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory queueing a file");
+    }
+    j->kind = JOB_STAGE;
+    j->f = f;
+    snprintf(j->raw_rel, sizeof(j->raw_rel), "%s", f->path);
+    name_in(s, f, "transformed", ".good.ndjson", j->good_rel,
+            sizeof(j->good_rel));
+    name_in(s, f, "quarantine", ".rejects.ndjson", j->rejects_rel,
+            sizeof(j->rejects_rel));
+    bool same_size = false;
+    if (!f->force) {
+        int rc =
+            sl_ledger_size_loaded(s->ledger, t->name, f->size, &same_size, err);
+        if (rc != SL_OK) {
+            sl__free(j);
+            return rc;
+        }
+    }
+    j->req = (struct sl_stage_req){
+        .root = s->cfg->dir,
+        .raw_rel = j->raw_rel,
+        .raw_name = f->raw_name,
+        .good_rel = j->good_rel,
+        .rejects_rel = j->rejects_rel,
+        .t = t->t,
+        .load = &t->load,
+        .dev = f->dev,
+        .ino = f->ino,
+        .hash_first = same_size,
+        .fsync = s->cfg->fsync,
+        .loaded = loaded_cb,
+        .loaded_ud = j,
+    };
+    f->busy = true;
+    pool_push(s, j);
+    return SL_OK;
+}
+
+/* On a worker: has the table loaded this content? The main thread answered
+ * when it queued the job (only same-size files get here), so the worker asks
+ * the ledger through a connection of its own. */
+static bool loaded_cb(void *ud, const char *fp)
+{
+    struct job *j = ud;
+    struct sl_ledger *l = NULL;
+    struct sl_error e = {0};
+    char path[SL_GW_PATH];
+    bool yes = false;
+    sl_gw_pathf(path, sizeof(path), "%s/.sluice/ledger.db", j->req.root);
+    if (sl_ledger_open(path, false, &l, &e) == SL_OK) {
+        char table[600];
+        sl_gw_pathf(table, sizeof(table), "%s.%s", j->req.t->dataset,
+                    j->req.t->name);
+        if (sl_ledger_fp_loaded(l, table, fp, &yes, &e) != SL_OK) {
+            yes = false;
+        }
+    }
+    sl_ledger_close(l);
+    return yes;
+}
+
+/* Ledger first, then the moves, for a staged file. */
+static int stage_ok(struct svc *s, struct gfile *f, struct job *j,
+                    struct sl_error *err)
+{
+    const struct sl_stage_res *r = &j->res;
+    char to[SL_GW_PATH], tmp[SL_GW_PATH];
+    bool dirty = r->outcome == SL_STAGE_DIRTY;
+    int rc = SL_OK;
+    memcpy(f->fp, r->fingerprint, sizeof(f->fp));
+    memcpy(f->data_fp, r->data_fp, sizeof(f->data_fp));
+    f->format = r->format;
+    f->rows = (int64_t)r->st.rows;
+    f->valid = (int64_t)r->st.valid;
+    f->rejected = (int64_t)r->st.rejected;
+    f->dup_hint = r->outcome == SL_STAGE_DUPLICATE;
+    f->staged_us = sl_gw_now_us();
+    f->state = SL_F_STAGED;
+    if (dirty) {
+        sl_gw_tmp_path(j->good_rel, tmp, sizeof(tmp));
+        name_in(s, f, "quarantine", "", to, sizeof(to));
+        rc = svc_set(&f->orig_prev, f->path);
+        rc = rc ? rc : svc_set(&f->orig, to);
+        rc = rc ? rc : svc_set(&f->prev, tmp);
+        rc = rc ? rc : svc_set(&f->path, j->good_rel);
+    } else {
+        name_in(s, f, "transformed", "", to, sizeof(to));
+        rc = svc_set(&f->prev, f->path);
+        rc = rc ? rc : svc_set(&f->path, to);
+    }
+    if (rc != SL_OK) {
+        return SL_ERR(err, rc, "out of memory staging a file");
+    }
+    return svc_put_file(s, f, err);
+}
+
+static void stage_moves(struct svc *s, struct gfile *f, struct job *j)
+{
+    svc_move(s, f, NULL, f->prev, f->path);
+    if (j->res.outcome == SL_STAGE_DIRTY) {
+        char tmp[SL_GW_PATH], rj[SL_GW_PATH];
+        sl_gw_tmp_path(j->rejects_rel, tmp, sizeof(tmp));
+        /* the rejects sit beside the original in quarantine/ */
+        if (sl_gw_pathf(rj, sizeof(rj), "%s.rejects.ndjson", f->orig)) {
+            svc_move(s, f, NULL, tmp, rj);
+        }
+        svc_move(s, f, NULL, f->orig_prev, f->orig);
+    }
+}
+
+static int stage_retry(struct svc *s, struct gfile *f, struct job *j,
+                       struct sl_error *err)
+{
+    f->attempts++;
+    const struct sl_stage_res *r = &j->res;
+    if ((uint32_t)f->attempts >= s->cfg->retry_attempts) {
+        return svc_fail_file(s, f, r->code, r->err_class, r->message, err);
+    }
+    f->next_try_us = sl_gw_now_us() + svc_backoff_us(s, f->attempts);
+    snprintf(f->err_class, sizeof(f->err_class), "%s", r->err_class);
+    int rc = svc_set(&f->err_msg, r->message);
+    if (rc != SL_OK) {
+        return SL_ERR(err, rc, "out of memory");
+    }
+    svc_log(s, SL_LOG_WARN, f, NULL, r->err_class,
+            "will retry (attempt %d): %s", f->attempts, r->message);
+    return svc_put_file(s, f, err);
+}
+
+/* Phase one of a staging result, inside the caller's ledger transaction:
+ * record the outcome; j->act says what claim_apply does once it commits. */
+int claim_record(struct svc *s, struct job *j, struct sl_error *err)
+{
+    struct gfile *f = j->f;
+    struct sl_stage_res *r = &j->res;
+    f->busy = false;
+    int rc = SL_OK;
+    j->act = ACT_NONE;
+    switch (r->outcome) {
+    case SL_STAGE_CLEAN:
+    case SL_STAGE_DIRTY:
+    case SL_STAGE_DUPLICATE:
+        rc = stage_ok(s, f, j, err);
+        j->act = ACT_STAGED;
+        break;
+    case SL_STAGE_FAILED:
+        f->attempts++;
+        memcpy(f->fp, r->fingerprint, sizeof(f->fp));
+        f->rows = (int64_t)r->st.rows;
+        f->rejected = (int64_t)r->st.rejected;
+        rc = svc_fail_file(s, f, r->code, r->err_class, r->message, err);
+        j->act = ACT_FAILED;
+        break;
+    case SL_STAGE_RETRY:
+        rc = stage_retry(s, f, j, err);
+        j->act = f->state == SL_F_FAILED ? ACT_FAILED : ACT_NONE;
+        break;
+    case SL_STAGE_VANISHED:
+        f->state = SL_F_VANISHED;
+        f->done_us = sl_gw_now_us();
+        rc = svc_set(&f->err_msg, r->message);
+        rc = rc ? SL_ERR(err, rc, "out of memory") : svc_put_file(s, f, err);
+        if (rc == SL_OK) {
+            svc_log(s, SL_LOG_WARN, f, NULL, NULL, "%s", r->message);
+            s->stats->vanished++;
+            svc_forget_raw(s, f);
+        }
+        j->act = ACT_DROP;
+        break;
+    case SL_STAGE_REPLACED: {
+        char p[SL_GW_PATH];
+        struct stat st;
+        sl_gw_abs(s->cfg->dir, f->path, p, sizeof(p));
+        if (stat(p, &st) == 0) {
+            f->dev = (int64_t)st.st_dev;
+            f->ino = (int64_t)st.st_ino;
+            f->size = st.st_size;
+        }
+        rc = svc_put_file(s, f, err);
+        j->act = ACT_REQUEUE;
+        break;
+    }
+    }
+    return rc;
+}
+
+/* Phase two, after the commit: the moves the ledger now describes. */
+int claim_apply(struct svc *s, struct job *j, struct sl_error *err)
+{
+    struct gfile *f = j->f;
+    struct sl_stage_res *r = &j->res;
+    switch (j->act) {
+    case ACT_STAGED:
+        svc_forget_raw(s, f);
+        stage_moves(s, f, j);
+        s->stats->staged++;
+        svc_event(s, f, NULL, "staged", NULL);
+        svc_log(s, SL_LOG_DEBUG, f, NULL, NULL,
+                "staged: %lld rows, %lld rejected", (long long)f->rows,
+                (long long)f->rejected);
+        return staged_push(s, f) == SL_OK
+                   ? SL_OK
+                   : SL_ERR(err, -SL_ENOMEM, "out of memory");
+    case ACT_FAILED: {
+        char tmp[SL_GW_PATH];
+        sl_gw_tmp_path(j->rejects_rel, tmp, sizeof(tmp));
+        fail_moves(s, f, r->code,
+                   r->code == -SL_ETOOMANYBAD && sl_gw_exists(s->cfg->dir, tmp)
+                       ? tmp
+                       : NULL);
+        svc_drop_file(s, f);
+        return SL_OK;
+    }
+    case ACT_DROP:
+        svc_drop_file(s, f);
+        return SL_OK;
+    case ACT_REQUEUE:
+        return claim_queue(s, f, err);
+    case ACT_NONE:
+        return SL_OK;
+    }
+    return SL_OK;
+}
+
+int claim_retry_due(struct svc *s, int64_t now, int64_t *next_us,
+                    struct sl_error *err)
+{
+    for (size_t i = 0; i < s->n_files; i++) {
+        struct gfile *f = s->files[i];
+        if (f->state != SL_F_CLAIMED || f->busy || f->tix < 0) {
+            continue;
+        }
+        if (f->next_try_us > now) {
+            if (*next_us == 0 || f->next_try_us < *next_us) {
+                *next_us = f->next_try_us;
+            }
+            continue;
+        }
+        int rc = claim_queue(s, f, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    return SL_OK;
+}
