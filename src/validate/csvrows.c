@@ -131,6 +131,7 @@ static int csv_header(struct loop *L)
 static int csv_record(struct loop *L, const char *start, size_t len, bool try_fast)
 {
     struct sl_validator *v = L->v;
+    const struct vnode *root = &v->plan->root;
     struct rowctx *c = &L->ctx;
     /* Latin-1 input is converted to UTF-8 by the reader; an all-ASCII record
      * (the raw bytes, so unescaped fields too) needs no per-field check */
@@ -162,32 +163,32 @@ static int csv_record(struct loop *L, const char *start, size_t len, bool try_fa
             if (k == UINT32_MAX) {
                 continue;
             }
-            if ((rc = csv_field(c, &v->root.kids[k], &fs[i], &v->row[k], ascii)) != 0) {
+            if ((rc = csv_field(c, &root->kids[k], &fs[i], &v->row[k], ascii)) != 0) {
                 return rc;
             }
         }
     } else {
-        uint32_t ncol = v->root.n_kids;
+        uint32_t ncol = root->n_kids;
         if (nf > ncol && !v->o.ignore_unknown) {
             return sl__vfail(c, NULL, fs[ncol].p, fs[ncol].len,
                              "Too many values in row: %zu columns, the table has %u", nf, ncol);
         }
         if (nf < ncol && !v->o.allow_jagged) {
-            return sl__vfail(c, v->root.kids[nf].f, NULL, 0,
+            return sl__vfail(c, root->kids[nf].f, NULL, 0,
                              "Too few values in row: %zu columns, the table has %u (missing %s; allow with --allow-jagged-rows)",
-                             nf, ncol, v->root.kids[nf].f->path);
+                             nf, ncol, root->kids[nf].f->path);
         }
         for (uint32_t i = 0; i < ncol && i < nf; i++) {
-            if ((rc = csv_field(c, &v->root.kids[i], &fs[i], &v->row[i], ascii)) != 0) {
+            if ((rc = csv_field(c, &root->kids[i], &fs[i], &v->row[i], ascii)) != 0) {
                 return rc;
             }
         }
     }
     /* missing (jagged or unmapped) REQUIRED columns */
-    for (uint32_t k = 0; k < v->root.n_must; k++) {
-        uint32_t i = v->root.must[k];
+    for (uint32_t k = 0; k < root->n_must; k++) {
+        uint32_t i = root->must[k];
         if (v->row[i].kind == SL_V_NULL) {
-            const struct sl_field *f = v->root.kids[i].f;
+            const struct sl_field *f = root->kids[i].f;
             return sl__vfail(c, f, NULL, 0,
                              "Only optional fields can be set to NULL. Field: %s; Value: NULL",
                              f->path);
@@ -322,12 +323,12 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
 /* CSV: read the leading rows (--skip-leading-rows, the --header row) from the
  * mapped file on this thread, exactly as sl__csv_block would, so the parts start at
  * the first data record and share the header mapping. *out_pre keeps the map. */
-int sl__csv_prelude(const struct sl_table *t, const struct sl_vopts *o, const char *path,
-                       const char *map, size_t len, size_t bom, struct sl_validator **out_pre,
-                       size_t *out_start, uint64_t *out_lines, struct sl_error *err)
+int sl__csv_prelude(const struct sl_vplan *plan, const struct sl_vopts *o, const char *path,
+                    const char *map, size_t len, size_t bom, struct sl_validator **out_pre,
+                    size_t *out_start, uint64_t *out_lines, struct sl_error *err)
 {
     struct sl_validator *v = NULL;
-    int rc = sl_validator_create(t, o, &v, err);
+    int rc = sl_validator_create_from_plan(plan, o, &v, err);
     *out_pre = v;
     if (rc != SL_OK) {
         return rc;

@@ -52,7 +52,7 @@ int sl__loop_row(struct loop *L)
     if (L->rows == NULL || L->st->too_many_bad) {
         return SL_OK;
     }
-    int rc = L->rows->row(L->rows->ud, L->v->row, L->v->root.n_kids, L->err);
+    int rc = L->rows->row(L->rows->ud, L->v->row, L->v->plan->root.n_kids, L->err);
     return rc == SL_ROW_PAUSE && !L->can_pause ? SL_OK : rc;
 }
 
@@ -443,7 +443,7 @@ int sl_validate_ndjson_row(struct sl_validator *v, const char *p, size_t n,
     }
     if (rc == 0) {
         struct sl_error err = {0};
-        if (rows != NULL && rows->row(rows->ud, v->row, v->root.n_kids, &err) != SL_OK) {
+        if (rows != NULL && rows->row(rows->ud, v->row, v->plan->root.n_kids, &err) != SL_OK) {
             return err.code ? err.code : -SL_EINVAL;
         }
         return 0;
