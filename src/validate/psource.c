@@ -340,12 +340,14 @@ int sl_pcursor_open(struct sl_psource *s, struct sl_pcursor **out, struct sl_err
     c->limit = c->v->o.max_row_size + 2; /* the validator's: 0 there means the default */
     if (s->pre != NULL && s->pre->csv_map != NULL) {
         size_t n = s->pre->csv_map_len;
-        c->v->csv_map = sl__calloc(n ? n : 1, sizeof(*c->v->csv_map));
-        if (c->v->csv_map == NULL) {
+        c->v->hdr_map = sl__calloc(n ? n : 1, sizeof(*c->v->hdr_map));
+        if (c->v->hdr_map == NULL) {
             sl_pcursor_close(c);
             return SL_ERR(err, -SL_ENOMEM, "out of memory");
         }
-        memcpy(c->v->csv_map, s->pre->csv_map, n * sizeof(*c->v->csv_map));
+        memcpy(c->v->hdr_map, s->pre->csv_map, n * sizeof(*c->v->hdr_map));
+        c->v->hdr_map_cap = n ? n : 1;
+        c->v->csv_map = c->v->hdr_map;
         c->v->csv_map_len = n;
     }
     *out = c;

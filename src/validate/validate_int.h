@@ -174,8 +174,12 @@ struct sl_validator {
     /* CSV state */
     struct sl_csv csv;
     bool csv_ready;
-    uint32_t *csv_map;                /* CSV column index -> top-level field index or UINT32_MAX */
+    uint32_t *csv_map;                /* this file's header: CSV column index -> top-level
+                                         field index or UINT32_MAX (hdr_map), or NULL */
     size_t csv_map_len;
+    uint32_t *hdr_map;                /* the last header's map, hdr_map_cap entries, owned */
+    size_t hdr_map_cap;
+    struct sl_buf hdr_key;            /* that header's fields (csvrows.c), empty = none */
     struct sl_buf scratch;            /* reject reason/field formatting */
     struct sl_val *fast_row;          /* the fast path's row values (with fast_cols), or NULL */
     struct sl_buf fast_scratch;       /* the fast path's unescaped CSV fields */
@@ -183,6 +187,11 @@ struct sl_validator {
     bool fast_csv;                    /* this file's CSV records try the fast path */
     bool fast_in_order;               /* the CSV columns are the fields in order */
     struct rowctx row_ctx;            /* context of sl_validate_ndjson_row's last row */
+    /* kept from file to file (stream.c) */
+    char *file_buf;                   /* a small file read whole, owned, or NULL */
+    size_t file_buf_cap;
+    char *block_buf;                  /* the streaming loop's buffer, owned, or NULL */
+    size_t block_buf_cap;
 };
 
 /* ndjson.c: validate one row [p, p+n). Returns 0 ok (v->row filled), 1 rejected

@@ -317,6 +317,7 @@ int sl_validator_create_from_plan(const struct sl_vplan *plan, const struct sl_v
     sl__arena_init(&v->arena, 64 * 1024);
     sl__buf_init(&v->scratch);
     sl__buf_init(&v->fast_scratch);
+    sl__buf_init(&v->hdr_key);
     int rc = SL_OK;
     if (plan->has_pattern) {
         v->md = pcre2_match_data_create(1, NULL);
@@ -366,7 +367,8 @@ void sl_validator_destroy(struct sl_validator *v)
     if (v == NULL) {
         return;
     }
-    sl__free(v->csv_map);
+    sl__free(v->hdr_map);
+    sl__buf_release(&v->hdr_key);
     if (v->md != NULL) {
         pcre2_match_data_free(v->md);
     }
@@ -376,6 +378,8 @@ void sl_validator_destroy(struct sl_validator *v)
     sl__arena_release(&v->arena);
     sl__buf_release(&v->scratch);
     sl__buf_release(&v->fast_scratch);
+    sl__free(v->file_buf);
+    sl__free(v->block_buf);
     sl_vplan_destroy(v->own_plan);
     sl__free(v);
 }

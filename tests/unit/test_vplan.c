@@ -3,7 +3,8 @@
  * private plan gets; a validator fed file after file (small, large, gzip,
  * with a BOM, empty, missing; CSV headers that change from file to file;
  * files that end in a reject or in an error) gives, file by file, what a fresh
- * validator gives. Every comparison renders the
+ * validator gives; and a small file read whole gives the rows and rejects the
+ * streaming loop gives on the same bytes gzip'd. Every comparison renders the
  * rows (values), rejects (line, record, offset, field, reason, value), the
  * stats and the return code with its message. tests. */
 #include "core/common.h"
@@ -523,6 +524,63 @@ static void test_reuse_csv(void **state)
     free_feed(files, n);
 }
 
+/* ---- a small file read whole vs the streaming loop ------------------------------ */
+
+static void test_small_vs_streamed(void **state)
+{
+    (void)state;
+    struct feed nd[16], cs[16];
+    size_t n_nd = ndjson_feed(nd), n_cs = csv_feed(cs);
+    const struct {
+        const char *table, *path;
+        bool csv;
+    } cases[] = {
+        {"universal_equipment_registry", nd[0].path, false},
+        {"universal_equipment_registry", nd[2].path, false},
+        {"universal_equipment_registry", nd[7].path, false},
+        {"equipment_flat", cs[0].path, true},
+        {"equipment_flat", cs[1].path, true},
+        {"equipment_flat", cs[4].path, true},
+        {"equipment_flat", cs[6].path, true},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
+        const struct sl_table *t = table(cases[i].table);
+        struct sl_vopts o;
+        sl_vopts_default(&o);
+        o.max_bad = 1000;
+        if (cases[i].csv) {
+            o.format = SL_FMT_CSV;
+            o.header = true;
+        }
+        struct sb data = slurp(cases[i].path);
+        assert_true(data.len >= 4 && data.len < (128u << 10)); /* read whole */
+        char *gz = put_gzip("streamed.gz", data.s, data.len);
+        struct sl_validator *v = NULL;
+        struct sl_error err = {0};
+        assert_int_equal(sl_validator_create(t, &o, &v, &err), SL_OK);
+        struct sb small = {0}, streamed = {0};
+        assert_int_equal(run_file(v, t, cases[i].path, true, 0, true, &small), SL_OK);
+        assert_int_equal(run_file(v, t, gz, true, 0, true, &streamed), SL_OK);
+        if (!(small.len == streamed.len && memcmp(small.s, streamed.s, small.len) == 0)) {
+            size_t oa, ob;
+            size_t line = first_diff_line(&small, &streamed, &oa, &ob);
+            fprintf(stderr, "%s: read whole and streamed differ at line %zu:\n",
+                    cases[i].path, line + 1);
+            print_line("whole   ", &small, oa);
+            print_line("streamed", &streamed, ob);
+            fail();
+        }
+        assert_true(small.len > 0);
+        sl_validator_destroy(v);
+        sb_free(&small);
+        sb_free(&streamed);
+        sb_free(&data);
+        free(gz);
+    }
+    free_feed(nd, n_nd);
+    free_feed(cs, n_cs);
+}
+
 /* ---- contracts ---------------------------------------------------------------- */
 
 static void test_plan_errors(void **state)
@@ -562,7 +620,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_plan_threads), cmocka_unit_test(test_reuse_ndjson),
-        cmocka_unit_test(test_reuse_csv),           cmocka_unit_test(test_plan_errors),
+        cmocka_unit_test(test_reuse_csv),           cmocka_unit_test(test_small_vs_streamed),
+        cmocka_unit_test(test_plan_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
