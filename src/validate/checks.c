@@ -32,7 +32,7 @@ int sl__strset_isa(int want)
     return SL_ONCE_LOAD(sl__set_isa);
 }
 
-/* The first sl_validator_create's choice (racing first calls all store the
+/* The first sl_vplan_create's choice (racing first calls all store the
  * same values). */
 void sl__strset_isa_once(void)
 {
@@ -388,17 +388,17 @@ static int cond_ids(struct strset *S, const struct sl_rule_when *w, int *ids, si
     return rc;
 }
 
-static int group_prepare(struct sl_validator *v, uint32_t g)
+static int group_prepare(struct sl_vplan *p, uint32_t g)
 {
-    struct vgroup *G = &v->groups[g];
+    struct vgroup *G = &p->groups[g];
     size_t total = 0, cap = 0;
     int *ids = NULL;
     int rc = SL_OK;
     /* pass 1: the set, and the longest value list */
-    for (uint32_t i = 0; rc == SL_OK && i < v->n_conds; i++) {
-        const struct sl_rule_when *w = v->conds[i].ck.ck->when;
+    for (uint32_t i = 0; rc == SL_OK && i < p->n_conds; i++) {
+        const struct sl_rule_when *w = p->conds[i].ck.ck->when;
         size_t nv = (w->equals != NULL ? 1 : 0) + w->in_len;
-        if (v->conds[i].group != g) {
+        if (p->conds[i].group != g) {
             continue;
         }
         if (nv > cap) {
@@ -421,12 +421,12 @@ static int group_prepare(struct sl_validator *v, uint32_t g)
      * place the rules; both walks go in rule order, so each list is sorted */
     for (int pass = 0; rc == SL_OK && pass < 2; pass++) {
         uint32_t *fill = pass == 0 ? G->run_at + 2 : G->run_at + 1;
-        for (uint32_t i = 0; i < v->n_conds; i++) {
-            if (v->conds[i].group != g) {
+        for (uint32_t i = 0; i < p->n_conds; i++) {
+            if (p->conds[i].group != g) {
                 continue;
             }
             size_t k;
-            (void)cond_ids(&G->vals, v->conds[i].ck.ck->when, ids, &k); /* all present */
+            (void)cond_ids(&G->vals, p->conds[i].ck.ck->when, ids, &k); /* all present */
             for (size_t j = 0; j < k; j++) {
                 bool dup = false;
                 for (size_t q = 0; q < j; q++) {
@@ -452,39 +452,33 @@ static int group_prepare(struct sl_validator *v, uint32_t g)
     return rc;
 }
 
-int sl__conds_prepare(struct sl_validator *v)
+int sl__conds_prepare(struct sl_vplan *p)
 {
-    for (uint32_t i = 0; i < v->n_conds; i++) {
-        struct vcond *c = &v->conds[i];
+    for (uint32_t i = 0; i < p->n_conds; i++) {
+        struct vcond *c = &p->conds[i];
         uint32_t g = 0;
-        while (g < v->n_groups && v->groups[g].slot != c->cond_slot) {
+        while (g < p->n_groups && p->groups[g].slot != c->cond_slot) {
             g++;
         }
-        if (g == v->n_groups) {
-            v->groups[g].slot = c->cond_slot;
-            v->n_groups++;
+        if (g == p->n_groups) {
+            p->groups[g].slot = c->cond_slot;
+            p->n_groups++;
         }
         c->group = g;
     }
-    for (uint32_t g = 0; g < v->n_groups; g++) {
-        int rc = group_prepare(v, g);
+    for (uint32_t g = 0; g < p->n_groups; g++) {
+        int rc = group_prepare(p, g);
         if (rc != SL_OK) {
             return rc;
-        }
-    }
-    if (v->n_groups > 1) {
-        v->cond_hits = sl__calloc((v->n_conds + 63) / 64, sizeof(uint64_t));
-        if (v->cond_hits == NULL) {
-            return -SL_ENOMEM;
         }
     }
     return SL_OK;
 }
 
-static int link_node(struct sl_validator *v, const struct vnode *n)
+static int link_node(struct sl_vplan *p, const struct vnode *n)
 {
     for (uint32_t i = 0; i < n->n_kids; i++) {
-        int rc = link_node(v, &n->kids[i]);
+        int rc = link_node(p, &n->kids[i]);
         if (rc != SL_OK) {
             return rc;
         }
@@ -493,8 +487,8 @@ static int link_node(struct sl_validator *v, const struct vnode *n)
         return SL_OK;
     }
     const struct strset *S = n->lean_set;
-    for (uint32_t g = 0; g < v->n_groups; g++) {
-        struct vgroup *G = &v->groups[g];
+    for (uint32_t g = 0; g < p->n_groups; g++) {
+        struct vgroup *G = &p->groups[g];
         if (G->slot != n->slot || S->tab == NULL) {
             continue;
         }
@@ -513,29 +507,29 @@ static int link_node(struct sl_validator *v, const struct vnode *n)
     return SL_OK;
 }
 
-/* v->quick, when there is one group and its field has an enum op. */
-static int plan_quick(struct sl_validator *v)
+/* p->quick, when there is one group and its field has an enum op. */
+static int plan_quick(struct sl_vplan *p)
 {
-    const struct vgroup *G = &v->groups[0];
-    if (v->n_groups != 1 || G->enum_map == NULL) {
+    const struct vgroup *G = &p->groups[0];
+    if (p->n_groups != 1 || G->enum_map == NULL) {
         return SL_OK;
     }
     uint32_t n = G->enum_set->n;
-    v->quick = sl__calloc(n ? n : 1, sizeof(*v->quick));
-    if (v->quick == NULL) {
+    p->quick = sl__calloc(n ? n : 1, sizeof(*p->quick));
+    if (p->quick == NULL) {
         return -SL_ENOMEM;
     }
     for (uint32_t i = 0; i < n; i++) {
-        struct vquick *q = &v->quick[i];
+        struct vquick *q = &p->quick[i];
         int id = G->enum_map[i];
         uint32_t at = id < 0 ? 0 : G->run_at[id], to = id < 0 ? 0 : G->run_at[id + 1];
         if (at == to) {
             q->kind = SL_Q_NONE;
-        } else if (to - at == 1 && v->conds[G->run[at]].ck.sp != NULL &&
-                   v->conds[G->run[at]].ck.kind == SL_CK_PATTERN) {
+        } else if (to - at == 1 && p->conds[G->run[at]].ck.sp != NULL &&
+                   p->conds[G->run[at]].ck.kind == SL_CK_PATTERN) {
             q->kind = SL_Q_PAT;
-            q->sp = v->conds[G->run[at]].ck.sp;
-            q->target_slot = v->conds[G->run[at]].target_slot;
+            q->sp = p->conds[G->run[at]].ck.sp;
+            q->target_slot = p->conds[G->run[at]].target_slot;
         } else {
             q->kind = SL_Q_GENERAL;
         }
@@ -543,10 +537,10 @@ static int plan_quick(struct sl_validator *v)
     return SL_OK;
 }
 
-int sl__conds_link_enums(struct sl_validator *v)
+int sl__conds_link_enums(struct sl_vplan *p)
 {
-    int rc = v->n_groups > 0 ? link_node(v, &v->root) : SL_OK;
-    return rc == SL_OK && v->n_groups > 0 ? plan_quick(v) : rc;
+    int rc = p->n_groups > 0 ? link_node(p, &p->root) : SL_OK;
+    return rc == SL_OK && p->n_groups > 0 ? plan_quick(p) : rc;
 }
 
 /* ctx NULL: only tell (the fast path's question), do not describe the failure. */
@@ -585,11 +579,12 @@ int sl__row_finish(struct rowctx *ctx)
 
 int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx)
 {
-    if (v->n_groups == 1) {
-        const struct vgroup *G = &v->groups[0];
+    const struct sl_vplan *P = v->plan;
+    if (P->n_groups == 1) {
+        const struct vgroup *G = &P->groups[0];
         int id = group_hit(v, G);
         for (uint32_t j = id < 0 ? 0 : G->run_at[id]; id >= 0 && j < G->run_at[id + 1]; j++) {
-            const struct vcond *c = &v->conds[G->run[j]];
+            const struct vcond *c = &P->conds[G->run[j]];
             if (c->ck.sp != NULL) {
                 /* a simple pattern, the usual conditional rule: its answer at once */
                 const struct vslot *ts = &v->slots[c->target_slot];
@@ -608,14 +603,14 @@ int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx)
         }
         return OK;
     }
-    if (v->n_groups == 0) {
+    if (P->n_groups == 0) {
         return OK;
     }
     /* several groups: mark the triggered rules, then run them in rule order */
-    size_t words = (v->n_conds + 63) / 64;
+    size_t words = (P->n_conds + 63) / 64;
     memset(v->cond_hits, 0, words * sizeof(uint64_t));
-    for (uint32_t g = 0; g < v->n_groups; g++) {
-        const struct vgroup *G = &v->groups[g];
+    for (uint32_t g = 0; g < P->n_groups; g++) {
+        const struct vgroup *G = &P->groups[g];
         int id = group_hit(v, G);
         for (uint32_t j = id < 0 ? 0 : G->run_at[id]; id >= 0 && j < G->run_at[id + 1]; j++) {
             v->cond_hits[G->run[j] / 64] |= 1ULL << (G->run[j] % 64);
@@ -623,7 +618,7 @@ int sl__row_finish_v(struct sl_validator *v, struct rowctx *ctx)
     }
     for (size_t w = 0; w < words; w++) {
         for (uint64_t bits = v->cond_hits[w]; bits != 0; bits &= bits - 1) {
-            int rc = run_cond(v, ctx, &v->conds[w * 64 + (size_t)__builtin_ctzll(bits)]);
+            int rc = run_cond(v, ctx, &P->conds[w * 64 + (size_t)__builtin_ctzll(bits)]);
             if (rc != OK) {
                 return rc;
             }

@@ -81,17 +81,76 @@ static int csv_field(struct rowctx *c, const struct vnode *n, const struct sl_cs
     return sl__coerce_text(c, n, fl->p, fl->len, out);
 }
 
-/* Build the column map from a header record. */
+/* The header's fields as hdr_key keeps them: the count, then each field's
+ * length and bytes. */
+static bool same_header(const struct sl_buf *key, const struct sl_csv *csv)
+{
+    const char *k = key->data, *e = key->data + key->len;
+    size_t n;
+    if (key->len < sizeof(n)) {
+        return false;
+    }
+    memcpy(&n, k, sizeof(n));
+    k += sizeof(n);
+    if (n != csv->n_fields) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        if ((size_t)(e - k) < sizeof(len)) {
+            return false;
+        }
+        memcpy(&len, k, sizeof(len));
+        k += sizeof(len);
+        if (len != csv->fields[i].len || (size_t)(e - k) < len ||
+            memcmp(k, csv->fields[i].p, len) != 0) {
+            return false;
+        }
+        k += len;
+    }
+    return k == e;
+}
+
+static void keep_header(struct sl_buf *key, const struct sl_csv *csv)
+{
+    size_t n = csv->n_fields;
+    sl__buf_reset(key);
+    int rc = sl__buf_append(key, &n, sizeof(n));
+    for (size_t i = 0; rc == SL_OK && i < n; i++) {
+        size_t len = csv->fields[i].len;
+        rc = sl__buf_append(key, &len, sizeof(len));
+        if (rc == SL_OK) {
+            rc = sl__buf_append(key, csv->fields[i].p, len);
+        }
+    }
+    if (rc != SL_OK) {
+        sl__buf_reset(key); /* no memory to remember it: the next header is mapped anew */
+    }
+}
+
+/* Build the column map from a header record; the last header's map when the
+ * fields are the same (files after the first one of a feed usually share it). */
 static int csv_header(struct loop *L)
 {
     struct sl_validator *v = L->v;
     size_t n = v->csv.n_fields;
-    sl__free(v->csv_map);
-    v->csv_map = sl__calloc(n ? n : 1, sizeof(*v->csv_map));
-    if (v->csv_map == NULL) {
-        return SL_ERR(L->err, -SL_ENOMEM, "out of memory reading the CSV header");
+    if (same_header(&v->hdr_key, &v->csv)) {
+        v->csv_map = v->hdr_map;
+        v->csv_map_len = n;
+        return SL_OK;
     }
-    v->csv_map_len = n;
+    sl__buf_reset(&v->hdr_key);
+    if (v->hdr_map == NULL || v->hdr_map_cap < n) {
+        size_t cap = n ? n : 1;
+        uint32_t *m = sl__malloc(cap * sizeof(*m));
+        if (m == NULL) {
+            return SL_ERR(L->err, -SL_ENOMEM, "out of memory reading the CSV header");
+        }
+        sl__free(v->hdr_map);
+        v->hdr_map = m;
+        v->hdr_map_cap = cap;
+    }
+    uint32_t *map = v->hdr_map;
     for (size_t i = 0; i < n; i++) {
         const struct sl_csv_field *fl = &v->csv.fields[i];
         size_t len = fl->len;
@@ -110,19 +169,22 @@ static int csv_header(struct loop *L)
                 L->err->line_no = L->line_no;
                 return -SL_ECORRUPT;
             }
-            v->csv_map[i] = UINT32_MAX;
+            map[i] = UINT32_MAX;
             continue;
         }
         for (size_t k = 0; k < i; k++) {
-            if (v->csv_map[k] == f->idx) {
+            if (map[k] == f->idx) {
                 SL_ERR(L->err, -SL_ECORRUPT, "%s: header names column \"%s\" twice", L->file,
                        f->name);
                 sl__error_path(L->err, L->file);
                 return -SL_ECORRUPT;
             }
         }
-        v->csv_map[i] = f->idx;
+        map[i] = f->idx;
     }
+    keep_header(&v->hdr_key, &v->csv);
+    v->csv_map = map;
+    v->csv_map_len = n;
     return SL_OK;
 }
 
@@ -131,6 +193,7 @@ static int csv_header(struct loop *L)
 static int csv_record(struct loop *L, const char *start, size_t len, bool try_fast)
 {
     struct sl_validator *v = L->v;
+    const struct vnode *root = &v->plan->root;
     struct rowctx *c = &L->ctx;
     /* Latin-1 input is converted to UTF-8 by the reader; an all-ASCII record
      * (the raw bytes, so unescaped fields too) needs no per-field check */
@@ -162,32 +225,32 @@ static int csv_record(struct loop *L, const char *start, size_t len, bool try_fa
             if (k == UINT32_MAX) {
                 continue;
             }
-            if ((rc = csv_field(c, &v->root.kids[k], &fs[i], &v->row[k], ascii)) != 0) {
+            if ((rc = csv_field(c, &root->kids[k], &fs[i], &v->row[k], ascii)) != 0) {
                 return rc;
             }
         }
     } else {
-        uint32_t ncol = v->root.n_kids;
+        uint32_t ncol = root->n_kids;
         if (nf > ncol && !v->o.ignore_unknown) {
             return sl__vfail(c, NULL, fs[ncol].p, fs[ncol].len,
                              "Too many values in row: %zu columns, the table has %u", nf, ncol);
         }
         if (nf < ncol && !v->o.allow_jagged) {
-            return sl__vfail(c, v->root.kids[nf].f, NULL, 0,
+            return sl__vfail(c, root->kids[nf].f, NULL, 0,
                              "Too few values in row: %zu columns, the table has %u (missing %s; allow with --allow-jagged-rows)",
-                             nf, ncol, v->root.kids[nf].f->path);
+                             nf, ncol, root->kids[nf].f->path);
         }
         for (uint32_t i = 0; i < ncol && i < nf; i++) {
-            if ((rc = csv_field(c, &v->root.kids[i], &fs[i], &v->row[i], ascii)) != 0) {
+            if ((rc = csv_field(c, &root->kids[i], &fs[i], &v->row[i], ascii)) != 0) {
                 return rc;
             }
         }
     }
     /* missing (jagged or unmapped) REQUIRED columns */
-    for (uint32_t k = 0; k < v->root.n_must; k++) {
-        uint32_t i = v->root.must[k];
+    for (uint32_t k = 0; k < root->n_must; k++) {
+        uint32_t i = root->must[k];
         if (v->row[i].kind == SL_V_NULL) {
-            const struct sl_field *f = v->root.kids[i].f;
+            const struct sl_field *f = root->kids[i].f;
             return sl__vfail(c, f, NULL, 0,
                              "Only optional fields can be set to NULL. Field: %s; Value: NULL",
                              f->path);
@@ -322,12 +385,12 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
 /* CSV: read the leading rows (--skip-leading-rows, the --header row) from the
  * mapped file on this thread, exactly as sl__csv_block would, so the parts start at
  * the first data record and share the header mapping. *out_pre keeps the map. */
-int sl__csv_prelude(const struct sl_table *t, const struct sl_vopts *o, const char *path,
-                       const char *map, size_t len, size_t bom, struct sl_validator **out_pre,
-                       size_t *out_start, uint64_t *out_lines, struct sl_error *err)
+int sl__csv_prelude(const struct sl_vplan *plan, const struct sl_vopts *o, const char *path,
+                    const char *map, size_t len, size_t bom, struct sl_validator **out_pre,
+                    size_t *out_start, uint64_t *out_lines, struct sl_error *err)
 {
     struct sl_validator *v = NULL;
-    int rc = sl_validator_create(t, o, &v, err);
+    int rc = sl_validator_create_from_plan(plan, o, &v, err);
     *out_pre = v;
     if (rc != SL_OK) {
         return rc;

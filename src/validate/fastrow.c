@@ -82,26 +82,24 @@ void sl__vnode_pick_op(struct vnode *k)
     }
 }
 
-int sl__fast_prepare(struct sl_validator *v)
+int sl__fast_prepare(struct sl_vplan *p)
 {
-    uint32_t n = v->root.n_kids;
-    v->fast_cols = NULL;
+    uint32_t n = p->root.n_kids;
+    p->fast_cols = NULL;
     if (n == 0) {
         return SL_OK;
     }
     for (uint32_t i = 0; i < n; i++) {
-        if (!fast_type(v->root.kids[i].f)) {
+        if (!fast_type(p->root.kids[i].f)) {
             return SL_OK; /* the general path only */
         }
     }
     struct sl_fastcol *cols = sl__calloc(n, sizeof(*cols));
-    v->fast_row = sl__calloc(n, sizeof(*v->fast_row));
-    if (cols == NULL || v->fast_row == NULL) {
-        sl__free(cols);
+    if (cols == NULL) {
         return -SL_ENOMEM;
     }
     for (uint32_t i = 0; i < n; i++) {
-        const struct vnode *k = &v->root.kids[i];
+        const struct vnode *k = &p->root.kids[i];
         const struct sl_field *f = k->f;
         cols[i].n = k;
         cols[i].text_type = f->type == SL_T_STRING;
@@ -109,18 +107,14 @@ int sl__fast_prepare(struct sl_validator *v)
         cols[i].null_ok = f->mode != SL_M_REQUIRED && !k->rule_required;
         cols[i].slot = k->slot;
     }
-    v->fast_cols = cols;
-    sl__buf_init(&v->fast_scratch);
+    p->fast_cols = cols;
     return SL_OK;
 }
 
-void sl__fast_release(struct sl_validator *v)
+void sl__fast_release(struct sl_vplan *p)
 {
-    sl__free(v->fast_cols);
-    sl__free(v->fast_row);
-    sl__buf_release(&v->fast_scratch);
-    v->fast_cols = NULL;
-    v->fast_row = NULL;
+    sl__free(p->fast_cols);
+    p->fast_cols = NULL;
 }
 
 /* A value of a column without a specific op: the general coercion itself,
@@ -191,16 +185,17 @@ static inline bool rec_utf8(const struct sl_validator *v, const char *rec, size_
 }
 
 /* The conditional rules of a row: 0 all hold, 1 not confirmed (ask
- * sl__row_finish_v, which tells). With v->quick (checks.c), inline. */
+ * sl__row_finish_v, which tells). With the plan's quick (checks.c), inline. */
 static inline int conds_quick(struct sl_validator *v)
 {
-    if (v->quick != NULL) {
-        const struct vslot *cs = &v->slots[v->groups[0].slot];
+    const struct sl_vplan *P = v->plan;
+    if (P->quick != NULL) {
+        const struct vslot *cs = &v->slots[P->groups[0].slot];
         if (!cs->present) {
             return 0; /* no condition reads an absent value */
         }
         if (cs->set_id >= 0) {
-            const struct vquick *q = &v->quick[cs->set_id];
+            const struct vquick *q = &P->quick[cs->set_id];
             if (q->kind == SL_Q_NONE) {
                 return 0;
             }
@@ -210,7 +205,7 @@ static inline int conds_quick(struct sl_validator *v)
             }
         }
     }
-    return v->n_groups > 0 && sl__row_finish_v(v, NULL) != 0;
+    return P->n_groups > 0 && sl__row_finish_v(v, NULL) != 0;
 }
 
 /* The end of the row: conditional rules, then the row is the fast row. */
@@ -228,7 +223,7 @@ int sl__fast_csv_row(struct sl_validator *v, const struct sl_csv_field *fs, size
 {
     const struct sl_fastcol *cols = v->fast_cols;
     const uint32_t *map = v->csv_map;
-    if (nf != (map != NULL ? v->csv_map_len : v->root.n_kids)) {
+    if (nf != (map != NULL ? v->csv_map_len : v->plan->root.n_kids)) {
         return 1; /* too many or too few values: the general path tells */
     }
     if (!ascii && !rec_utf8(v, rec, rec_len)) {
@@ -322,7 +317,7 @@ int sl__fast_csv_ix(struct sl_validator *v, const char *base, size_t *out_used)
     struct sl_csv *csv = &v->csv;
     size_t left, start;
     const uint32_t *ent = sl_csv_index_peek(csv, &left, &start);
-    size_t nf = v->csv_map != NULL ? v->csv_map_len : v->root.n_kids;
+    size_t nf = v->csv_map != NULL ? v->csv_map_len : v->plan->root.n_kids;
     if (nf == 0 || left < nf) {
         return 1;
     }
@@ -357,7 +352,8 @@ bool sl__fast_csv_ok(struct sl_validator *v)
     if (v->csv_map == NULL) {
         return true;
     }
-    bool in_order = v->csv_map_len == v->root.n_kids;
+    uint32_t n_kids = v->plan->root.n_kids;
+    bool in_order = v->csv_map_len == n_kids;
     for (size_t i = 0; in_order && i < v->csv_map_len; i++) {
         in_order = v->csv_map[i] == i;
     }
@@ -368,5 +364,5 @@ bool sl__fast_csv_ok(struct sl_validator *v)
     for (size_t i = 0; i < v->csv_map_len; i++) {
         mapped += v->csv_map[i] != UINT32_MAX;
     }
-    return mapped == v->root.n_kids && mapped == v->csv_map_len;
+    return mapped == n_kids && mapped == v->csv_map_len;
 }

@@ -728,7 +728,7 @@ static int unknown_key(struct rowctx *c, const struct vnode *rec, const char *ke
     }
     int rc = OK;
     if (!c->failed) {
-        const char *pp = rec != &c->v->root ? rec->f->path : NULL;
+        const char *pp = rec != &c->v->plan->root ? rec->f->path : NULL;
         snprintf(c->err_path, sizeof(c->err_path), "%s%s%.*s", pp ? pp : "", pp ? "." : "",
                  (int)(klen > 200 ? 200 : klen), key);
         rc = sl__vfail(c, NULL, key, klen, "No such field: %s.", c->err_path);
@@ -891,7 +891,7 @@ int sl__ndjson_row(struct sl_validator *v, struct rowctx *c, const char *p, size
         }
         return syntax(c, "empty row");
     }
-    rc = scan_record(c, &v->root, v->row, 1);
+    rc = scan_record(c, &v->plan->root, v->row, 1);
     if (rc != OK) {
         return c->fatal ? c->fatal : rc;
     }

@@ -33,7 +33,7 @@ struct part {
 };
 
 struct sl_psource {
-    const struct sl_table *t;
+    struct sl_vplan *plan; /* compiled once, shared by every cursor's validator */
     struct sl_vopts o; /* the caller's, without progress */
     char *path;
     const char *map; /* data after any BOM */
@@ -187,7 +187,6 @@ int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const ch
         sl_input_unmap(map, len, bom);
         return SL_ERR(err, -SL_ENOMEM, "out of memory");
     }
-    s->t = t;
     s->o = *o;
     s->progress = o->progress; /* called under progress_mu only */
     s->progress_ud = o->progress_ud;
@@ -200,6 +199,9 @@ int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const ch
     atomic_init(&s->next, 0);
     atomic_init(&s->failed, 0);
     *out = s;
+    if ((rc = sl_vplan_create(t, &s->plan, err)) != SL_OK) {
+        return rc;
+    }
     if (o->format == SL_FMT_CSV) {
         sl__bus_install();
         sigjmp_buf jb;
@@ -208,8 +210,8 @@ int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const ch
             return sl__file_changed(path, err);
         }
         sl__bus_guard = &jb;
-        rc = sl__csv_prelude(t, &s->o, path, map, len, bom, &s->pre, &s->start, &s->lines0,
-                             err);
+        rc = sl__csv_prelude(s->plan, &s->o, path, map, len, bom, &s->pre, &s->start,
+                             &s->lines0, err);
         sl__bus_guard = NULL;
         if (rc != SL_OK) {
             return rc;
@@ -270,6 +272,7 @@ void sl_psource_close(struct sl_psource *s)
     sl__free(s->parts);
     sl__free(s->cuts);
     sl_validator_destroy(s->pre);
+    sl_vplan_destroy(s->plan); /* after every validator made from it */
     sl_input_unmap(s->map, s->len, s->bom);
     pthread_mutex_destroy(&s->progress_mu);
     sl__free(s->path);
@@ -329,7 +332,7 @@ int sl_pcursor_open(struct sl_psource *s, struct sl_pcursor **out, struct sl_err
     c->s = s;
     c->rs.reject = save_reject;
     c->rs.ud = c;
-    int rc = sl_validator_create(s->t, &s->o, &c->v, err);
+    int rc = sl_validator_create_from_plan(s->plan, &s->o, &c->v, err);
     if (rc != SL_OK) {
         sl__free(c);
         return rc;
@@ -337,12 +340,14 @@ int sl_pcursor_open(struct sl_psource *s, struct sl_pcursor **out, struct sl_err
     c->limit = c->v->o.max_row_size + 2; /* the validator's: 0 there means the default */
     if (s->pre != NULL && s->pre->csv_map != NULL) {
         size_t n = s->pre->csv_map_len;
-        c->v->csv_map = sl__calloc(n ? n : 1, sizeof(*c->v->csv_map));
-        if (c->v->csv_map == NULL) {
+        c->v->hdr_map = sl__calloc(n ? n : 1, sizeof(*c->v->hdr_map));
+        if (c->v->hdr_map == NULL) {
             sl_pcursor_close(c);
             return SL_ERR(err, -SL_ENOMEM, "out of memory");
         }
-        memcpy(c->v->csv_map, s->pre->csv_map, n * sizeof(*c->v->csv_map));
+        memcpy(c->v->hdr_map, s->pre->csv_map, n * sizeof(*c->v->hdr_map));
+        c->v->hdr_map_cap = n ? n : 1;
+        c->v->csv_map = c->v->hdr_map;
         c->v->csv_map_len = n;
     }
     *out = c;

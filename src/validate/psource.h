@@ -26,7 +26,8 @@ struct sl_pcursor;
 SL_NODISCARD int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o,
                                  const char *path, struct sl_psource **out,
                                  struct sl_error *err);
-/* A cursor for one thread (each has its own validator). */
+/* A cursor for one thread: its own validator, created from the plan the source
+ * compiled once in sl_psource_open (so a cursor costs no compile). */
 SL_NODISCARD int sl_pcursor_open(struct sl_psource *s, struct sl_pcursor **out,
                                  struct sl_error *err);
 /* Validate rows, handing valid ones to rows (NULL: count only), until the sink

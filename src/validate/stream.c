@@ -7,17 +7,31 @@
 #include "parse/input.h"
 #include "validate/coerce.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BLOCK (4u << 20)
 #define PROGRESS_EVERY (16u << 20)
 #define EXCERPT 120
+/* A plain file of at most SMALL_FILE bytes is read whole, with one read(), into
+ * a buffer the validator keeps for the next file: no mapping to make and unmap
+ * (each an mmap_lock round trip, and a TLB shootdown across the worker threads
+ * at munmap), no signal guard, no read-ahead buffers. */
+#define SMALL_FILE (128u << 10)
+/* The streaming loop's first buffer for input of unknown decoded size
+ * (compressed, stdin): it doubles, up to BLOCK, while reads fill it. A buffer
+ * of at most KEEP_BLOCK bytes is kept for the next file. */
+#define STREAM_START (256u << 10)
+#define KEEP_BLOCK (256u << 10)
+_Static_assert(SMALL_FILE < (4u << 20), "sl__release_behind must never drop a heap buffer");
 
 
 int sl__loop_reject(struct loop *L, uint64_t line_no, uint64_t byte_off,
@@ -52,7 +66,7 @@ int sl__loop_row(struct loop *L)
     if (L->rows == NULL || L->st->too_many_bad) {
         return SL_OK;
     }
-    int rc = L->rows->row(L->rows->ud, L->v->row, L->v->root.n_kids, L->err);
+    int rc = L->rows->row(L->rows->ud, L->v->row, L->v->plan->root.n_kids, L->err);
     return rc == SL_ROW_PAUSE && !L->can_pause ? SL_OK : rc;
 }
 
@@ -150,8 +164,7 @@ void sl__loop_init(struct loop *L, struct sl_validator *v, const char *file,
             L->skip_left = 1;
         }
     }
-    sl__free(v->csv_map);
-    v->csv_map = NULL;
+    v->csv_map = NULL; /* until this file's header (hdr_map is kept) */
     v->csv_map_len = 0;
 }
 
@@ -303,7 +316,8 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     L.off = bom; /* offsets count from the file's first byte, BOM included */
     size_t released = 0;
     size_t limit = v->o.max_row_size + 2; /* as the streaming loop's buffer */
-    struct sl_sha256 *h = NULL;
+    /* set before sigsetjmp and never after: volatile only to tell gcc so */
+    struct sl_sha256 *volatile h = NULL;
     if (v->o.fingerprint && (h = sl_sha256_new()) == NULL) {
         return SL_ERR(err, -SL_ENOMEM, "out of memory");
     }
@@ -329,14 +343,124 @@ static int validate_mapped(struct sl_validator *v, const char *path, const char 
     return rc;
 }
 
+/* Read the size bytes of the regular file fd into v->file_buf (grown if need
+ * be). A file that is not size bytes long by the end of the read changed
+ * while being read (one read() normally: a short read of a regular file means
+ * its end). */
+static int read_small(struct sl_validator *v, const char *path, int fd, size_t size,
+                      struct sl_error *err)
+{
+    if (v->file_buf_cap < size + 1) {
+        size_t cap = 4096;
+        while (cap < size + 1) {
+            cap *= 2;
+        }
+        char *nb = sl__malloc(cap);
+        if (nb == NULL) {
+            return SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", path);
+        }
+        sl__free(v->file_buf);
+        v->file_buf = nb;
+        v->file_buf_cap = cap;
+    }
+    size_t got = 0;
+    for (;;) {
+        size_t want = size + 1 - got; /* one byte more: a file that grew shows */
+        ssize_t n = read(fd, v->file_buf + got, want);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int e = errno;
+            SL_ERR(err, -SL_EIO, "%s: read error after %zu bytes: %s", path, got, strerror(e));
+            err->sub = e;
+            sl__error_path(err, path);
+            return -SL_EIO;
+        }
+        got += (size_t)n;
+        if (n == 0 || (size_t)n < want || got > size) {
+            break;
+        }
+    }
+    if (got != size) {
+        SL_ERR(err, -SL_EIO,
+               "%s: the file changed while being read (%zu bytes at open, %zu%s read)", path,
+               size, got, got > size ? " or more" : "");
+        sl__error_path(err, path);
+        return -SL_EIO;
+    }
+    return SL_OK;
+}
+
+/* A small plain file, read whole into v->file_buf and validated there as a
+ * mapping would be (the same loop, one slice); rows handed to a row sink point
+ * into the buffer. 1: the file is compressed, not handled here. */
+static int validate_small(struct sl_validator *v, const char *path, int fd, size_t size,
+                          const struct sl_row_sink *rows, const struct sl_reject_sink *rejects,
+                          struct sl_file_stats *st, struct sl_error *err)
+{
+    int rc = read_small(v, path, fd, size, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    const unsigned char *m = (const unsigned char *)v->file_buf;
+    if ((m[0] == 0x1f && m[1] == 0x8b) ||
+        (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)) {
+        return 1; /* gzip or zstd: the streaming loop decodes it */
+    }
+    size_t bom = memcmp(m, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    struct loop L;
+    sl__loop_init(&L, v, path, rows, rejects, st, err);
+    L.total = size;
+    L.off = bom; /* offsets count from the file's first byte, BOM included */
+    size_t released = 0; /* (never more than 4 MB: nothing of the heap buffer is dropped) */
+    rc = sl__loop_mapped(&L, v->file_buf + bom, 0, size - bom, v->o.max_row_size + 2,
+                         &released, mapped_at);
+    if (rc == SL_OK && v->o.fingerprint) {
+        struct sl_sha256 *h = sl_sha256_new();
+        if (h == NULL) {
+            return SL_ERR(err, -SL_ENOMEM, "out of memory");
+        }
+        sl_sha256_update_map(h, v->file_buf, size);
+        sl_sha256_final_hex(h, st->fingerprint);
+        sl_sha256_free(h);
+    }
+    st->bytes = size - bom;
+    st->raw_bytes = size;
+    return rc;
+}
+
 int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_row_sink *rows,
                      const struct sl_reject_sink *rejects, struct sl_file_stats *st,
                      struct sl_error *err)
 {
     memset(st, 0, sizeof(*st));
+    bool try_map = true;
+    if (strcmp(path, "-") != 0) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            SL_ERR(err, -SL_EIO, "%s: cannot open: %s", path, strerror(e));
+            sl__error_path(err, path);
+            return -SL_EIO;
+        }
+        struct stat sb;
+        int rc = 1;
+        /* under 4 bytes: the streaming loop, which tells a cut gzip header */
+        bool regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 4;
+        if (regular && (uint64_t)sb.st_size <= SMALL_FILE) {
+            rc = validate_small(v, path, fd, (size_t)sb.st_size, rows, rejects, st, err);
+            try_map = false; /* rc 1: compressed, streamed */
+        }
+        close(fd);
+        if (rc != 1) {
+            return rc;
+        }
+        memset(st, 0, sizeof(*st));
+    }
     const char *map = NULL;
     size_t map_len = 0, bom = 0;
-    int mrc = sl_input_map(path, &map, &map_len, &bom, err);
+    int mrc = try_map ? sl_input_map(path, &map, &map_len, &bom, err) : SL_OK;
     if (mrc != SL_OK) {
         return mrc;
     }
@@ -357,9 +481,21 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
     struct loop L;
     sl__loop_init(&L, v, path, rows, rejects, st, err);
     L.total = sl_input_total_size(in);
-    size_t cap = BLOCK, len = 0;
+    /* a plain file's bytes fit a buffer of its size; decoded input grows one */
+    bool plain = sl_input_codec(in) == SL_CODEC_NONE && L.total > 0;
+    size_t cap = plain && L.total < BLOCK ? (size_t)L.total + 1 : plain ? BLOCK : STREAM_START;
+    size_t len = 0;
     size_t limit = v->o.max_row_size + 2;
-    char *buf = sl__malloc(cap);
+    char *buf = NULL;
+    if (v->block_buf != NULL && v->block_buf_cap >= cap) {
+        buf = v->block_buf; /* the last file's, kept */
+        cap = v->block_buf_cap;
+    } else {
+        sl__free(v->block_buf);
+        buf = sl__malloc(cap);
+    }
+    v->block_buf = NULL;
+    v->block_buf_cap = 0;
     bool eof = false, discarding = false, bom_seen = false;
     if (buf == NULL) {
         rc = SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", path);
@@ -371,6 +507,7 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
         if (rc != SL_OK) {
             goto out;
         }
+        bool filled = n > 0 && n == cap - len;
         st->bytes += n;
         eof = n == 0;
         if (!bom_seen && n > 0) {
@@ -421,6 +558,16 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
                 len = 0;
                 discarding = true;
             }
+        } else if (filled && cap < BLOCK && !plain) {
+            /* more decoded input than the buffer held: larger blocks (a few
+             * doublings per file at most) */
+            char *nb = sl__realloc(buf, cap * 2);
+            if (nb == NULL) {
+                rc = SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", path);
+                goto out;
+            }
+            buf = nb;
+            cap *= 2;
         }
     }
     st->raw_bytes = sl_input_raw_bytes(in);
@@ -428,7 +575,12 @@ int sl_validate_file(struct sl_validator *v, const char *path, const struct sl_r
         sl_input_fingerprint(in, st->fingerprint);
     }
 out:
-    sl__free(buf);
+    if (buf != NULL && cap <= KEEP_BLOCK) {
+        v->block_buf = buf; /* for the next file */
+        v->block_buf_cap = cap;
+    } else {
+        sl__free(buf);
+    }
     sl_input_close(in);
     return rc;
 }
@@ -443,7 +595,7 @@ int sl_validate_ndjson_row(struct sl_validator *v, const char *p, size_t n,
     }
     if (rc == 0) {
         struct sl_error err = {0};
-        if (rows != NULL && rows->row(rows->ud, v->row, v->root.n_kids, &err) != SL_OK) {
+        if (rows != NULL && rows->row(rows->ud, v->row, v->plan->root.n_kids, &err) != SL_OK) {
             return err.code ? err.code : -SL_EINVAL;
         }
         return 0;

@@ -91,7 +91,7 @@ struct vcond {
     uint32_t target_slot;             /* slot of the checked field */
     uint32_t cond_slot;               /* slot of the `when` field */
     const struct vnode *target;
-    uint32_t group;                   /* index into the validator's groups (its cond_slot) */
+    uint32_t group;                   /* index into the plan's groups (its cond_slot) */
 };
 
 /* The `when` values of all conditional rules reading one slot. */
@@ -137,36 +137,61 @@ struct rowctx {
     int fatal;                        /* negative code on ENOMEM */
 };
 
-struct sl_validator {
-    const struct sl_table *t;
-    struct sl_vopts o;
+/* The compiled plan of a table (sl_vplan_create): everything the row loops
+ * read and never write, so that any number of validators, on any threads, can
+ * share one. Nothing here changes after sl_vplan_create returns. */
+struct sl_vplan {
+    const struct sl_table *t;         /* borrowed: outlives the plan */
     struct vnode root;                /* RECORD over the top-level fields */
     struct vcond *conds;              /* conditional rules, owned */
     uint32_t n_conds;
     struct vgroup *groups;            /* one per slot read by a condition; n_conds entries, owned */
     uint32_t n_groups;
-    uint64_t *cond_hits;              /* with several groups: this row's triggered conds, owned */
     /* One group on a field with an enum op (the usual shape): per enum id,
      * what the row needs (fastrow.c's conds_quick), owned, or NULL */
     struct vquick *quick;
-    uint32_t n_slots;
-    struct vslot *slots;              /* n_slots, reset per row, owned */
+    uint32_t n_slots;                 /* values remembered per row for conditions */
+    struct sl_fastcol *fast_cols;     /* CSV fast path programs per top-level field, owned,
+                                         or NULL (some field's type is not taken) */
+    const struct sl_field *csv_bad;   /* first top-level RECORD or REPEATED field (CSV cannot
+                                         carry it), or NULL */
+    bool has_pattern;                 /* some check is a PATTERN (validators need match data) */
+};
+
+/* Per-thread scratch: the state of the row and file being validated, over a
+ * borrowed plan. */
+struct sl_validator {
+    const struct sl_vplan *plan;      /* borrowed, or own_plan */
+    struct sl_vplan *own_plan;        /* sl_validator_create's private plan, or NULL */
+    const struct sl_table *t;         /* plan->t */
+    struct sl_vopts o;
+    const struct sl_fastcol *fast_cols; /* plan->fast_cols for CSV unless general_only, else NULL */
+    uint64_t *cond_hits;              /* with several groups: this row's triggered conds, or NULL */
+    struct vslot *slots;              /* plan->n_slots, reset per row */
     struct sl_arena arena;            /* per-row values, reset per row */
-    struct pcre2_real_match_data_8 *md; /* match data for patterns, owned */
+    struct pcre2_real_match_data_8 *md; /* match data for patterns, owned, or NULL (no PATTERN) */
     struct sl_val *row;               /* top-level values of the current row */
     /* CSV state */
     struct sl_csv csv;
     bool csv_ready;
-    uint32_t *csv_map;                /* CSV column index -> top-level field index or UINT32_MAX */
+    uint32_t *csv_map;                /* this file's header: CSV column index -> top-level
+                                         field index or UINT32_MAX (hdr_map), or NULL */
     size_t csv_map_len;
+    uint32_t *hdr_map;                /* the last header's map, hdr_map_cap entries, owned */
+    size_t hdr_map_cap;
+    struct sl_buf hdr_key;            /* that header's fields (csvrows.c), empty = none */
     struct sl_buf scratch;            /* reject reason/field formatting */
-    struct sl_fastcol *fast_cols;     /* fast path programs per top-level field, owned, or NULL */
-    struct sl_val *fast_row;          /* the fast path's row values, owned */
+    struct sl_val *fast_row;          /* the fast path's row values (with fast_cols), or NULL */
     struct sl_buf fast_scratch;       /* the fast path's unescaped CSV fields */
     struct rowctx fast_ctx;           /* the fast path's context for sl__coerce_text */
     bool fast_csv;                    /* this file's CSV records try the fast path */
     bool fast_in_order;               /* the CSV columns are the fields in order */
     struct rowctx row_ctx;            /* context of sl_validate_ndjson_row's last row */
+    /* kept from file to file (stream.c) */
+    char *file_buf;                   /* a small file read whole, owned, or NULL */
+    size_t file_buf_cap;
+    char *block_buf;                  /* the streaming loop's buffer, owned, or NULL */
+    size_t block_buf_cap;
 };
 
 /* ndjson.c: validate one row [p, p+n). Returns 0 ok (v->row filled), 1 rejected
@@ -230,7 +255,7 @@ int sl__strset_find512(const struct strset *S, const char *s, size_t n);
 extern int sl__set_isa;
 /* checks.c: choose, for tests: -1 the best the CPU has, 0 the inline words, 1
  * AVX-512 if the CPU has it (else 0). Returns the choice. Not thread-safe: set
- * it before looking up (sl_validator_create sets -1 once). */
+ * it before looking up (sl_vplan_create sets -1 once). */
 int sl__strset_isa(int want);
 void sl__strset_isa_once(void);
 
@@ -272,11 +297,11 @@ void sl__vck_release(struct vck *k);
 /* checks.c: fold a node's checks[] into its fast test. */
 void sl__vnode_fold(struct vnode *n);
 /* checks.c: group the conditional rules by the slot they read (after the
- * validator's conds and groups arrays are filled in). 0 or -SL_ENOMEM. */
-SL_NODISCARD int sl__conds_prepare(struct sl_validator *v);
+ * plan's conds and groups arrays are filled in). 0 or -SL_ENOMEM. */
+SL_NODISCARD int sl__conds_prepare(struct sl_vplan *p);
 /* checks.c: link each group to its field's ENUM op set (after the ops are
  * picked). 0 or -SL_ENOMEM. */
-SL_NODISCARD int sl__conds_link_enums(struct sl_validator *v);
+SL_NODISCARD int sl__conds_link_enums(struct sl_vplan *p);
 /* checks.c: the node's checks in rule order; the first failing one is the
  * reason (0 or 1). */
 int sl__run_checks_ordered(struct rowctx *ctx, const struct vnode *n, const char *txt,
@@ -469,10 +494,10 @@ static inline int sl__string_value(struct rowctx *ctx, const struct vnode *n, co
 }
 /* ---- the row fast path (fastrow.c) ----------------------------------------- */
 struct sl_fastcol;
-/* Compile v's columns for the fast path when every top-level field has a kind
- * it takes (else v->fast_cols stays NULL). 0 or -SL_ENOMEM. */
-SL_NODISCARD int sl__fast_prepare(struct sl_validator *v);
-void sl__fast_release(struct sl_validator *v);
+/* Compile the plan's columns for the fast path when every top-level field has
+ * a kind it takes (else p->fast_cols stays NULL). 0 or -SL_ENOMEM. */
+SL_NODISCARD int sl__fast_prepare(struct sl_vplan *p);
+void sl__fast_release(struct sl_vplan *p);
 /* The fast path applies to this file's CSV records (after its header, if any). */
 bool sl__fast_csv_ok(struct sl_validator *v); /* also sets v->fast_in_order */
 /* A CSV record's fields (nf of them; rec/rec_len its raw bytes, ascii when none
@@ -548,7 +573,7 @@ SL_NODISCARD int sl__csv_block(struct loop *L, const char *buf, size_t len, bool
                                size_t *used);
 /* Parallel CSV: read the leading rows and header of a mapped file; the parts
  * start at *out_start, after *out_lines lines; *out_pre keeps the header map. */
-SL_NODISCARD int sl__csv_prelude(const struct sl_table *t, const struct sl_vopts *o,
+SL_NODISCARD int sl__csv_prelude(const struct sl_vplan *plan, const struct sl_vopts *o,
                                  const char *path, const char *map, size_t len, size_t bom,
                                  struct sl_validator **out_pre, size_t *out_start,
                                  uint64_t *out_lines, struct sl_error *err);

@@ -1,5 +1,6 @@
-/* validator.c - compiles a table into a validation plan, coerces values, applies
- * rules, and drives the streaming loops over NDJSON and CSV input. validate stage. */
+/* validator.c - compiles a table into a validation plan (shared, immutable),
+ * creates validators over it (per-thread scratch), coerces values and applies
+ * rules. validate stage. */
 #include "core/common.h"
 #include "validate/validate_int.h"
 #include "core/alloc.h"
@@ -91,7 +92,7 @@ static void free_node(struct vnode *n)
     sl__free(n->repeated);
 }
 
-static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_field *f)
+static int build_node(struct sl_vplan *p, struct vnode *n, const struct sl_field *f)
 {
     n->f = f;
     n->slot = SL_NO_SLOT;
@@ -116,8 +117,9 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
     }
     for (size_t i = 0; i < f->n_checks; i++) {
         const struct sl_check *ck = &f->checks[i];
+        p->has_pattern = p->has_pattern || ck->kind == SL_CK_PATTERN;
         if (ck->when != NULL) {
-            v->n_conds++;
+            p->n_conds++;
         } else if (ck->kind == SL_CK_REQUIRED) {
             n->rule_required = true;
         } else {
@@ -140,7 +142,7 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
     }
     n->n_kids = (uint32_t)f->n_fields;
     for (uint32_t i = 0; i < n->n_kids; i++) {
-        int rc = build_node(v, &n->kids[i], &f->fields[i]);
+        int rc = build_node(p, &n->kids[i], &f->fields[i]);
         if (rc != SL_OK) {
             return rc;
         }
@@ -155,19 +157,19 @@ static int build_node(struct sl_validator *v, struct vnode *n, const struct sl_f
 }
 
 /* The plan node of a schema field (walks up through parents). */
-static struct vnode *node_of(struct sl_validator *v, const struct sl_field *f)
+static struct vnode *node_of(struct sl_vplan *p, const struct sl_field *f)
 {
-    if (f == NULL || f == &v->t->root) {
-        return &v->root;
+    if (f == NULL || f == &p->t->root) {
+        return &p->root;
     }
-    struct vnode *p = node_of(v, f->parent);
-    if (p == NULL || f->idx >= p->n_kids) {
+    struct vnode *up = node_of(p, f->parent);
+    if (up == NULL || f->idx >= up->n_kids) {
         return NULL;
     }
-    return &p->kids[f->idx];
+    return &up->kids[f->idx];
 }
 
-static int collect_conds(struct sl_validator *v, struct vnode *n)
+static int collect_conds(struct sl_vplan *p, struct vnode *n)
 {
     const struct sl_field *f = n->f;
     for (size_t i = 0; i < f->n_checks; i++) {
@@ -175,17 +177,17 @@ static int collect_conds(struct sl_validator *v, struct vnode *n)
         if (ck->when == NULL) {
             continue;
         }
-        struct vnode *cn = node_of(v, ck->when->field);
+        struct vnode *cn = node_of(p, ck->when->field);
         if (cn == NULL) {
             return -SL_ESCHEMA;
         }
         if (n->slot == SL_NO_SLOT) {
-            n->slot = v->n_slots++;
+            n->slot = p->n_slots++;
         }
         if (cn->slot == SL_NO_SLOT) {
-            cn->slot = v->n_slots++;
+            cn->slot = p->n_slots++;
         }
-        struct vcond *c = &v->conds[v->n_conds++];
+        struct vcond *c = &p->conds[p->n_conds++];
         int rc = sl__vck_init(&c->ck, ck);
         if (rc != SL_OK) {
             return rc;
@@ -195,7 +197,7 @@ static int collect_conds(struct sl_validator *v, struct vnode *n)
         c->cond_slot = cn->slot;
     }
     for (uint32_t i = 0; i < n->n_kids; i++) {
-        int rc = collect_conds(v, &n->kids[i]);
+        int rc = collect_conds(p, &n->kids[i]);
         if (rc != SL_OK) {
             return rc;
         }
@@ -203,15 +205,103 @@ static int collect_conds(struct sl_validator *v, struct vnode *n)
     return SL_OK;
 }
 
-int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
-                        struct sl_validator **out, struct sl_error *err)
+int sl_vplan_create(const struct sl_table *t, struct sl_vplan **out, struct sl_error *err)
 {
     *out = NULL;
     sl__strset_isa_once();
-    struct sl_validator *v = sl__calloc(1, sizeof(*v));
-    if (v == NULL) {
+    struct sl_vplan *p = sl__calloc(1, sizeof(*p));
+    if (p == NULL) {
         return SL_ERR(err, -SL_ENOMEM, "out of memory creating a validator");
     }
+    p->t = t;
+    int rc = build_node(p, &p->root, &t->root);
+    if (rc == SL_OK && p->n_conds > 0) {
+        p->conds = sl__calloc(p->n_conds, sizeof(*p->conds));
+        p->groups = sl__calloc(p->n_conds, sizeof(*p->groups));
+        p->n_conds = 0;
+        rc = p->conds == NULL || p->groups == NULL ? -SL_ENOMEM : collect_conds(p, &p->root);
+        if (rc == SL_OK) {
+            rc = sl__conds_prepare(p);
+        }
+        if (rc == SL_OK) {
+            rc = sl__conds_link_enums(p);
+        }
+    }
+    if (rc == SL_OK) {
+        rc = sl__fast_prepare(p);
+    }
+    for (uint32_t i = 0; rc == SL_OK && i < p->root.n_kids && p->csv_bad == NULL; i++) {
+        const struct sl_field *f = p->root.kids[i].f;
+        if (f->type == SL_T_RECORD || f->mode == SL_M_REPEATED) {
+            p->csv_bad = f;
+        }
+    }
+    if (rc != SL_OK) {
+        if (err != NULL && err->code == 0) {
+            SL_ERR(err, rc, "cannot create a validator for %s.%s: %s", t->dataset, t->name,
+                   sl_strerror(rc));
+        }
+        sl_vplan_destroy(p);
+        return rc;
+    }
+    *out = p;
+    return SL_OK;
+}
+
+void sl_vplan_destroy(struct sl_vplan *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    sl__fast_release(p);
+    free_node(&p->root);
+    for (uint32_t i = 0; p->conds != NULL && i < p->n_conds; i++) {
+        sl__vck_release(&p->conds[i].ck);
+    }
+    for (uint32_t i = 0; p->groups != NULL && i < p->n_conds; i++) {
+        sl__strset_release(&p->groups[i].vals);
+        sl__free(p->groups[i].run_at);
+        sl__free(p->groups[i].run);
+        sl__free(p->groups[i].enum_map);
+    }
+    sl__free(p->quick);
+    sl__free(p->conds);
+    sl__free(p->groups);
+    sl__free(p);
+}
+
+/* ---- validators ------------------------------------------------------------ */
+
+static size_t round16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+int sl_validator_create_from_plan(const struct sl_vplan *plan, const struct sl_vopts *o,
+                                  struct sl_validator **out, struct sl_error *err)
+{
+    *out = NULL;
+    const struct sl_table *t = plan->t;
+    if (o->format == SL_FMT_CSV && plan->csv_bad != NULL) {
+        return SL_ERR(err, -SL_EUSAGE,
+                      "table %s.%s: CSV cannot carry RECORD or REPEATED fields (field %s)",
+                      t->dataset, t->name, plan->csv_bad->path);
+    }
+    const struct sl_fastcol *fast =
+        o->format == SL_FMT_CSV && !o->general_only ? plan->fast_cols : NULL;
+    /* one allocation: the validator, then its slots, the conditions' hit
+     * bits and the fast path's row */
+    size_t hits_len = plan->n_groups > 1 ? (plan->n_conds + 63) / 64 : 0;
+    size_t at_slots = round16(sizeof(struct sl_validator));
+    size_t at_hits = at_slots + round16(plan->n_slots * sizeof(struct vslot));
+    size_t at_row = at_hits + round16(hits_len * sizeof(uint64_t));
+    size_t size = at_row + (fast != NULL ? plan->root.n_kids * sizeof(struct sl_val) : 0);
+    char *mem = sl__calloc(1, size);
+    if (mem == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory creating a validator");
+    }
+    struct sl_validator *v = (struct sl_validator *)(void *)mem;
+    v->plan = plan;
     v->t = t;
     v->o = *o;
     if (v->o.max_row_size == 0) {
@@ -220,51 +310,27 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
     if (v->o.max_value_size == 0) {
         v->o.max_value_size = 10u * 1024 * 1024;
     }
+    v->fast_cols = fast;
+    v->slots = plan->n_slots > 0 ? (struct vslot *)(void *)(mem + at_slots) : NULL;
+    v->cond_hits = hits_len > 0 ? (uint64_t *)(void *)(mem + at_hits) : NULL;
+    v->fast_row = fast != NULL ? (struct sl_val *)(void *)(mem + at_row) : NULL;
     sl__arena_init(&v->arena, 64 * 1024);
     sl__buf_init(&v->scratch);
-    int rc = build_node(v, &v->root, &t->root);
-    if (rc == SL_OK && v->n_conds > 0) {
-        v->conds = sl__calloc(v->n_conds, sizeof(*v->conds));
-        v->groups = sl__calloc(v->n_conds, sizeof(*v->groups));
-        v->n_conds = 0;
-        rc = v->conds == NULL || v->groups == NULL ? -SL_ENOMEM : collect_conds(v, &v->root);
-        if (rc == SL_OK) {
-            rc = sl__conds_prepare(v);
-        }
-        if (rc == SL_OK) {
-            rc = sl__conds_link_enums(v);
-        }
-    }
-    if (rc == SL_OK && v->n_slots > 0) {
-        v->slots = sl__calloc(v->n_slots, sizeof(*v->slots));
-        rc = v->slots == NULL ? -SL_ENOMEM : SL_OK;
-    }
-    if (rc == SL_OK && o->format == SL_FMT_CSV && !o->general_only) {
-        rc = sl__fast_prepare(v);
-    }
-    if (rc == SL_OK) {
+    sl__buf_init(&v->fast_scratch);
+    sl__buf_init(&v->hdr_key);
+    int rc = SL_OK;
+    if (plan->has_pattern) {
         v->md = pcre2_match_data_create(1, NULL);
         rc = v->md == NULL ? -SL_ENOMEM : SL_OK;
     }
     if (rc == SL_OK && o->format == SL_FMT_CSV) {
-        for (uint32_t i = 0; i < v->root.n_kids; i++) {
-            const struct sl_field *f = v->root.kids[i].f;
-            if (f->type == SL_T_RECORD || f->mode == SL_M_REPEATED) {
-                rc = SL_ERR(err, -SL_EUSAGE,
-                            "table %s.%s: CSV cannot carry RECORD or REPEATED fields (field %s)",
-                            t->dataset, t->name, f->path);
-                break;
-            }
-        }
-        if (rc == SL_OK) {
-            rc = sl_csv_init(&v->csv, &o->csv);
-            v->csv_ready = rc == SL_OK;
-            if (rc == -SL_EINVAL) {
-                /* a usage error (exit 2), not a bad schema */
-                rc = SL_ERR(err, -SL_EUSAGE,
-                            "CSV options: the field delimiter and the quote must be single "
-                            "bytes other than CR, LF and NUL, and differ from each other");
-            }
+        rc = sl_csv_init(&v->csv, &o->csv);
+        v->csv_ready = rc == SL_OK;
+        if (rc == -SL_EINVAL) {
+            /* a usage error (exit 2), not a bad schema */
+            rc = SL_ERR(err, -SL_EUSAGE,
+                        "CSV options: the field delimiter and the quote must be single "
+                        "bytes other than CR, LF and NUL, and differ from each other");
         }
     }
     if (rc != SL_OK) {
@@ -279,28 +345,30 @@ int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
     return SL_OK;
 }
 
+int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
+                        struct sl_validator **out, struct sl_error *err)
+{
+    *out = NULL;
+    struct sl_vplan *p = NULL;
+    int rc = sl_vplan_create(t, &p, err);
+    if (rc == SL_OK) {
+        rc = sl_validator_create_from_plan(p, o, out, err);
+    }
+    if (rc != SL_OK) {
+        sl_vplan_destroy(p);
+        return rc;
+    }
+    (*out)->own_plan = p;
+    return SL_OK;
+}
+
 void sl_validator_destroy(struct sl_validator *v)
 {
     if (v == NULL) {
         return;
     }
-    sl__fast_release(v);
-    free_node(&v->root);
-    for (uint32_t i = 0; v->conds != NULL && i < v->n_conds; i++) {
-        sl__vck_release(&v->conds[i].ck);
-    }
-    for (uint32_t i = 0; v->groups != NULL && i < v->n_conds; i++) {
-        sl__strset_release(&v->groups[i].vals);
-        sl__free(v->groups[i].run_at);
-        sl__free(v->groups[i].run);
-        sl__free(v->groups[i].enum_map);
-    }
-    sl__free(v->quick);
-    sl__free(v->conds);
-    sl__free(v->groups);
-    sl__free(v->cond_hits);
-    sl__free(v->slots);
-    sl__free(v->csv_map);
+    sl__free(v->hdr_map);
+    sl__buf_release(&v->hdr_key);
     if (v->md != NULL) {
         pcre2_match_data_free(v->md);
     }
@@ -309,6 +377,10 @@ void sl_validator_destroy(struct sl_validator *v)
     }
     sl__arena_release(&v->arena);
     sl__buf_release(&v->scratch);
+    sl__buf_release(&v->fast_scratch);
+    sl__free(v->file_buf);
+    sl__free(v->block_buf);
+    sl_vplan_destroy(v->own_plan);
     sl__free(v);
 }
 
@@ -339,10 +411,10 @@ int sl__row_begin(struct sl_validator *v, struct rowctx *ctx, const char *line, 
     ctx->line = line;
     ctx->p = line;
     ctx->end = line + n;
-    for (uint32_t i = 0; i < v->n_slots; i++) {
+    for (uint32_t i = 0, n_slots = v->plan->n_slots; i < n_slots; i++) {
         v->slots[i].present = false;
     }
-    v->row = sl__record_vals(v, &v->root);
+    v->row = sl__record_vals(v, &v->plan->root);
     if (v->row == NULL) {
         return ctx->fatal = -SL_ENOMEM;
     }

@@ -2,7 +2,10 @@
  * value with BigQuery's load semantics, applies the table's rules, hands good rows
  * to a row sink and bad ones to a reject sink. validate stage.
  *
- * A validator is used by one thread at a time; create one per thread. */
+ * Two objects: a plan (struct sl_vplan), everything compiled from a table once,
+ * immutable and shared by any number of threads; and a validator (struct
+ * sl_validator), one thread's scratch state over a borrowed plan, cheap to
+ * create and meant to be kept and fed file after file. */
 #ifndef SL_VALIDATE_VALIDATOR_H
 #define SL_VALIDATE_VALIDATOR_H
 
@@ -64,16 +67,54 @@ struct sl_file_stats {
     char fingerprint[65];  /* hex SHA-256 of the raw file bytes */
 };
 
+struct sl_vplan;
 struct sl_validator;
 
+/* Compile t's validation plan: per field its coercion, folded rule checks,
+ * enum sets, simple patterns and key pattern; the conditional rules grouped by
+ * the field they read; the CSV fast path's column programs. It depends on the
+ * table only (not on struct sl_vopts), so one plan serves NDJSON and CSV files
+ * and any options; compile it once per table.
+ * Immutable once returned; thread-safe: any number of threads may create
+ * validators from it and validate with them at the same time, without locks.
+ * t is borrowed and must outlive the plan. Returns SL_OK, -SL_ENOMEM, or
+ * -SL_ESCHEMA (a rule's condition names no field of t); on failure *out is
+ * NULL and nothing is left allocated. Caller frees with sl_vplan_destroy. */
+SL_NODISCARD int sl_vplan_create(const struct sl_table *t, struct sl_vplan **out,
+                                 struct sl_error *err);
+/* Free a plan. Every validator created from it must be destroyed first.
+ * NULL ok. */
+void sl_vplan_destroy(struct sl_vplan *p);
+
+/* A validator over plan with the options o (copied; o->null_marker is borrowed
+ * and must outlive the validator): the per-thread state of the row and file
+ * being validated (the row arena, slots for conditional rules, the CSV reader,
+ * the header's column map, buffers kept from file to file). Cheap: one
+ * allocation, two with PATTERN rules. plan is borrowed and must outlive the
+ * validator; it is only read, so validators on other threads may share it.
+ * The validator itself is used by one thread at a time. Returns SL_OK,
+ * -SL_ENOMEM, or -SL_EUSAGE (CSV options that cannot work, or CSV for a table
+ * with RECORD or REPEATED fields); on failure *out is NULL. Caller frees with
+ * sl_validator_destroy. */
+SL_NODISCARD int sl_validator_create_from_plan(const struct sl_vplan *plan,
+                                               const struct sl_vopts *o,
+                                               struct sl_validator **out,
+                                               struct sl_error *err);
+/* sl_vplan_create and sl_validator_create_from_plan in one: the validator owns
+ * a private plan (freed with it). t is borrowed and must outlive the validator.
+ * Errors as for those two. For one-off use; to validate many files or on
+ * several threads, share one plan instead. */
 SL_NODISCARD int sl_validator_create(const struct sl_table *t, const struct sl_vopts *o,
                                      struct sl_validator **out, struct sl_error *err);
-void sl_validator_destroy(struct sl_validator *v); /* NULL ok */
+/* Free a validator (not its borrowed plan). NULL ok. */
+void sl_validator_destroy(struct sl_validator *v);
 
 /* Validate one file ("-" = stdin), streaming. Good rows go to rows (may be NULL),
  * bad ones to rejects (may be NULL). Returns SL_OK even when rows were rejected
  * (see stats->too_many_bad); negative on unreadable input (-SL_ECORRUPT/-SL_EIO,
- * err names the file and offset), sink failure or ENOMEM. */
+ * err names the file and offset), sink failure or ENOMEM. v may be used again
+ * for the next file whatever this call returned: nothing of one file's state
+ * (the CSV header's map, a half-read row) carries over to the next. */
 SL_NODISCARD int sl_validate_file(struct sl_validator *v, const char *path,
                                   const struct sl_row_sink *rows,
                                   const struct sl_reject_sink *rejects,

@@ -562,7 +562,7 @@ static const struct mcol MIXED[] = {
 };
 #define N_MIXED SL_ARRAY_LEN(MIXED)
 
-static const char *const *mixed_cols(void)
+DT_FN const char *const *mixed_cols(void)
 {
     static const char *names[N_MIXED];
     for (size_t i = 0; i < N_MIXED; i++) {

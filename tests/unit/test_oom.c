@@ -1,11 +1,14 @@
 /* test_oom.c - allocation failure: fail the Nth allocation, N = 1, 2, ..., through
- * a registry load and a full validate-and-load of a small file, and check each time:
- * a clear -SL_ENOMEM, no crash, no leak (ASan in CI), and the warehouse unchanged
- * (no half-loaded file). */
+ * a registry load, a validation plan's compile, a validator's creation from a
+ * plan, a validator's first files, and a full validate-and-load of a small file,
+ * and check each time: a clear -SL_ENOMEM, no crash, no leak (ASan in CI), and
+ * nothing changed (no half-loaded file; a validator that failed a file
+ * validates the next one as if nothing had happened). */
 #include "core/common.h"
 #include "../support/testutil.h"
 #include "core/alloc.h"
 #include "pipeline/load.h"
+#include "validate/validator.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -163,10 +166,167 @@ static void test_load_oom_parallel(void **state)
     unlink(file);
 }
 
+static struct sl_registry *samples(void)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/samples/schemas", SL_SOURCE_DIR);
+    struct sl_registry *reg = NULL;
+    struct sl_error err = {0};
+    assert_int_equal(sl_registry_load(dir, NULL, &reg, &err), SL_OK);
+    return reg;
+}
+
+/* sl_vplan_create of each sample table: every failure a clean SL_ENOMEM with
+ * no plan (and, under ASan and valgrind, nothing leaked). */
+static void test_vplan_oom(void **state)
+{
+    (void)state;
+    struct sl_registry *reg = samples();
+    for (size_t i = 0; i < reg->n_tables; i++) {
+        const struct sl_table *t = reg->tables[i];
+        uint64_t n;
+        for (n = 1;; n++) {
+            struct sl_vplan *p = (struct sl_vplan *)(uintptr_t)1;
+            struct sl_error err = {0};
+            sl_alloc_fail_after(n);
+            int rc = sl_vplan_create(t, &p, &err);
+            sl_alloc_fail_after(0);
+            if (rc == SL_OK) {
+                sl_vplan_destroy(p);
+                break;
+            }
+            if (rc != -SL_ENOMEM) {
+                fail_msg("%s, allocation %llu: got %s (%s), want SL_ENOMEM", t->name,
+                         (unsigned long long)n, sl_errname(rc), err.msg);
+            }
+            assert_null(p);
+            assert_true(err.msg[0] != '\0');
+        }
+        printf("plan of %s: %llu allocation failure points, each a clean SL_ENOMEM\n", t->name,
+               (unsigned long long)n - 1);
+        assert_true(n > 5);
+    }
+    sl_registry_destroy(reg);
+}
+
+/* sl_validator_create_from_plan, NDJSON and CSV, the plan made beforehand. */
+static void test_validator_from_plan_oom(void **state)
+{
+    (void)state;
+    struct sl_registry *reg = samples();
+    const char *tables[] = {"universal_equipment_registry", "equipment_flat"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(tables); i++) {
+        const struct sl_table *t = sl_registry_find(reg, tables[i]);
+        assert_non_null(t);
+        struct sl_error err = {0};
+        struct sl_vplan *plan = NULL;
+        assert_int_equal(sl_vplan_create(t, &plan, &err), SL_OK);
+        struct sl_vopts o;
+        sl_vopts_default(&o);
+        o.format = i == 0 ? SL_FMT_NDJSON : SL_FMT_CSV;
+        o.header = i == 1;
+        uint64_t n;
+        for (n = 1;; n++) {
+            struct sl_validator *v = (struct sl_validator *)(uintptr_t)1;
+            memset(&err, 0, sizeof(err));
+            sl_alloc_fail_after(n);
+            int rc = sl_validator_create_from_plan(plan, &o, &v, &err);
+            sl_alloc_fail_after(0);
+            if (rc == SL_OK) {
+                sl_validator_destroy(v);
+                break;
+            }
+            if (rc != -SL_ENOMEM) {
+                fail_msg("%s, allocation %llu: got %s (%s), want SL_ENOMEM", t->name,
+                         (unsigned long long)n, sl_errname(rc), err.msg);
+            }
+            assert_null(v);
+            assert_true(err.msg[0] != '\0');
+        }
+        printf("validator from the plan of %s: %llu allocation failure point(s)\n", t->name,
+               (unsigned long long)n - 1);
+        assert_true(n > 1);
+        sl_vplan_destroy(plan);
+    }
+    sl_registry_destroy(reg);
+}
+
+/* A fresh validator's files (the first one allocates its buffers, the CSV
+ * header's map, the row arena): each failure is SL_ENOMEM, and the same
+ * validator then validates the file, and the next, as a fresh one does. */
+static void test_validate_file_oom(void **state)
+{
+    (void)state;
+    struct sl_registry *reg = samples();
+    const struct {
+        const char *table, *file;
+        bool csv;
+    } cases[] = {
+        {"universal_equipment_registry", "equipment.ndjson", false},
+        {"equipment_flat", "equipment_flat.csv", true},
+        {"diagnostic_sessions", "sessions_clean.ndjson.gz", false},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
+        const struct sl_table *t = sl_registry_find(reg, cases[i].table);
+        assert_non_null(t);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/samples/data/%s", SL_SOURCE_DIR, cases[i].file);
+        struct sl_vopts o;
+        sl_vopts_default(&o);
+        o.max_bad = 1000;
+        o.fingerprint = true;
+        o.format = cases[i].csv ? SL_FMT_CSV : SL_FMT_NDJSON;
+        o.header = cases[i].csv;
+        struct sl_error err = {0};
+        struct sl_vplan *plan = NULL;
+        assert_int_equal(sl_vplan_create(t, &plan, &err), SL_OK);
+        struct sl_file_stats want, st;
+        struct sl_validator *v = NULL;
+        assert_int_equal(sl_validator_create_from_plan(plan, &o, &v, &err), SL_OK);
+        assert_int_equal(sl_validate_file(v, path, NULL, NULL, &want, &err), SL_OK);
+        sl_validator_destroy(v);
+        uint64_t n;
+        for (n = 1;; n++) {
+            assert_int_equal(sl_validator_create_from_plan(plan, &o, &v, &err), SL_OK);
+            memset(&err, 0, sizeof(err));
+            sl_alloc_fail_after(n);
+            int rc = sl_validate_file(v, path, NULL, NULL, &st, &err);
+            sl_alloc_fail_after(0);
+            if (rc != SL_OK && rc != -SL_ENOMEM) {
+                fail_msg("%s, allocation %llu: got %s (%s), want SL_ENOMEM", cases[i].file,
+                         (unsigned long long)n, sl_errname(rc), err.msg);
+            }
+            if (rc != SL_OK) {
+                assert_true(err.msg[0] != '\0');
+                for (int again = 0; again < 2; again++) {
+                    assert_int_equal(sl_validate_file(v, path, NULL, NULL, &st, &err), SL_OK);
+                    assert_int_equal(st.rows, want.rows);
+                    assert_int_equal(st.valid, want.valid);
+                    assert_int_equal(st.rejected, want.rejected);
+                    assert_string_equal(st.fingerprint, want.fingerprint);
+                }
+            }
+            sl_validator_destroy(v);
+            if (rc == SL_OK) {
+                assert_int_equal(st.valid, want.valid);
+                break;
+            }
+        }
+        printf("first file %s on a fresh validator: %llu allocation failure points\n",
+               cases[i].file, (unsigned long long)n - 1);
+        assert_true(n > 2);
+        sl_vplan_destroy(plan);
+    }
+    sl_registry_destroy(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_oom),
+        cmocka_unit_test(test_vplan_oom),
+        cmocka_unit_test(test_validator_from_plan_oom),
+        cmocka_unit_test(test_validate_file_oom),
         cmocka_unit_test(test_load_oom),
         cmocka_unit_test(test_load_oom_parallel),
     };
