@@ -190,7 +190,9 @@ static int validate(struct pass *p, const char *path, bool write_good,
     o.fingerprint = true;
     res->format = (int)o.format;
     struct sl_validator *v = NULL;
-    int rc = sl_validator_create(p->t, &o, &v, err);
+    int rc = p->req->plan != NULL
+                 ? sl_validator_create_from_plan(p->req->plan, &o, &v, err)
+                 : sl_validator_create(p->t, &o, &v, err);
     if (rc == SL_OK) {
         struct sl_row_sink rows = {on_row, p};
         struct sl_reject_sink rj = {on_reject, p};

@@ -31,6 +31,7 @@ struct sl_stage_req {
     const char *good_rel;    /* where good rows will go (DIRTY) */
     const char *rejects_rel; /* where rejects will go */
     const struct sl_table *t;
+    const struct sl_vplan *plan; /* t's compiled plan (borrowed), or NULL */
     const struct sl_gw_load *load;
     int64_t dev, ino; /* the file claimed */
     bool hash_first;  /* the table holds a file of this size:

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_PUT_FILE, ST_NEW_FILE, ST_PUT_BATCH, ST_EVENT, ST_FP, ST_N };
+enum { ST_PUT_FILE, ST_NEW_FILE, ST_PUT_BATCH, ST_EVENT, ST_FP, ST_SIZE, ST_N };
 
 struct sl_ledger {
     sqlite3 *db;
@@ -50,6 +50,8 @@ static const char schema[] =
     " WHERE state = 0;"
     "CREATE INDEX IF NOT EXISTS files_state ON files(state);"
     "CREATE INDEX IF NOT EXISTS files_fp ON files(table_name, fingerprint);"
+    "CREATE INDEX IF NOT EXISTS files_size ON files(table_name, size)"
+    " WHERE state = 3;"
     "CREATE INDEX IF NOT EXISTS files_batch ON files(batch);"
     "CREATE TABLE IF NOT EXISTS batches ("
     " id TEXT PRIMARY KEY, seq INTEGER, table_name TEXT, state INTEGER,"
@@ -79,6 +81,8 @@ static const char *const sqls[ST_N] = {
                  " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_FP] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
               " fingerprint = ?2 AND state = 3",
+    [ST_SIZE] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
+                " size = ?2 AND state = 3",
 };
 
 static int db_fail(struct sl_ledger *l, struct sl_error *err, const char *what)
@@ -103,10 +107,11 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int sl_ledger_open(const char *path, bool create, struct sl_ledger **out,
-                   struct sl_error *err)
+int sl_ledger_open(const char *path, enum sl_ledger_mode mode,
+                   struct sl_ledger **out, struct sl_error *err)
 {
     *out = NULL;
+    bool create = mode == SL_LEDGER_CREATE;
     if (!create && access(path, F_OK) != 0) {
         int rc = SL_ERR(err, -SL_ENOTFOUND, "no ledger at %s", path);
         sl__error_path(err, path);
@@ -116,14 +121,23 @@ int sl_ledger_open(const char *path, bool create, struct sl_ledger **out,
     if (l == NULL) {
         return SL_ERR(err, -SL_ENOMEM, "out of memory opening the ledger");
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = (mode == SL_LEDGER_READ ? SQLITE_OPEN_READONLY
+                                        : SQLITE_OPEN_READWRITE) |
+                SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = SL_OK;
     if (sqlite3_open_v2(path, &l->db, flags, NULL) != SQLITE_OK) {
         rc = db_fail(l, err, path);
         goto out;
     }
     sqlite3_busy_timeout(l->db, 30000);
+    /* a claim of thousands of files is one transaction: keep its pages and
+     * statement journals in memory, not in temporary files */
+    (void)sqlite3_exec(l->db,
+                       "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+                       NULL, NULL, NULL);
+    if (mode == SL_LEDGER_READ) {
+        goto prepare; /* WAL is a property of the file: nothing to set */
+    }
     /* WAL: readers (status) never block the service; NORMAL: a commit
      * survives the process being killed (kill -9), and the fsync at each
      * checkpoint bounds what a power cut can take (docs/LEDGER.md). */
@@ -135,7 +149,11 @@ int sl_ledger_open(const char *path, bool create, struct sl_ledger **out,
         rc = db_fail(l, err, path);
         goto out;
     }
+prepare:
     for (int i = 0; i < ST_N; i++) {
+        if (mode == SL_LEDGER_READ && i != ST_FP && i != ST_SIZE) {
+            continue;
+        }
         if (sqlite3_prepare_v3(l->db, sqls[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &l->st[i], NULL) != SQLITE_OK) {
             rc = db_fail(l, err, "preparing statements");
@@ -420,27 +438,18 @@ int sl_ledger_fp_loaded(struct sl_ledger *l, const char *table, const char *fp,
 int sl_ledger_size_loaded(struct sl_ledger *l, const char *table, int64_t size,
                           bool *out_yes, struct sl_error *err)
 {
-    char sql[160];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM files WHERE table_name = ?1 AND state = 3 "
-             "AND size = %lld",
-             (long long)size);
-    struct {
-        bool *yes;
-    } u = {out_yes};
-    *out_yes = false;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_fail(l, err, sql);
-    }
+    sqlite3_stmt *st = l->st[ST_SIZE];
     bind_text(st, 1, table);
+    sqlite3_bind_int64(st, 2, size);
     int rc = SL_OK;
+    *out_yes = false;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        *u.yes = sqlite3_column_int64(st, 0) > 0;
+        *out_yes = sqlite3_column_int64(st, 0) > 0;
     } else {
         rc = db_fail(l, err, "looking a size up");
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 

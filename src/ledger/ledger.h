@@ -79,10 +79,16 @@ struct sl_lbatch {
     bool force;
 };
 
-/* Open (create with create) the ledger at path. SL_OK, -SL_ENOTFOUND when it
- * does not exist and !create, -SL_EIO / -SL_ECORRUPT for an unreadable or
- * damaged file. Caller closes with sl_ledger_close. */
-SL_NODISCARD int sl_ledger_open(const char *path, bool create,
+enum sl_ledger_mode {
+    SL_LEDGER_READ,   /* read-only: never waits for a writer (WAL) */
+    SL_LEDGER_WRITE,  /* read-write, must exist */
+    SL_LEDGER_CREATE, /* read-write, created (with its tables) if missing */
+};
+
+/* Open the ledger at path. SL_OK, -SL_ENOTFOUND when it does not exist (and
+ * mode is not CREATE), -SL_EIO / -SL_ECORRUPT for an unreadable or damaged
+ * file. Caller closes with sl_ledger_close. */
+SL_NODISCARD int sl_ledger_open(const char *path, enum sl_ledger_mode mode,
                                 struct sl_ledger **out, struct sl_error *err);
 void sl_ledger_close(struct sl_ledger *l); /* NULL ok */
 

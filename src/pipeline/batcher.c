@@ -194,6 +194,9 @@ struct feedctx {
     struct svc *s;
     struct job *j;
     struct gtable *t;
+    struct sl_validator *v[3]; /* one per way of reading (as staged:
+                                  NDJSON, CSV; canonical good rows), made
+                                  on first use and kept for the batch */
 };
 
 static int no_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
@@ -269,16 +272,17 @@ static int feed(void *ud, size_t i, const struct sl_row_sink *rows,
     char path[SL_GW_PATH];
     sl_gw_abs(c->s->cfg->dir, f->path, path, sizeof(path));
     struct sl_vopts o = read_opts(c->t, f);
-    struct sl_validator *v = NULL;
+    struct sl_validator **v =
+        &c->v[f->orig != NULL ? 2 : f->format == SL_FMT_CSV];
     struct sl_file_stats st;
-    int rc = sl_validator_create(c->t->t, &o, &v, err);
+    int rc = *v != NULL ? SL_OK
+                        : sl_validator_create_from_plan(c->t->plan, &o, v, err);
     if (rc == SL_OK) {
         struct counting k = {rows, 0};
         struct sl_row_sink cr = {counting_row, &k};
         struct sl_reject_sink rj = {no_reject, NULL};
-        rc = sl_validate_file(v, path, &cr, &rj, &st, err);
+        rc = sl_validate_file(*v, path, &cr, &rj, &st, err);
     }
-    sl_validator_destroy(v);
     if (rc == -SL_ECHANGED || rc == -SL_ECORRUPT || rc == -SL_ENOTFOUND) {
         c->j->bad_index = (long)i;
     }
@@ -339,7 +343,7 @@ void batch_run_job(struct svc *s, struct job *j)
                                    .rows_rejected = (uint64_t)f->rejected,
                                    .first_seen_us = f->first_seen_us};
     }
-    struct feedctx c = {s, j, t};
+    struct feedctx c = {s, j, t, {NULL, NULL, NULL}};
     struct sl_batch bt = {.id = b->id,
                           .t = t->t,
                           .files = files,
@@ -357,6 +361,9 @@ void batch_run_job(struct svc *s, struct job *j)
     sl__crash_point("before-load");
     rc = rc ? rc : s->ops->load_batch(wh, &bt, &j->err);
     s->ops->close(wh);
+    for (size_t i = 0; i < SL_ARRAY_LEN(c.v); i++) {
+        sl_validator_destroy(c.v[i]);
+    }
     sl__crash_point("after-load");
     j->rc = rc;
     if (rc == SL_OK) {

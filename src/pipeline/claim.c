@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,7 +125,6 @@ static int claim_one(struct svc *s, const char *name, const struct stat *st,
         return SL_ERR(err, rc, "out of memory claiming a file");
     }
     s->stats->claimed++;
-    svc_event(s, f, NULL, "claimed", NULL);
     sl__crash_point("claimed");
     return SL_OK;
 }
@@ -261,17 +261,21 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
     }
     j->kind = JOB_STAGE;
     j->f = f;
-    snprintf(j->raw_rel, sizeof(j->raw_rel), "%s", f->path);
-    name_in(s, f, "transformed", ".good.ndjson", j->good_rel,
-            sizeof(j->good_rel));
-    name_in(s, f, "quarantine", ".rejects.ndjson", j->rejects_rel,
-            sizeof(j->rejects_rel));
+    char good[SL_GW_PATH], rejects[SL_GW_PATH];
+    name_in(s, f, "transformed", ".good.ndjson", good, sizeof(good));
+    name_in(s, f, "quarantine", ".rejects.ndjson", rejects, sizeof(rejects));
+    if ((j->raw_rel = sl__strdup(f->path)) == NULL ||
+        (j->good_rel = sl__strdup(good)) == NULL ||
+        (j->rejects_rel = sl__strdup(rejects)) == NULL) {
+        job_free(j);
+        return SL_ERR(err, -SL_ENOMEM, "out of memory queueing a file");
+    }
     bool same_size = false;
     if (!f->force) {
         int rc =
             sl_ledger_size_loaded(s->ledger, t->name, f->size, &same_size, err);
         if (rc != SL_OK) {
-            sl__free(j);
+            job_free(j);
             return rc;
         }
     }
@@ -282,6 +286,7 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
         .good_rel = j->good_rel,
         .rejects_rel = j->rejects_rel,
         .t = t->t,
+        .plan = t->plan,
         .load = &t->load,
         .dev = f->dev,
         .ino = f->ino,
@@ -295,27 +300,40 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
     return SL_OK;
 }
 
-/* On a worker: has the table loaded this content? The main thread answered
- * when it queued the job (only same-size files get here), so the worker asks
- * the ledger through a connection of its own. */
+/* On a worker: has the table loaded this content? Each worker keeps a
+ * ledger connection of its own for this (closed when the thread ends). */
+static pthread_key_t worker_ledger;
+static pthread_once_t worker_ledger_once = PTHREAD_ONCE_INIT;
+
+static void close_worker_ledger(void *p)
+{
+    sl_ledger_close(p);
+}
+
+static void make_worker_ledger_key(void)
+{
+    (void)pthread_key_create(&worker_ledger, close_worker_ledger);
+}
+
 static bool loaded_cb(void *ud, const char *fp)
 {
     struct job *j = ud;
-    struct sl_ledger *l = NULL;
+    (void)pthread_once(&worker_ledger_once, make_worker_ledger_key);
+    struct sl_ledger *l = pthread_getspecific(worker_ledger);
     struct sl_error e = {0};
-    char path[SL_GW_PATH];
-    bool yes = false;
-    sl_gw_pathf(path, sizeof(path), "%s/.sluice/ledger.db", j->req.root);
-    if (sl_ledger_open(path, false, &l, &e) == SL_OK) {
-        char table[600];
-        sl_gw_pathf(table, sizeof(table), "%s.%s", j->req.t->dataset,
-                    j->req.t->name);
-        if (sl_ledger_fp_loaded(l, table, fp, &yes, &e) != SL_OK) {
-            yes = false;
+    if (l == NULL) {
+        char path[SL_GW_PATH];
+        if (!sl_gw_pathf(path, sizeof(path), "%s/.sluice/ledger.db",
+                         j->req.root) ||
+            sl_ledger_open(path, SL_LEDGER_READ, &l, &e) != SL_OK) {
+            return false; /* then it is validated: the warehouse decides */
         }
+        (void)pthread_setspecific(worker_ledger, l);
     }
-    sl_ledger_close(l);
-    return yes;
+    char table[600];
+    snprintf(table, sizeof(table), "%s.%s", j->req.t->dataset, j->req.t->name);
+    bool yes = false;
+    return sl_ledger_fp_loaded(l, table, fp, &yes, &e) == SL_OK && yes;
 }
 
 /* Ledger first, then the moves, for a staged file. */
@@ -453,7 +471,6 @@ int claim_apply(struct svc *s, struct job *j, struct sl_error *err)
         svc_forget_raw(s, f);
         stage_moves(s, f, j);
         s->stats->staged++;
-        svc_event(s, f, NULL, "staged", NULL);
         svc_log(s, SL_LOG_DEBUG, f, NULL, NULL,
                 "staged: %lld rows, %lld rejected", (long long)f->rows,
                 (long long)f->rejected);

@@ -18,6 +18,9 @@ void job_free(struct job *j)
 {
     if (j != NULL) {
         sl__free(j->outcomes);
+        sl__free(j->raw_rel);
+        sl__free(j->good_rel);
+        sl__free(j->rejects_rel);
         sl__free(j);
     }
 }

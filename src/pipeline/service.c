@@ -394,6 +394,7 @@ static void tables_free(struct gtable *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         sl_gw_load_release(&t[i].load);
+        sl_vplan_destroy(t[i].plan);
         sl__free(t[i].staged);
     }
     sl__free(t);
@@ -429,6 +430,11 @@ static int load_setup(const char *dir, struct sl_gw_config **out_cfg,
                                             *out_cfg, t[i].name)) != SL_OK) {
             tables_free(t, i);
             return SL_ERR(err, -SL_ENOMEM, "out of memory");
+        }
+        int prc = sl_vplan_create(tb, &t[i].plan, err);
+        if (prc != SL_OK) {
+            tables_free(t, i + 1);
+            return prc;
         }
     }
     *out_t = t;
@@ -734,13 +740,17 @@ int sl_service_run(const struct sl_service_opts *o,
                         &problems, err);
     if (rc == SL_OK) {
         report_problems(&s, &problems);
+        /* the folders, should someone have removed one */
+        rc = sl_gw_init(s.cfg->dir, false, err);
+    }
+    if (rc == SL_OK) {
         rc = take_lock(s.cfg->dir, &lock_fd, err);
     }
     sl__buf_release(&problems);
     char lpath[SL_GW_PATH];
     if (rc == SL_OK) {
         sl_gw_pathf(lpath, sizeof(lpath), "%s/.sluice/ledger.db", s.cfg->dir);
-        rc = sl_ledger_open(lpath, true, &s.ledger, err);
+        rc = sl_ledger_open(lpath, SL_LEDGER_CREATE, &s.ledger, err);
     }
     if (rc == SL_OK && (s.ops = sl_wh_driver_for(s.cfg->warehouse)) == NULL) {
         rc = SL_ERR(err, -SL_EUSAGE, "sluice.json: unknown warehouse URI %s",

@@ -62,6 +62,8 @@ struct gtable {
     const struct sl_table *t; /* borrowed from svc.reg */
     char name[600];           /* "dataset.table" */
     struct sl_gw_load load;   /* its options (own copy) */
+    struct sl_vplan *plan;    /* its compiled validation plan, owned;
+                                 immutable, shared by the workers */
     struct gfile **staged;    /* waiting for a batch, oldest first */
     size_t n_staged, cap_staged;
     uint64_t staged_bytes;
@@ -78,7 +80,7 @@ struct job {
     struct job *next;
     /* JOB_STAGE */
     struct gfile *f;
-    char raw_rel[SL_GW_PATH], good_rel[SL_GW_PATH], rejects_rel[SL_GW_PATH];
+    char *raw_rel, *good_rel, *rejects_rel; /* owned */
     struct sl_stage_req req;
     struct sl_stage_res res;
     enum job_act act;

@@ -48,7 +48,9 @@
     X(duckdb_create_data_chunk)                                                \
     X(duckdb_create_date)                                                      \
     X(duckdb_create_instance_cache)                                            \
+    X(duckdb_create_int64) \
     X(duckdb_create_interval)                                                  \
+    X(duckdb_create_list_value) \
     X(duckdb_create_logical_type)                                              \
     X(duckdb_create_table_function)                                            \
     X(duckdb_create_time)                                                      \
@@ -61,6 +63,7 @@
     X(duckdb_create_timestamp_tz)                                              \
     X(duckdb_create_uint64)                                                    \
     X(duckdb_create_uuid)                                                      \
+    X(duckdb_create_varchar) \
     X(duckdb_data_chunk_get_size)                                              \
     X(duckdb_data_chunk_get_vector)                                            \
     X(duckdb_data_chunk_reset)                                                 \
@@ -173,7 +176,9 @@ SL_NODISCARD int sl__duckdb_load(struct sl_error *err);
 #define duckdb_create_data_chunk      (sl__ddb.duckdb_create_data_chunk)
 #define duckdb_create_date            (sl__ddb.duckdb_create_date)
 #define duckdb_create_instance_cache  (sl__ddb.duckdb_create_instance_cache)
+#define duckdb_create_int64 (sl__ddb.duckdb_create_int64)
 #define duckdb_create_interval        (sl__ddb.duckdb_create_interval)
+#define duckdb_create_list_value (sl__ddb.duckdb_create_list_value)
 #define duckdb_create_logical_type    (sl__ddb.duckdb_create_logical_type)
 #define duckdb_create_table_function  (sl__ddb.duckdb_create_table_function)
 #define duckdb_create_time            (sl__ddb.duckdb_create_time)
@@ -186,6 +191,7 @@ SL_NODISCARD int sl__duckdb_load(struct sl_error *err);
 #define duckdb_create_timestamp_tz    (sl__ddb.duckdb_create_timestamp_tz)
 #define duckdb_create_uint64          (sl__ddb.duckdb_create_uint64)
 #define duckdb_create_uuid            (sl__ddb.duckdb_create_uuid)
+#define duckdb_create_varchar (sl__ddb.duckdb_create_varchar)
 #define duckdb_data_chunk_get_size    (sl__ddb.duckdb_data_chunk_get_size)
 #define duckdb_data_chunk_get_vector  (sl__ddb.duckdb_data_chunk_get_vector)
 #define duckdb_data_chunk_reset       (sl__ddb.duckdb_data_chunk_reset)

@@ -202,6 +202,111 @@ int sl__duckdb_fp_loaded(struct sl_wh *wh, const char *table,
     return rc;
 }
 
+static void cell_copy(duckdb_data_chunk ch, idx_t col, idx_t row, char *out,
+                      size_t size);
+
+/* ---- list parameters: a batch's files bound in one statement ------------ */
+
+struct vlist {
+    duckdb_value *v; /* n values, owned */
+    size_t n;
+    bool oom;
+};
+
+static void vl_push(struct vlist *l, duckdb_value v)
+{
+    if (v == NULL) {
+        l->oom = true;
+        return;
+    }
+    l->v[l->n++] = v;
+}
+
+static void vl_free(struct vlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        duckdb_destroy_value(&l->v[i]);
+    }
+    sl__free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* Bind the list of l's values (element type t) as parameter i; frees l. */
+static bool bind_list(duckdb_prepared_statement st, idx_t i, struct vlist *l,
+                      duckdb_type t)
+{
+    bool ok = !l->oom;
+    if (ok) {
+        duckdb_logical_type lt = duckdb_create_logical_type(t);
+        duckdb_value list = duckdb_create_list_value(lt, l->v, l->n);
+        ok = list != NULL && duckdb_bind_value(st, i, list) == DuckDBSuccess;
+        if (list != NULL) {
+            duckdb_destroy_value(&list);
+        }
+        duckdb_destroy_logical_type(&lt);
+    }
+    vl_free(l);
+    return ok;
+}
+
+static bool vl_init(struct vlist *l, size_t n)
+{
+    l->n = 0;
+    l->oom = false;
+    l->v = sl__calloc(n ? n : 1, sizeof(*l->v));
+    return l->v != NULL;
+}
+
+int sl__duckdb_fps_loaded(struct sl_wh *wh, const char *table,
+                          const char *const *fps, size_t n, bool *out_yes,
+                          struct sl_error *err)
+{
+    static const char sql[] =
+        "SELECT DISTINCT fingerprint FROM main._sluice_files WHERE "
+        "table_name = ? AND outcome = 'loaded' AND fingerprint IN (SELECT "
+        "unnest(?::VARCHAR[]))";
+    memset(out_yes, 0, n * sizeof(*out_yes));
+    struct vlist l;
+    if (!vl_init(&l, n)) {
+        return sl__duckdb_nomem(err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        vl_push(&l, duckdb_create_varchar(fps[i] ? fps[i] : ""));
+    }
+    duckdb_prepared_statement st = NULL;
+    int rc = sl__duckdb_prepare(wh, sql, &st, err);
+    if (rc != SL_OK) {
+        vl_free(&l);
+        return rc;
+    }
+    duckdb_result res;
+    if (duckdb_bind_varchar(st, 1, table) == DuckDBError ||
+        !bind_list(st, 2, &l, DUCKDB_TYPE_VARCHAR)) {
+        rc = sl__duckdb_fail(err, 0, "bind", duckdb_prepare_error(st));
+    } else {
+        rc = sl__duckdb_run_prepared(st, "reading _sluice_files", &res, err);
+    }
+    duckdb_destroy_prepare(&st);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    duckdb_data_chunk ch;
+    while ((ch = duckdb_fetch_chunk(res)) != NULL) {
+        idx_t rows = duckdb_data_chunk_get_size(ch);
+        for (idx_t r = 0; r < rows; r++) {
+            char fp[80];
+            cell_copy(ch, 0, r, fp, sizeof(fp));
+            for (size_t i = 0; i < n; i++) {
+                out_yes[i] |= fps[i] != NULL && strcmp(fps[i], fp) == 0;
+            }
+        }
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&res);
+    return SL_OK;
+}
+
 static int64_t wall_us(void)
 {
     struct timespec ts;
@@ -230,31 +335,60 @@ static bool bind_ts(duckdb_prepared_statement st, idx_t i, int64_t us)
                    : duckdb_bind_timestamp_tz(st, i, ts) == DuckDBError;
 }
 
+/* One statement for all of a batch's files: each column a bound list,
+ * unnested side by side. */
 static int record_files(struct sl_wh *wh, const struct sl_batch *b,
                         const char *table, int64_t now, struct sl_error *err)
 {
     static const char sql[] =
-        "INSERT INTO main._sluice_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    duckdb_prepared_statement st = NULL;
-    int rc = sl__duckdb_prepare(wh, sql, &st, err);
-    for (size_t i = 0; rc == SL_OK && i < b->n_files; i++) {
-        const struct sl_batch_file *f = &b->files[i];
-        bool dup = f->outcome == SL_FILE_DUPLICATE;
-        bool bad =
-            duckdb_bind_varchar(st, 1, b->id_out) == DuckDBError ||
-            duckdb_bind_varchar(st, 2, table) == DuckDBError ||
-            duckdb_bind_varchar(st, 3, f->path ? f->path : "") == DuckDBError ||
-            duckdb_bind_varchar(st, 4, f->fingerprint ? f->fingerprint : "") ==
-                DuckDBError ||
-            duckdb_bind_int64(st, 5, (int64_t)f->size) == DuckDBError ||
-            duckdb_bind_int64(st, 6, (int64_t)f->rows_loaded) == DuckDBError ||
-            duckdb_bind_int64(st, 7, (int64_t)f->rows_rejected) ==
-                DuckDBError ||
-            duckdb_bind_varchar(st, 8, dup ? "duplicate" : "loaded") ==
-                DuckDBError ||
-            bind_ts(st, 9, f->first_seen_us) || bind_ts(st, 10, now);
-        rc = run_bound(st, bad, "recording a file in _sluice_files", err);
+        "INSERT INTO main._sluice_files SELECT ?, ?, unnest(?::VARCHAR[]), "
+        "unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), "
+        "unnest(?::BIGINT[]), unnest(?::VARCHAR[]), "
+        "unnest(?::TIMESTAMPTZ[]), ?";
+    size_t n = b->n_files;
+    struct vlist l[6];
+    bool ok = true;
+    for (int k = 0; k < 6; k++) {
+        ok &= vl_init(&l[k], n);
     }
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct sl_batch_file *f = &b->files[i];
+        vl_push(&l[0], duckdb_create_varchar(f->path ? f->path : ""));
+        vl_push(&l[1],
+                duckdb_create_varchar(f->fingerprint ? f->fingerprint : ""));
+        vl_push(&l[2], duckdb_create_int64((int64_t)f->size));
+        vl_push(&l[3], duckdb_create_int64((int64_t)f->rows_loaded));
+        vl_push(&l[4], duckdb_create_int64((int64_t)f->rows_rejected));
+        vl_push(&l[5], duckdb_create_varchar(f->outcome == SL_FILE_DUPLICATE
+                                                 ? "duplicate"
+                                                 : "loaded"));
+    }
+    /* first_seen: a list of TIMESTAMPTZ values */
+    struct vlist seen;
+    ok &= vl_init(&seen, n);
+    for (size_t i = 0; ok && i < n; i++) {
+        duckdb_timestamp ts = {b->files[i].first_seen_us};
+        vl_push(&seen, duckdb_create_timestamp_tz(ts));
+    }
+    duckdb_prepared_statement st = NULL;
+    int rc = ok ? sl__duckdb_prepare(wh, sql, &st, err) : sl__duckdb_nomem(err);
+    if (rc == SL_OK) {
+        static const duckdb_type types[6] = {
+            DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_BIGINT,
+            DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR};
+        bool bad = duckdb_bind_varchar(st, 1, b->id_out) == DuckDBError ||
+                   duckdb_bind_varchar(st, 2, table) == DuckDBError;
+        for (int k = 0; k < 6; k++) {
+            bad |= !bind_list(st, (idx_t)k + 3, &l[k], types[k]);
+        }
+        bad |= !bind_list(st, 9, &seen, DUCKDB_TYPE_TIMESTAMP_TZ);
+        bad |= bind_ts(st, 10, now);
+        rc = run_bound(st, bad, "recording files in _sluice_files", err);
+    }
+    for (int k = 0; k < 6; k++) {
+        vl_free(&l[k]);
+    }
+    vl_free(&seen);
     duckdb_destroy_prepare(&st);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "warehouse/duckdb_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,35 +67,66 @@ static int dispositions(struct run *r, struct sl_error *err)
     return rc;
 }
 
-/* Mark files whose content the table already holds (unless forced). */
+static const struct sl_batch_file *sort_base;
+
+static int by_fp(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, k = *(const size_t *)b;
+    int c = strcmp(sort_base[i].fingerprint, sort_base[k].fingerprint);
+    return c != 0 ? c : (i > k) - (i < k);
+}
+
+/* Mark files whose content the table already holds (unless forced), and
+ * the later copies of content that appears twice in the batch: one query,
+ * and a sort instead of comparing every pair. */
 static int mark_duplicates(struct run *r, struct sl_error *err)
 {
     struct sl_batch *b = r->b;
-    for (size_t i = 0; i < b->n_files; i++) {
-        struct sl_batch_file *f = &b->files[i];
-        f->outcome = SL_FILE_LOADED;
-        f->rows_loaded = 0;
-        if ((b->flags & SL_BATCH_FORCE) || f->fingerprint == NULL) {
-            continue;
-        }
-        bool dup = false;
-        /* the same content twice in this batch: the later one is the copy */
-        for (size_t k = 0; k < i && !dup; k++) {
-            dup = b->files[k].fingerprint != NULL &&
-                  b->files[k].outcome == SL_FILE_LOADED &&
-                  strcmp(b->files[k].fingerprint, f->fingerprint) == 0;
-        }
-        int rc = dup ? SL_OK
-                     : sl__duckdb_fp_loaded(r->wh, r->table, f->fingerprint,
-                                            &dup, err);
-        if (rc != SL_OK) {
-            return rc;
-        }
-        if (dup) {
-            f->outcome = SL_FILE_DUPLICATE;
+    size_t n = b->n_files, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        b->files[i].outcome = SL_FILE_LOADED;
+        b->files[i].rows_loaded = 0;
+    }
+    if ((b->flags & SL_BATCH_FORCE) || n == 0) {
+        return SL_OK;
+    }
+    size_t *ix = sl__calloc(n, sizeof(*ix));
+    const char **fps = sl__calloc(n, sizeof(*fps));
+    bool *yes = sl__calloc(n, sizeof(*yes));
+    int rc = ix && fps && yes ? SL_OK : sl__duckdb_nomem(err);
+    for (size_t i = 0; rc == SL_OK && i < n; i++) {
+        if (b->files[i].fingerprint != NULL) {
+            ix[k] = i;
+            fps[k++] = b->files[i].fingerprint;
         }
     }
-    return SL_OK;
+    if (rc == SL_OK && k > 0) {
+        rc = sl__duckdb_fps_loaded(r->wh, r->table, fps, k, yes, err);
+    }
+    for (size_t j = 0; rc == SL_OK && j < k; j++) {
+        if (yes[j]) {
+            b->files[ix[j]].outcome = SL_FILE_DUPLICATE;
+        }
+    }
+    if (rc == SL_OK && k > 1) {
+        /* files are not reentrant-sorted elsewhere: the comparator reads the
+           batch through sort_base, set on this thread just before */
+        static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&mu);
+        sort_base = b->files;
+        qsort(ix, k, sizeof(*ix), by_fp);
+        pthread_mutex_unlock(&mu);
+        for (size_t j = 1; j < k; j++) {
+            if (strcmp(b->files[ix[j]].fingerprint,
+                       b->files[ix[j - 1]].fingerprint) == 0) {
+                b->files[ix[j]].outcome = SL_FILE_DUPLICATE;
+            }
+        }
+    }
+    sl__free(ix);
+    sl__free(fps);
+    sl__free(yes);
+    return rc;
 }
 
 /* File i through DuckDB's threads when the source offers a split; *out_done

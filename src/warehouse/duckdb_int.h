@@ -185,6 +185,11 @@ SL_NODISCARD int sl__duckdb_batch_recorded(struct sl_wh *wh, const char *id,
 SL_NODISCARD int sl__duckdb_fp_loaded(struct sl_wh *wh, const char *table,
                                       const char *fingerprint, bool *out_yes,
                                       struct sl_error *err);
+/* Which of n fingerprints has table loaded? out_yes[i] for fps[i]; one
+ * query whatever n. */
+SL_NODISCARD int sl__duckdb_fps_loaded(struct sl_wh *wh, const char *table,
+                                       const char *const *fps, size_t n,
+                                       bool *out_yes, struct sl_error *err);
 /* Record b and its files (inside the open transaction). */
 SL_NODISCARD int sl__duckdb_record_batch(struct sl_wh *wh,
                                          const struct sl_batch *b,
