@@ -308,6 +308,8 @@ int sl_psource_finish(struct sl_psource *s, const struct sl_reject_sink *rejects
         line_base += p->lines;
         record_base += p->st.rows;
     }
+    st->header_like = s->parts[0].st.header_like;
+    st->header_like_taken = s->parts[0].st.header_like_taken;
     st->bytes = s->len;
     st->raw_bytes = s->len + s->bom;
     st->too_many_bad = st->rejected > s->o.max_bad;
@@ -379,6 +381,8 @@ static bool take_part(struct sl_pcursor *c)
     L->file = s->path;
     L->rejects = &c->rs;
     L->st = &c->part->st;
+    /* the first part starts at the file's first data record */
+    L->sniff_first = k == 0 && s->o.format == SL_FMT_CSV && !s->o.header;
     L->line_no = 1;
     L->off = begin + s->bom;
     L->can_pause = true;

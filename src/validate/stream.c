@@ -150,6 +150,7 @@ void sl__loop_init(struct loop *L, struct sl_validator *v, const char *file,
             L->skip_left = 1;
         }
     }
+    L->sniff_first = v->o.format == SL_FMT_CSV && !v->o.header;
     sl__free(v->csv_map);
     v->csv_map = NULL;
     v->csv_map_len = 0;
