@@ -341,6 +341,28 @@ static void clear_progress(struct run *r)
     }
 }
 
+/* The first character of a plain file's text (after a UTF-8 BOM and
+ * blanks), or -1 (unreadable, compressed, empty, stdin). */
+static int first_char(const char *path)
+{
+    unsigned char b[256];
+    FILE *f = strcmp(path, "-") == 0 ? NULL : fopen(path, "rb");
+    size_t n = f != NULL ? fread(b, 1, sizeof(b), f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    size_t i = n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' ||
+                     b[i] == '\n')) {
+        i++;
+    }
+    if (i >= n || (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) ||
+        (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)) {
+        return -1;
+    }
+    return b[i];
+}
+
 /* Every row of a file was rejected: say what is the likely cause, from what
  * its rejects had in common. */
 static void likely_cause(struct run *r, const char *file,
@@ -349,7 +371,14 @@ static void likely_cause(struct run *r, const char *file,
     const struct rejects_out *ro = &r->ro;
     bool csv = r->o.v.format == SL_FMT_CSV;
     char why[600];
-    if (!csv && ro->same_kind &&
+    int c0 = csv ? first_char(file) : -1;
+    if (c0 == '{' || c0 == '[') {
+        snprintf(why, sizeof(why),
+                 "the file looks like NDJSON (it starts with '%c'), read as "
+                 "CSV: say --source_format NEWLINE_DELIMITED_JSON (or name it "
+                 ".ndjson)",
+                 c0);
+    } else if (!csv && ro->same_kind &&
         strncmp(ro->first_reason, "JSON parsing error", 18) == 0) {
         snprintf(why, sizeof(why),
                  "no row is JSON: if the file is CSV, say --source_format CSV "
