@@ -39,8 +39,8 @@ struct cli_opts {
     unsigned schema_update; /* CLI_ALLOW_FIELD_* (--schema_update_option) */
     const char *warehouse;
     const char *rejects;
-    const char *format; /* validate/load input: "ndjson", "csv", NULL = from
-                           the file name */
+    const char *format;     /* validate/load input: "ndjson", "csv", NULL = from
+                               the file name */
     const char *format_opt; /* the argument that gave the format, or NULL */
     const char *csv_opt;    /* the argument that gave the first CSV-only
                                option, or NULL (both from argv: print them up
@@ -54,7 +54,7 @@ struct cli_opts {
     struct sl_vopts v;
     const char **files; /* owned array; entries borrowed from argv or strs */
     size_t n_files;
-    char *strs;         /* owned: a comma-separated SOURCE split in place */
+    char *strs; /* owned: a comma-separated SOURCE split in place */
     const char *query_format;
 };
 

@@ -11,8 +11,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -352,8 +352,8 @@ static int first_char(const char *path)
         fclose(f);
     }
     size_t i = n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' ||
-                     b[i] == '\n')) {
+    while (i < n &&
+           (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) {
         i++;
     }
     if (i >= n || (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) ||
@@ -379,7 +379,7 @@ static void likely_cause(struct run *r, const char *file,
                  ".ndjson)",
                  c0);
     } else if (!csv && ro->same_kind &&
-        strncmp(ro->first_reason, "JSON parsing error", 18) == 0) {
+               strncmp(ro->first_reason, "JSON parsing error", 18) == 0) {
         snprintf(why, sizeof(why),
                  "no row is JSON: if the file is CSV, say --source_format CSV "
                  "(or name it .csv)");
@@ -450,8 +450,7 @@ static void file_summary(struct run *r, const char *file,
                 "sluice %s: warning: %s: its first row looks like a header "
                 "(its values are field names) and was read as data; if it is "
                 "one, say --header (or --skip-leading-rows %llu)\n",
-                r->cmd, file,
-                (unsigned long long)r->o.v.skip_leading_rows + 1);
+                r->cmd, file, (unsigned long long)r->o.v.skip_leading_rows + 1);
     }
     if (st->rows > 0 && st->valid == 0 && st->rejected == st->rows) {
         likely_cause(r, file, st);

@@ -157,7 +157,8 @@ static const struct optdef opts[] = {
      "fields by name"},
     {"--field-delimiter", OPT_FIELD_DELIMITER, V | L, true, "C",
      "one byte; '\\t' or tab for TAB (default ,)"},
-    {"--quote", OPT_QUOTE, V | L, true, "C", "quote byte (default \"; '' for none)"},
+    {"--quote", OPT_QUOTE, V | L, true, "C",
+     "quote byte (default \"; '' for none)"},
     {"--allow-quoted-newlines", OPT_ALLOW_QUOTED_NEWLINES, V | L, true, NULL,
      "newlines inside quoted values"},
     {"--allow-jagged-rows", OPT_ALLOW_JAGGED_ROWS, V | L, true, NULL,
@@ -191,9 +192,9 @@ static const char *cmd_names(unsigned cmds, char *out, size_t size)
         if (cmds & names[i].bit) {
             k++;
             n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s%s",
-                                  k == 1         ? ""
+                                  k == 1       ? ""
                                   : k == total ? " and "
-                                                 : ", ",
+                                               : ", ",
                                   names[i].name);
         }
     }
@@ -684,16 +685,15 @@ static int positional(struct cli_opts *o, const char **pos, size_t n)
                         pos[0], cmd);
     }
     if (n == 1 || n > 3) {
-        return cli_fail(cmd, -SL_EUSAGE,
-                        "%s: the positional form is sluice %s [flags] "
-                        "[PROJECT:]DATASET.TABLE SOURCE [SCHEMA] (%s); give "
-                        "several files as a comma-separated SOURCE, or with "
-                        "--table",
-                        n == 1 ? "no SOURCE after the table"
-                               : "too many arguments",
-                        cmd,
-                        n == 1 ? "SOURCE: files, or - for stdin"
-                               : "SCHEMA is a file or name:TYPE,...");
+        return cli_fail(
+            cmd, -SL_EUSAGE,
+            "%s: the positional form is sluice %s [flags] "
+            "[PROJECT:]DATASET.TABLE SOURCE [SCHEMA] (%s); give "
+            "several files as a comma-separated SOURCE, or with "
+            "--table",
+            n == 1 ? "no SOURCE after the table" : "too many arguments", cmd,
+            n == 1 ? "SOURCE: files, or - for stdin"
+                   : "SCHEMA is a file or name:TYPE,...");
     }
     o->table = pos[0];
     int rc = table_ref(o, "table");
@@ -861,15 +861,16 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, const char *usage,
             char where[80];
             rc = cli_fail(o->name, -SL_EUSAGE,
                           "%s does not apply to %s: it is an option of %s",
-                          typed, o->name, cmd_names(d->cmds, where,
-                                                    sizeof(where)));
+                          typed, o->name,
+                          cmd_names(d->cmds, where, sizeof(where)));
             break;
         }
         /* the value: a flag takes none (bq's =true / =false aside) */
         const char *val = NULL;
         if (d->arg == NULL) {
             if (eq != NULL) {
-                if (strcasecmp(eq + 1, "true") == 0 || strcmp(eq + 1, "1") == 0) {
+                if (strcasecmp(eq + 1, "true") == 0 ||
+                    strcmp(eq + 1, "1") == 0) {
                     /* as given: --flag=true is --flag, --noflag=true no */
                 } else if (strcasecmp(eq + 1, "false") == 0 ||
                            strcmp(eq + 1, "0") == 0) {
@@ -887,11 +888,10 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, const char *usage,
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            rc = cli_fail(o->name, -SL_EUSAGE, "%s needs a value: %s %s",
-                          typed, typed,
-                          d->id == OPT_FORMAT && cmd == CLI_QUERY
-                              ? "table|csv|json"
-                              : d->arg);
+            rc = cli_fail(
+                o->name, -SL_EUSAGE, "%s needs a value: %s %s", typed, typed,
+                d->id == OPT_FORMAT && cmd == CLI_QUERY ? "table|csv|json"
+                                                        : d->arg);
             break;
         }
         rc = apply(o, d, typed, a, val, on);

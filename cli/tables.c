@@ -15,8 +15,10 @@ int cli_check_schemas_dir(const char *cmd, const char *dir)
 {
     struct stat st;
     if (stat(dir, &st) != 0) {
-        return cli_fail(cmd, -SL_EUSAGE, "--schemas %s: %s (a folder of table "
-                        "definitions is expected)", dir, strerror(errno));
+        return cli_fail(cmd, -SL_EUSAGE,
+                        "--schemas %s: %s (a folder of table "
+                        "definitions is expected)",
+                        dir, strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) {
         bool one = strcmp(cmd, "validate") == 0 || strcmp(cmd, "load") == 0;
@@ -30,7 +32,8 @@ int cli_check_schemas_dir(const char *cmd, const char *dir)
 }
 
 /* dataset and table of o->table ("main" when no dataset is given). */
-static void split_ref(const char *ref, char *ds, size_t ds_size, const char **name)
+static void split_ref(const char *ref, char *ds, size_t ds_size,
+                      const char **name)
 {
     const char *dot = strchr(ref, '.');
     if (dot == NULL) {
@@ -69,8 +72,8 @@ static int inline_json(const char *s, struct sl_buf *out)
         while (tl > 0 && type[tl - 1] == ' ') {
             tl--;
         }
-        rc = sl__buf_append(out, first ? "{\"name\":" : ",{\"name\":",
-                            first ? 8 : 9);
+        rc = sl__buf_append(
+            out, first ? "{\"name\":" : ",{\"name\":", first ? 8 : 9);
         rc = rc ? rc : sl__buf_json_str(out, s, nl);
         rc = rc ? rc : sl__buf_append(out, ",\"type\":", 8);
         rc = rc ? rc : sl__buf_json_str(out, type, tl);
@@ -128,7 +131,7 @@ static int schema_arg(struct cli_opts *o, const char *ds, const char *name,
                         "name:TYPE,name2:TYPE2)",
                         arg);
     } else {
-        file = "(inline --schema)";
+        file = "inline schema";
         if ((rc = inline_json(arg, &text)) != SL_OK) {
             sl__buf_release(&text);
             return cli_fail(o->name, rc, "out of memory");

@@ -5,8 +5,8 @@
  * position), and --header's gaps: every unknown column listed, fields no
  * column fills told once through the notice callback. One thread and two
  * (a file over 1 MB is split), through sl_validate_file(_parallel). */
-#include "core/common.h"
 #include "../support/testutil.h"
+#include "core/common.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +16,11 @@
 
 static char dir[] = "/tmp/sl-test-csvhdr.XXXXXX";
 
-static const char *T3 = "{\"fields\": ["
-                        "{\"name\": \"id\", \"type\": \"INTEGER\", \"mode\": \"REQUIRED\"},"
-                        "{\"name\": \"name\", \"type\": \"STRING\"},"
-                        "{\"name\": \"note\", \"type\": \"STRING\"}]}";
+static const char *T3 =
+    "{\"fields\": ["
+    "{\"name\": \"id\", \"type\": \"INTEGER\", \"mode\": \"REQUIRED\"},"
+    "{\"name\": \"name\", \"type\": \"STRING\"},"
+    "{\"name\": \"note\", \"type\": \"STRING\"}]}";
 static const char *S2 = "{\"fields\": [{\"name\": \"a\", \"type\": \"STRING\"},"
                         "{\"name\": \"b\", \"type\": \"STRING\"}]}";
 
@@ -101,8 +102,9 @@ static void test_header_like_first_record(void **state)
     assert_int_equal(run(T3, p, 1, false, false, 0, &s, &st, &err), SL_OK);
     assert_int_equal(s.n_rejects, 1);
     assert_int_equal(s.first_record, 1);
-    assert_non_null(strstr(s.rejects, "This row looks like a header: 2 of its 2 values are "
-                                      "field names (id, name); use --header"));
+    assert_non_null(
+        strstr(s.rejects, "This row looks like a header: 2 of its 2 values are "
+                          "field names (id, name); use --header"));
     assert_non_null(strstr(s.rejects, "or --skip-leading-rows 1 to skip it"));
     assert_null(strstr(s.rejects, "jagged"));
     assert_true(st.header_like);
@@ -148,7 +150,8 @@ static void test_header_like_parallel(void **state)
         struct seen s;
         struct sl_file_stats st;
         struct sl_error err;
-        assert_int_equal(run(T3, path, th, false, false, 0, &s, &st, &err), SL_OK);
+        assert_int_equal(run(T3, path, th, false, false, 0, &s, &st, &err),
+                         SL_OK);
         assert_int_equal(st.rows, 150001);
         assert_int_equal(s.n_rejects, 1);
         assert_int_equal(s.first_record, 1);
@@ -165,9 +168,11 @@ static void test_header_unreadable(void **state)
     struct sl_file_stats st;
     struct sl_error err;
     const char *p = write_tmp("bad.csv", "id,\"na\nme\",note\n1,a,x\n");
-    assert_int_equal(run(T3, p, 1, true, false, 0, &s, &st, &err), -SL_ECORRUPT);
-    assert_non_null(strstr(err.msg, "line 1: the header row cannot be read: quoted "
-                                    "newline not allowed (column 2)"));
+    assert_int_equal(run(T3, p, 1, true, false, 0, &s, &st, &err),
+                     -SL_ECORRUPT);
+    assert_non_null(strstr(err.msg,
+                           "line 1: the header row cannot be read: quoted "
+                           "newline not allowed (column 2)"));
     assert_int_equal(st.valid, 0);
     assert_int_equal(s.n_rejects, 0);
     /* the same header before 1 MB of data, split: the prelude says the same */
@@ -180,11 +185,13 @@ static void test_header_unreadable(void **state)
         fprintf(f, "%d,n%d,x\n", i, i);
     }
     fclose(f);
-    assert_int_equal(run(T3, path, 2, true, false, 0, &s, &st, &err), -SL_ECORRUPT);
+    assert_int_equal(run(T3, path, 2, true, false, 0, &s, &st, &err),
+                     -SL_ECORRUPT);
     assert_non_null(strstr(err.msg, "the header row cannot be read"));
     /* the last of the skipped rows is the header */
     p = write_tmp("bad2.csv", "title\n\"id,name\n");
-    assert_int_equal(run(T3, p, 1, true, false, 2, &s, &st, &err), -SL_ECORRUPT);
+    assert_int_equal(run(T3, p, 1, true, false, 2, &s, &st, &err),
+                     -SL_ECORRUPT);
     assert_non_null(strstr(err.msg, "line 2: the header row cannot be read"));
 }
 
@@ -196,26 +203,31 @@ static void test_header_gaps(void **state)
     struct sl_error err;
     /* every unknown column in the error, with the fields no column fills */
     const char *p = write_tmp("x.csv", "name,zz,ID,yy\na,1,1,2\n");
-    assert_int_equal(run(T3, p, 1, true, false, 0, &s, &st, &err), -SL_ECORRUPT);
-    assert_non_null(strstr(err.msg, "header column 2 \"zz\" is not a field of main.t (nor are "
-                                    "columns 4 \"yy\"); fields no column fills: note; use "
-                                    "--ignore-unknown-values"));
+    assert_int_equal(run(T3, p, 1, true, false, 0, &s, &st, &err),
+                     -SL_ECORRUPT);
+    assert_non_null(strstr(
+        err.msg, "header column 2 \"zz\" is not a field of main.t (nor are "
+                 "columns 4 \"yy\"); fields no column fills: note; use "
+                 "--ignore-unknown-values"));
     assert_int_equal(s.n_notices, 0);
     /* dropped: told once, as notices, before any row */
     assert_int_equal(run(T3, p, 1, true, true, 0, &s, &st, &err), SL_OK);
     assert_int_equal(s.n_notices, 2);
-    assert_string_equal(s.notices, "header columns 2 \"zz\", 4 \"yy\" are no field of main.t: "
-                                   "dropped (--ignore-unknown-values)|"
-                                   "no header column for note: NULL in every row|");
+    assert_string_equal(
+        s.notices, "header columns 2 \"zz\", 4 \"yy\" are no field of main.t: "
+                   "dropped (--ignore-unknown-values)|"
+                   "no header column for note: NULL in every row|");
     assert_int_equal(st.valid, 1);
     /* a REQUIRED field no column fills: told, and each reject says why */
     p = write_tmp("r.csv", "name,note\na,x\nb,y\n");
     assert_int_equal(run(T3, p, 1, true, false, 0, &s, &st, &err), SL_OK);
-    assert_string_equal(s.notices,
-                        "no header column for REQUIRED id: every row will be rejected|");
+    assert_string_equal(
+        s.notices,
+        "no header column for REQUIRED id: every row will be rejected|");
     assert_int_equal(s.n_rejects, 2);
-    assert_non_null(strstr(s.rejects, "1:Only optional fields can be set to NULL. Field: id; "
-                                      "Value: NULL (the header has no column for it)|"));
+    assert_non_null(strstr(
+        s.rejects, "1:Only optional fields can be set to NULL. Field: id; "
+                   "Value: NULL (the header has no column for it)|"));
     /* a complete header: nothing to tell */
     p = write_tmp("ok.csv", "note,id,name\nx,1,a\n");
     assert_int_equal(run(T3, p, 1, true, false, 0, &s, &st, &err), SL_OK);
@@ -225,7 +237,8 @@ static void test_header_gaps(void **state)
     p = write_tmp("e.csv", "id,name\n,a\n");
     assert_int_equal(run(T3, p, 1, true, false, 0, &s, &st, &err), SL_OK);
     assert_null(strstr(s.rejects, "the header has no column"));
-    assert_string_equal(s.notices, "no header column for note: NULL in every row|");
+    assert_string_equal(s.notices,
+                        "no header column for note: NULL in every row|");
 }
 
 static int setup(void **state)

@@ -21,7 +21,8 @@
 
 static char dir[] = "/tmp/sl-test-input.XXXXXX";
 
-/* ---- sniffing -------------------------------------------------------------- */
+/* ---- sniffing --------------------------------------------------------------
+ */
 
 struct sniff_case {
     const char *bytes;
@@ -45,16 +46,22 @@ static const struct sniff_case sniff_cases[] = {
     {S("\x00{\x00\""), "UTF-16BE", false},
     {S("{\x00\x00\x00"), "UTF-32LE", false},
     {S("\x00\x00\x00{"), "UTF-32BE", false},
-    {S("i\x00" "d\x00,\x00"), "UTF-16LE", false},
+    {S("i\x00"
+       "d\x00,\x00"),
+     "UTF-16LE", false},
     /* readable text, or too short to tell */
     {S("{\"a\":1}"), NULL, false},
     {S("\xEF\xBB\xBF{}"), NULL, false}, /* UTF-8 BOM: stripped, not refused */
     {S("id,name\n"), NULL, false},
     {S("caf\xe9"), NULL, false}, /* Latin-1 */
-    {S("{\x00"), NULL, false},    /* two bytes without a BOM: no verdict */
-    {S("a\x00" "b"), NULL, false},
+    {S("{\x00"), NULL, false},   /* two bytes without a BOM: no verdict */
+    {S("a\x00"
+       "b"),
+     NULL, false},
     {S("\x00\x00\x00\x00"), NULL, false}, /* NULs only: not text of any kind */
-    {S("a\x00\x00" "b"), NULL, false},
+    {S("a\x00\x00"
+       "b"),
+     NULL, false},
     {S(""), NULL, false},
 };
 
@@ -79,7 +86,8 @@ static void test_sniff(void **state)
     }
 }
 
-/* ---- files ----------------------------------------------------------------- */
+/* ---- files -----------------------------------------------------------------
+ */
 
 static char *path_of(const char *name)
 {
@@ -104,9 +112,8 @@ static void write_gzip(const char *path, const void *data, size_t len,
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
-                                  Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(
+        deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
     size_t cap = deflateBound(&z, (uLong)len) + 64;
     unsigned char *out = malloc(cap);
     assert_non_null(out);
@@ -238,9 +245,8 @@ static void test_readable_heads(void **state)
     struct sl_error err;
     /* a UTF-8 BOM is dropped, the rest handed out whole */
     write_file(path_of("bom8.ndjson"), "\xEF\xBB\xBF{}\n", 6);
-    assert_int_equal(read_all(path_of("bom8.ndjson"), out, sizeof(out), &n,
-                              &err),
-                     SL_OK);
+    assert_int_equal(
+        read_all(path_of("bom8.ndjson"), out, sizeof(out), &n, &err), SL_OK);
     assert_int_equal(n, 3);
     assert_memory_equal(out, "{}\n", 3);
     /* files shorter than the four bytes looked at */
