@@ -160,6 +160,9 @@ static void *hash_main(void *arg)
 
 /* ---- source --------------------------------------------------------------------- */
 
+static int plan(struct sl_psource *s, const struct sl_table *t, const struct sl_vopts *o,
+                const char *path, struct sl_error *err);
+
 int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const char *path,
                     struct sl_psource **out, struct sl_error *err)
 {
@@ -199,7 +202,23 @@ int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const ch
     s->bom = bom;
     atomic_init(&s->next, 0);
     atomic_init(&s->failed, 0);
+    rc = plan(s, t, o, path, err);
+    if (rc != SL_OK) {
+        sl_psource_close(s); /* the caller gets nothing to close */
+        return rc;
+    }
     *out = s;
+    return SL_OK;
+}
+
+/* The rest of sl_psource_open: the CSV prelude, the parts and their cuts, the
+ * hash thread. On failure s is left for the caller to close. */
+static int plan(struct sl_psource *s, const struct sl_table *t, const struct sl_vopts *o,
+                const char *path, struct sl_error *err)
+{
+    const char *map = s->map;
+    size_t len = s->len, bom = s->bom;
+    int rc;
     if (o->format == SL_FMT_CSV) {
         sl__bus_install();
         sigjmp_buf jb;
