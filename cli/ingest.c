@@ -14,69 +14,35 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define OPTS_HELP                                                              \
-    "  --schemas DIR              folder of table definitions (required)\n"    \
-    "  --table [DATASET.]TABLE    destination table (required)\n"              \
-    "  --format ndjson|csv        input format (default: from the file name: " \
-    ".csv,\n"                                                                  \
-    "                             .ndjson, .jsonl, .json, with .gz/.zst; "     \
-    "else NDJSON)\n"                                                           \
-    "  --rejects FILE             write every bad record as one JSON object "  \
-    "per line\n"                                                               \
-    "  --ignore-unknown-values    drop unknown keys / extra trailing CSV "     \
-    "columns\n"                                                                \
-    "  --max-bad-records N        bad records tolerated per file (default "    \
-    "0)\n"                                                                     \
-    "  --max-row-size BYTES       longest row accepted (default 104857600)\n"  \
-    "  --max-value-size BYTES     longest single value accepted (default "     \
-    "10485760)\n"                                                              \
-    "  --quiet                    print only errors\n"                         \
-    "CSV options (as in bq load):\n"                                           \
-    "  --skip-leading-rows N      --field-delimiter C ('\\t' allowed)   "      \
-    "--quote C\n"                                                              \
-    "  --allow-quoted-newlines    --allow-jagged-rows   --null-marker S\n"     \
-    "  --encoding UTF-8|ISO-8859-1\n"                                          \
-    "  --header                   the first row names the columns (matched "   \
-    "to fields\n"                                                              \
-    "                             by name, ignoring case)\n"                   \
-    "Input may be plain, gzip or zstd (detected by content); '-' reads "       \
-    "stdin.\n"                                                                 \
-    "Exit codes: 0 done (rejects within the limit), 2 usage or definition "    \
-    "error,\n"                                                                 \
-    "3 too many bad records or unreadable input, 4 warehouse or environment "  \
-    "error.\n"
-
-static const char *validate_help =
+static const char *validate_usage =
     "usage: sluice validate --schemas DIR --table [DATASET.]TABLE [options] "
     "FILE...|-\n"
+    "       sluice validate [options] [PROJECT:]DATASET.TABLE SOURCE "
+    "[SCHEMA]\n"
     "Check files against a table definition and report bad records; loads "
-    "nothing.\n" OPTS_HELP "  --threads N                threads for large "
-                           "plain files (NDJSON, and CSV\n"
-    "                             without --allow-quoted-newlines; default: "
-    "the\n"
-    "                             number of CPUs; rejects stay in file "
-    "order)\n";
+    "nothing.\n"
+    "The definition comes from --schemas DIR, or --schema FILE|name:TYPE,... "
+    "(or\n"
+    "SCHEMA). Input may be plain, gzip or zstd (detected by content); '-' "
+    "reads stdin.\n";
 
-static const char *load_help =
+static const char *load_usage =
     "usage: sluice load --schemas DIR --table [DATASET.]TABLE [options] "
     "FILE...|-\n"
+    "       sluice load [options] [PROJECT:]DATASET.TABLE SOURCE [SCHEMA]\n"
     "Validate files and load their good rows; each file is one transaction, "
     "recorded\n"
-    "with its SHA-256 in _sluice_loads; a file already loaded is "
-    "skipped.\n" OPTS_HELP
-    "  --warehouse URI            default duckdb://./warehouse.duckdb (or "
-    "$SLUICE_WAREHOUSE)\n"
-    "  --force                    load even if this file's content was loaded "
-    "before\n"
-    "  --threads N                validate and append a large plain file on N "
-    "threads\n"
-    "                             (default: the number of CPUs); rows then "
-    "land in no\n"
-    "                             particular order: --threads 1 keeps the "
-    "file's order\n";
+    "with its SHA-256 in _sluice_loads; a file already loaded is skipped. The\n"
+    "definition comes from --schemas DIR, or --schema FILE|name:TYPE,... (or "
+    "SCHEMA).\n"
+    "SOURCE may list files with commas; a PROJECT: part is checked, then "
+    "ignored\n"
+    "(DuckDB has no projects). Input may be plain, gzip or zstd; '-' reads "
+    "stdin.\n";
 
 /* ---- rejects sink: JSON lines to a file, first few also to stderr ---------
  */
@@ -88,12 +54,42 @@ struct rejects_out {
     struct sl_buf line;
     uint64_t shown; /* printed on stderr */
     bool quiet;
+    /* this file's rejects, for "every row was rejected: likely cause" */
+    uint64_t seen;
+    char first_reason[256];
+    char first_field[128];
+    bool same_field; /* every reject names first_field */
+    bool same_kind;  /* every reason starts as first_reason does */
 };
+
+/* A reason's kind: its text up to the first ':', '.', '(' or digit ("Could
+ * not convert value to INTEGER", "JSON parsing error at position "). */
+static size_t reason_kind(const char *s)
+{
+    return strcspn(s, ":.(0123456789");
+}
+
+static void track_reject(struct rejects_out *ro, const struct sl_reject *r)
+{
+    const char *field = r->field ? r->field : "";
+    if (ro->seen++ == 0) {
+        snprintf(ro->first_reason, sizeof(ro->first_reason), "%s", r->reason);
+        snprintf(ro->first_field, sizeof(ro->first_field), "%s", field);
+        ro->same_field = true;
+        ro->same_kind = true;
+        return;
+    }
+    ro->same_field = ro->same_field && strcmp(ro->first_field, field) == 0;
+    size_t k = reason_kind(ro->first_reason);
+    ro->same_kind = ro->same_kind && reason_kind(r->reason) == k &&
+                    strncmp(ro->first_reason, r->reason, k) == 0;
+}
 
 static int write_reject(void *ud, const struct sl_reject *r,
                         struct sl_error *err)
 {
     struct rejects_out *ro = ud;
+    track_reject(ro, r);
     if (ro->shown < 5 && !ro->quiet) {
         fprintf(stderr, "  reject: %s:%llu (offset %llu)%s%s: %s\n", r->file,
                 (unsigned long long)r->line_no, (unsigned long long)r->byte_off,
@@ -179,6 +175,7 @@ struct run {
     bool touched; /* some file was read: the rejects file is worth keeping */
     struct cli_opts o;
     struct sl_registry *reg;
+    struct sl_table *own; /* a table from --schema (or inferred) */
     const struct sl_table *t;
     struct rejects_out ro;
     struct sl_reject_sink rs;
@@ -192,8 +189,11 @@ struct run {
 static int check_rejects_path(struct run *r)
 {
     struct cli_protect p = {.inputs = r->o.files, .n_inputs = r->o.n_files};
-    p.others[p.n_others] = r->t->file;
-    p.what[p.n_others++] = "the table's definition";
+    struct stat st;
+    if (stat(r->t->file, &st) == 0) { /* an inline --schema has no file */
+        p.others[p.n_others] = r->t->file;
+        p.what[p.n_others++] = "the table's definition";
+    }
     const struct sl_wh_ops *ops = sl_wh_driver_for(r->o.warehouse);
     struct sl_wh_files wf = {0};
     if (r->is_load && ops != NULL && ops->local_files != NULL) {
@@ -206,44 +206,61 @@ static int check_rejects_path(struct run *r)
     return cli_out_check(r->cmd, "--rejects", r->o.rejects, &p);
 }
 
-static int setup(struct run *r, int argc, char **argv, const char *help)
+/* A CSV option on input read as NDJSON does not apply: an error naming the
+ * option and the file, before anything is opened. */
+static int check_formats(struct run *r)
 {
-    int rc = cli_parse(argc, argv, &r->o, help, true);
+    const struct cli_opts *o = &r->o;
+    for (size_t i = 0; o->csv_opt != NULL && i < o->n_files; i++) {
+        if (format_for(o, o->files[i]) == SL_FMT_CSV) {
+            continue;
+        }
+        const char *f = o->files[i];
+        const char *opt = o->csv_opt;
+        int ol = (int)strcspn(opt, "=");
+        if (o->format != NULL) {
+            return cli_fail(r->cmd, -SL_EUSAGE,
+                            "%.*s is a CSV option, and %.*s says the input "
+                            "is NDJSON",
+                            ol, opt, (int)strcspn(o->format_opt, "="),
+                            o->format_opt);
+        }
+        return cli_fail(r->cmd, -SL_EUSAGE,
+                        "%.*s is a CSV option, and %s is read as NDJSON (by "
+                        "its name: .csv and .tsv are CSV); if it is CSV, say "
+                        "--source_format CSV",
+                        ol, opt, strcmp(f, "-") == 0 ? "standard input" : f);
+    }
+    return 0;
+}
+
+/* A note about a file as a whole (a CSV header's dropped columns, fields it
+ * does not fill), told once at its start. */
+static void notice(void *ud, const char *file, const char *msg)
+{
+    struct run *r = ud;
+    if (!r->o.quiet) {
+        fprintf(stderr, "sluice %s: note: %s: %s\n", r->cmd, file, msg);
+    }
+}
+
+static int setup(struct run *r, int argc, char **argv, enum cli_cmd cmd,
+                 const char *usage)
+{
+    int rc = cli_parse(argc, argv, cmd, usage, &r->o);
     if (rc != 0) {
         return rc;
     }
-    if (r->o.schemas == NULL || r->o.table == NULL) {
-        fprintf(stderr,
-                "sluice %s: --schemas and --table are required (see --help)\n",
-                r->cmd);
-        return 2;
-    }
     if (r->o.n_files == 0) {
-        fprintf(stderr, "sluice %s: no input files (use - for stdin)\n",
-                r->cmd);
-        return 2;
+        return cli_fail(r->cmd, -SL_EUSAGE,
+                        "no input files after --table %s (use - for stdin)",
+                        r->o.table);
     }
-    struct sl_error err = {0};
-    struct sl_buf problems;
-    sl__buf_init(&problems);
-    rc = sl_registry_load(r->o.schemas, &problems, &r->reg, &err);
-    if (rc != SL_OK) {
-        cli_print_error(r->cmd, &err);
-        sl__buf_release(&problems);
-        return sl_exit_code(rc);
+    if ((rc = check_formats(r)) != 0) {
+        return rc;
     }
-    if (problems.len > 0 && !r->o.quiet) {
-        fprintf(stderr,
-                "sluice %s: warning: some definitions were refused:\n%s",
-                r->cmd, problems.data);
-    }
-    sl__buf_release(&problems);
-    r->t = sl_registry_find(r->reg, r->o.table);
-    if (r->t == NULL) {
-        fprintf(stderr,
-                "sluice %s: table '%s' not found (or ambiguous) in %s\n",
-                r->cmd, r->o.table, r->o.schemas);
-        return 2;
+    if ((rc = cli_table_resolve(&r->o, &r->reg, &r->own, &r->t)) != 0) {
+        return rc;
     }
     r->ro.path = r->o.rejects;
     r->ro.quiet = r->o.quiet;
@@ -257,6 +274,8 @@ static int setup(struct run *r, int argc, char **argv, const char *help)
     }
     r->rs.reject = write_reject;
     r->rs.ud = &r->ro;
+    r->o.v.notice = notice;
+    r->o.v.notice_ud = r;
     r->pg.start = cli_now();
     const char *delay = getenv("SLUICE_PROGRESS_DELAY_MS");
     r->pg.delay = delay != NULL ? atof(delay) / 1000.0 : 1.0;
@@ -281,9 +300,17 @@ static int finish(struct run *r)
         r->ro.fp = NULL;
     }
     sl__buf_release(&r->ro.line);
-    sl_registry_destroy(r->reg);
-    free(r->o.files);
+    cli_table_release(r->reg, r->own);
+    cli_opts_release(&r->o);
     return r->exit_code;
+}
+
+/* Before each file: its rejects are tracked afresh. */
+static void file_start(struct run *r, const char *file)
+{
+    r->o.v.format = format_for(&r->o, file);
+    r->ro.seen = 0;
+    r->touched = true;
 }
 
 static void clear_progress(struct run *r)
@@ -292,6 +319,88 @@ static void clear_progress(struct run *r)
         fprintf(stderr, "\r%60s\r", "");
         r->pg.shown = false;
     }
+}
+
+/* The first character of a plain file's text (after a UTF-8 BOM and
+ * blanks), or -1 (unreadable, compressed, empty, stdin). */
+static int first_char(const char *path)
+{
+    unsigned char b[256];
+    FILE *f = strcmp(path, "-") == 0 ? NULL : fopen(path, "rb");
+    size_t n = f != NULL ? fread(b, 1, sizeof(b), f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    size_t i = n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < n &&
+           (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) {
+        i++;
+    }
+    if (i >= n || (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) ||
+        (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)) {
+        return -1;
+    }
+    return b[i];
+}
+
+/* Every row of a file was rejected: say what is the likely cause, from what
+ * its rejects had in common. */
+static void likely_cause(struct run *r, const char *file,
+                         const struct sl_file_stats *st)
+{
+    const struct rejects_out *ro = &r->ro;
+    bool csv = r->o.v.format == SL_FMT_CSV;
+    char why[600];
+    int c0 = csv ? first_char(file) : -1;
+    if (c0 == '{' || c0 == '[') {
+        snprintf(why, sizeof(why),
+                 "the file looks like NDJSON (it starts with '%c'), read as "
+                 "CSV: say --source_format NEWLINE_DELIMITED_JSON (or name it "
+                 ".ndjson)",
+                 c0);
+    } else if (!csv && ro->same_kind &&
+               strncmp(ro->first_reason, "JSON parsing error", 18) == 0) {
+        snprintf(why, sizeof(why),
+                 "no row is JSON: if the file is CSV, say --source_format CSV "
+                 "(or name it .csv)");
+    } else if (csv && ro->same_kind &&
+               strncmp(ro->first_reason, "Too few values in row: 1 columns",
+                       32) == 0) {
+        char d = r->o.v.csv.delim;
+        snprintf(why, sizeof(why),
+                 "every record is one column: the delimiter is not '%s'? "
+                 "(--field_delimiter, e.g. tab or ';')",
+                 d == '\t' ? "\\t" : (char[]){d, '\0'});
+    } else if (csv && strncmp(ro->first_reason, "CSV parsing error", 17) == 0) {
+        snprintf(why, sizeof(why),
+                 "records do not parse as CSV (delimiter '%s', quote '%s'): "
+                 "if the file is NDJSON, say --source_format "
+                 "NEWLINE_DELIMITED_JSON",
+                 r->o.v.csv.delim == '\t' ? "\\t"
+                                          : (char[]){r->o.v.csv.delim, '\0'},
+                 r->o.v.csv.quote < 0 ? "none"
+                                      : (char[]){(char)r->o.v.csv.quote, '\0'});
+    } else if (ro->same_field && ro->first_field[0] != '\0') {
+        snprintf(why, sizeof(why), "every row fails on field %s: %s",
+                 ro->first_field, ro->first_reason);
+    } else if (ro->same_kind) {
+        snprintf(why, sizeof(why), "every row fails the same way: %s",
+                 ro->first_reason);
+    } else {
+        snprintf(why, sizeof(why),
+                 "the file and %s.%s's definition (%s) disagree on many "
+                 "fields; the first reason: %s",
+                 r->t->dataset, r->t->name, r->t->file, ro->first_reason);
+    }
+    fprintf(stderr,
+            "sluice %s: warning: %s: every row was rejected (%llu); likely "
+            "cause: %s%s\n",
+            r->cmd, file, (unsigned long long)st->rows, why,
+            st->header_like && !r->o.v.header &&
+                    strncmp(ro->first_reason, "This row looks like a header",
+                            28) != 0
+                ? "; and its first row looks like a header (--header)"
+                : "");
 }
 
 static void file_summary(struct run *r, const char *file,
@@ -311,6 +420,21 @@ static void file_summary(struct run *r, const char *file,
            (unsigned long long)st->rejected, (double)st->bytes / 1e6, secs,
            secs > 0 ? (double)st->bytes / 1e6 / secs : 0.0, what ? ": " : "",
            what ? what : "");
+    if (st->rejected > 0 && r->o.rejects == NULL) {
+        printf("  %llu rejected record%s; the first 5 of the run are shown on "
+               "stderr; --rejects FILE keeps every one\n",
+               (unsigned long long)st->rejected, st->rejected > 1 ? "s" : "");
+    }
+    if (st->header_like_taken && !r->o.v.header) {
+        fprintf(stderr,
+                "sluice %s: warning: %s: its first row looks like a header "
+                "(its values are field names) and was read as data; if it is "
+                "one, say --header (or --skip-leading-rows %llu)\n",
+                r->cmd, file, (unsigned long long)r->o.v.skip_leading_rows + 1);
+    }
+    if (st->rows > 0 && st->valid == 0 && st->rejected == st->rows) {
+        likely_cause(r, file, st);
+    }
 }
 
 static void total_summary(struct run *r, double secs)
@@ -337,15 +461,13 @@ static void set_exit(struct run *r, int code)
 static void too_many(struct run *r, const char *file,
                      const struct sl_file_stats *st, const char *verb)
 {
-    fprintf(stderr,
-            "sluice %s: %s: too many bad records: %llu rejected, "
-            "--max-bad-records is %llu",
-            r->cmd, file, (unsigned long long)st->rejected,
-            (unsigned long long)r->o.v.max_bad);
-    if (verb != NULL) {
-        fprintf(stderr, "; nothing of this file %s", verb);
-    }
-    fputc('\n', stderr);
+    cli_fail(r->cmd, -SL_ETOOMANYBAD,
+             "%s: too many bad records: %llu rejected, --max-bad-records is "
+             "%llu%s%s",
+             file, (unsigned long long)st->rejected,
+             (unsigned long long)r->o.v.max_bad,
+             verb != NULL ? "; nothing of this file " : "",
+             verb != NULL ? verb : "");
     set_exit(r, -SL_ETOOMANYBAD);
 }
 
@@ -390,17 +512,17 @@ static void path_changed(struct run *r, const char *file,
 {
     char when[40];
     when_text(res->prior.loaded_us, when, sizeof(when));
-    fprintf(stderr,
-            "sluice load: %s was loaded into %s.%s before, with other content: "
-            "%llu rows (%llu bytes, sha256 %.16s...) on %s; it is now %s.\n"
-            "  Loading it would append all of its rows again, nothing was "
-            "loaded. Use --force to load it anyway, or --replace to replace "
-            "the table's rows with it.\n",
-            file, r->t->dataset, r->t->name,
-            (unsigned long long)res->prior.rows_loaded,
-            (unsigned long long)res->prior.size, res->prior.fingerprint, when,
-            res->prehashed ? "the same size with other bytes"
-                           : "a different size");
+    cli_fail(r->cmd, -SL_EUSAGE,
+             "%s was loaded into %s.%s before, with other content: %llu rows "
+             "(%llu bytes, sha256 %.16s...) on %s; it is now %s. Loading it "
+             "would append all of its rows again, nothing was loaded. Use "
+             "--force to load it anyway, or --replace to replace the table's "
+             "rows with it",
+             file, r->t->dataset, r->t->name,
+             (unsigned long long)res->prior.rows_loaded,
+             (unsigned long long)res->prior.size, res->prior.fingerprint, when,
+             res->prehashed ? "the same size with other bytes"
+                            : "a different size");
     set_exit(r, -SL_EUSAGE);
 }
 
@@ -420,7 +542,7 @@ int cmd_validate(int argc, char **argv)
     struct run r;
     memset(&r, 0, sizeof(r));
     r.cmd = "validate";
-    int rc = setup(&r, argc, argv, validate_help);
+    int rc = setup(&r, argc, argv, CLI_VALIDATE, validate_usage);
     if (rc != 0) {
         r.exit_code = rc;
         return finish(&r);
@@ -433,11 +555,10 @@ int cmd_validate(int argc, char **argv)
     for (size_t i = 0; i < r.o.n_files; i++) {
         const char *file = r.o.files[i];
         struct cli_opts *o = &r.o;
-        o->v.format = format_for(o, file);
+        file_start(&r, file);
         struct sl_file_stats st;
         struct sl_error err = {0};
         double f0 = cli_now();
-        r.touched = true;
         rc = sl_validate_file_parallel(r.t, &o->v, file, o->threads, &r.rs, &st,
                                        &err);
         clear_progress(&r);
@@ -467,7 +588,7 @@ int cmd_load(int argc, char **argv)
     memset(&r, 0, sizeof(r));
     r.cmd = "load";
     r.is_load = true;
-    int rc = setup(&r, argc, argv, load_help);
+    int rc = setup(&r, argc, argv, CLI_LOAD, load_usage);
     if (rc != 0) {
         r.exit_code = rc;
         return finish(&r);
@@ -476,9 +597,10 @@ int cmd_load(int argc, char **argv)
     const struct sl_wh_ops *ops = sl_wh_driver_for(r.o.warehouse);
     struct sl_wh *wh = NULL;
     if (ops == NULL) {
-        fprintf(stderr, "sluice load: unknown warehouse URI '%s'\n",
-                r.o.warehouse);
-        r.exit_code = 2;
+        r.exit_code = cli_fail("load", -SL_EUSAGE,
+                               "--warehouse %s: unknown kind of warehouse "
+                               "(duckdb://PATH, or a path)",
+                               r.o.warehouse);
         return finish(&r);
     }
     struct sl_wh_open_opts oo = {.mode = SL_WH_CREATE,
@@ -500,22 +622,25 @@ int cmd_load(int argc, char **argv)
     if (!r.o.quiet) {
         printf("loading into %s.%s (%s)%s\n", r.t->dataset, r.t->name,
                r.o.warehouse, created ? ", table created" : "");
+        if (r.o.project[0] != '\0') {
+            /* checked by cli_parse; a warehouse with projects would take it */
+            printf("  project %s ignored: a %s warehouse has no projects\n",
+                   r.o.project, ops->scheme);
+        }
     }
     double t0 = cli_now();
     for (size_t i = 0; i < r.o.n_files; i++) {
         const char *file = r.o.files[i];
-        r.o.v.format = format_for(&r.o, file);
+        file_start(&r, file);
         memset(&err, 0, sizeof(err));
         struct sl_load_result res;
         double f0 = cli_now();
         struct sl_load_opts lo = {r.o.threads, r.o.force, r.o.batch_flags};
-        r.touched = true;
         rc = sl_load_file(ops, wh, r.t, &r.o.v, file, &lo, &r.rs, &res, &err);
         clear_progress(&r);
         if (rc != SL_OK) {
-            cli_print_error("load", &err);
-            fprintf(stderr,
-                    "sluice load: %s: nothing of this file was loaded\n", file);
+            cli_print_error_then("load", &err,
+                                 "; nothing of this file was loaded");
             set_exit(&r, rc);
             if (sl_exit_code(rc) == 3) {
                 continue; /* this file is unreadable: go on with the next */

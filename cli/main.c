@@ -64,6 +64,8 @@ int main(int argc, char **argv)
             return gw[i].fn(argc - 2, argv + 2);
         }
     }
-    fprintf(stderr, "sluice: unknown command '%s'\n\n%s", cmd, usage);
-    return 2;
+    int rc = cli_fail(cmd, -SL_EUSAGE,
+                      "unknown command (sluice --help lists them)");
+    fprintf(stderr, "\n%s", usage);
+    return rc;
 }

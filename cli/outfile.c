@@ -73,29 +73,25 @@ int cli_out_check(const char *cmd, const char *opt, const char *path,
 {
     struct stat st;
     if (path[0] == '\0') {
-        fprintf(stderr, "sluice %s: %s: an empty path\n", cmd, opt);
-        return 2;
+        return cli_fail(cmd, -SL_EUSAGE, "%s: an empty path", opt);
     }
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "sluice %s: %s %s: is a directory\n", cmd, opt, path);
-        return 2;
+        return cli_fail(cmd, -SL_EUSAGE, "%s %s: is a directory", opt, path);
     }
     for (size_t i = 0; i < p->n_inputs; i++) {
         if (strcmp(p->inputs[i], "-") != 0 && same_file(path, p->inputs[i])) {
-            fprintf(stderr,
-                    "sluice %s: %s %s is the input file %s: refusing to "
-                    "overwrite it (nothing was written)\n",
-                    cmd, opt, path, p->inputs[i]);
-            return 2;
+            return cli_fail(cmd, -SL_EUSAGE,
+                            "%s %s is the input file %s: refusing to "
+                            "overwrite it (nothing was written)",
+                            opt, path, p->inputs[i]);
         }
     }
     for (size_t i = 0; i < p->n_others; i++) {
         if (p->others[i] != NULL && same_file(path, p->others[i])) {
-            fprintf(stderr,
-                    "sluice %s: %s %s is %s %s: refusing to overwrite it "
-                    "(nothing was written)\n",
-                    cmd, opt, path, p->what[i], p->others[i]);
-            return 2;
+            return cli_fail(cmd, -SL_EUSAGE,
+                            "%s %s is %s %s: refusing to overwrite it "
+                            "(nothing was written)",
+                            opt, path, p->what[i], p->others[i]);
         }
     }
     return 0;
@@ -110,9 +106,8 @@ int cli_out_open(struct cli_out *o, const char *cmd, const char *path)
          * no contents to protect and cannot be renamed over */
         o->fp = fopen(path, "w");
         if (o->fp == NULL) {
-            fprintf(stderr, "sluice %s: cannot write %s: %s\n", cmd, path,
-                    strerror(errno));
-            return 4;
+            return cli_fail(cmd, -SL_EENV, "cannot write %s: %s", path,
+                            strerror(errno));
         }
         o->path = path;
         o->direct = true;
@@ -120,26 +115,24 @@ int cli_out_open(struct cli_out *o, const char *cmd, const char *path)
     }
     char a[PATH_MAX], b[PATH_MAX];
     if (strlen(path) >= sizeof(a) - 32) {
-        fprintf(stderr, "sluice %s: %s: path too long\n", cmd, path);
-        return 2;
+        return cli_fail(cmd, -SL_EUSAGE, "%s: path too long", path);
     }
     strcpy(a, path);
     strcpy(b, path);
     int n = snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.sluice-tmp-%ld",
                      dirname(a), basename(b), (long)getpid());
     if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
-        fprintf(stderr, "sluice %s: %s: path too long\n", cmd, path);
-        return 2;
+        return cli_fail(cmd, -SL_EUSAGE, "%s: path too long", path);
     }
     int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0 || (o->fp = fdopen(fd, "w")) == NULL) {
-        fprintf(stderr, "sluice %s: cannot write %s: %s\n", cmd, path,
-                strerror(errno));
+        int e = errno;
         if (fd >= 0) {
             close(fd);
             unlink(o->tmp);
         }
-        return 4;
+        return cli_fail(cmd, -SL_EENV, "cannot write %s: %s", path,
+                        strerror(e));
     }
     o->path = path;
     memcpy(pending_tmp, o->tmp, sizeof(pending_tmp));
@@ -157,16 +150,14 @@ int cli_out_commit(struct cli_out *o, const char *cmd)
     }
     int rc = 0;
     if (fclose(o->fp) != 0) {
-        fprintf(stderr, "sluice %s: cannot write %s: %s\n", cmd, o->path,
-                strerror(errno));
-        rc = 4;
+        rc = cli_fail(cmd, -SL_EENV, "cannot write %s: %s", o->path,
+                      strerror(errno));
     } else if (o->direct) {
         o->fp = NULL;
         return 0;
     } else if (rename(o->tmp, o->path) != 0) {
-        fprintf(stderr, "sluice %s: cannot rename %s to %s: %s\n", cmd, o->tmp,
-                o->path, strerror(errno));
-        rc = 4;
+        rc = cli_fail(cmd, -SL_EENV, "cannot rename %s to %s: %s", o->tmp,
+                      o->path, strerror(errno));
     }
     if (rc != 0 && !o->direct) {
         unlink(o->tmp);

@@ -7,20 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *query_help =
-    "usage: sluice query [--warehouse URI] [--format table|csv|json] SQL\n"
+static const char *query_usage =
+    "usage: sluice query [--warehouse URI] [--format table|csv|json] [--write] "
+    "SQL\n"
     "Run SQL against the warehouse and print the result (json: one object per "
     "line).\n"
-    "  --warehouse URI    default duckdb://./warehouse.duckdb (or "
-    "$SLUICE_WAREHOUSE)\n"
-    "  --write            open the warehouse read-write (default: read-only, "
-    "so\n"
-    "                     queries never lock each other out)\n"
-    "  --lock-timeout S   wait up to S seconds for a warehouse another "
-    "process\n"
-    "                     holds (default 60)\n"
-    "Exit codes: 0 done, 2 usage error, 4 warehouse error (including bad "
-    "SQL).\n";
+    "The warehouse is opened read-only (queries never lock each other out) "
+    "unless\n"
+    "--write, and never created.\n";
 
 static void waiting(void *ud, const char *holder)
 {
@@ -34,35 +28,23 @@ static void waiting(void *ud, const char *holder)
 int cmd_query(int argc, char **argv)
 {
     struct cli_opts o;
-    int rc = cli_parse(argc, argv, &o, query_help, true);
+    int rc = cli_parse(argc, argv, CLI_QUERY, query_usage, &o);
     if (rc != 0) {
-        free(o.files);
+        cli_opts_release(&o);
         return rc;
     }
-    if (o.n_files != 1) {
-        fprintf(stderr,
-                "sluice query: give exactly one SQL argument (see --help)\n");
-        free(o.files);
-        return 2;
-    }
-    enum sl_query_format fmt;
-    if (strcmp(o.query_format, "table") == 0) {
-        fmt = SL_QF_TABLE;
-    } else if (strcmp(o.query_format, "csv") == 0) {
-        fmt = SL_QF_CSV;
-    } else if (strcmp(o.query_format, "json") == 0) {
-        fmt = SL_QF_JSON;
-    } else {
-        fprintf(stderr, "sluice query: --format must be table, csv or json\n");
-        free(o.files);
-        return 2;
-    }
+    enum sl_query_format fmt = strcmp(o.query_format, "csv") == 0 ? SL_QF_CSV
+                               : strcmp(o.query_format, "json") == 0
+                                   ? SL_QF_JSON
+                                   : SL_QF_TABLE;
     const struct sl_wh_ops *ops = sl_wh_driver_for(o.warehouse);
     if (ops == NULL) {
-        fprintf(stderr, "sluice query: unknown warehouse URI '%s'\n",
-                o.warehouse);
-        free(o.files);
-        return 2;
+        rc = cli_fail("query", -SL_EUSAGE,
+                      "--warehouse %s: unknown kind of warehouse "
+                      "(duckdb://PATH, or a path)",
+                      o.warehouse);
+        cli_opts_release(&o);
+        return rc;
     }
     struct sl_error err = {0};
     struct sl_wh *wh = NULL;
@@ -77,6 +59,6 @@ int cmd_query(int argc, char **argv)
         cli_print_error("query", &err);
     }
     ops->close(wh);
-    free(o.files);
+    cli_opts_release(&o);
     return rc == SL_OK ? 0 : sl_exit_code(rc);
 }

@@ -9,15 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *apply_help =
+static const char *apply_usage =
     "usage: sluice schema apply --schemas DIR [--warehouse URI]\n"
-    "Create every table defined under DIR in the warehouse (and the _sluice_loads\n"
-    "table). Idempotent: existing tables with the same definition are left unchanged.\n"
-    "If any definition is invalid, every problem is listed and nothing is applied.\n"
-    "  --schemas DIR      folder of table definitions (required)\n"
-    "  --warehouse URI    default duckdb://./warehouse.duckdb (or $SLUICE_WAREHOUSE)\n"
-    "  --quiet            print only the summary line\n"
-    "Exit codes: 0 done, 2 usage or definition error, 4 warehouse error.\n";
+    "Create every table defined under DIR in the warehouse (and the "
+    "_sluice_loads\n"
+    "table). Idempotent: existing tables with the same definition are left "
+    "unchanged.\n"
+    "If any definition is invalid, every problem is listed and nothing is "
+    "applied.\n";
 
 static const char *schema_help =
     "usage: sluice schema apply --schemas DIR [--warehouse URI]\n"
@@ -36,22 +35,23 @@ int cmd_schema(int argc, char **argv)
         return cmd_schema_infer(argc - 1, argv + 1);
     }
     if (strcmp(argv[0], "apply") != 0) {
-        fprintf(stderr,
-                "sluice schema: unknown subcommand '%s' (try: sluice schema "
-                "apply|infer)\n",
-                argv[0]);
-        return 2;
+        return cli_fail("schema", -SL_EUSAGE,
+                        "unknown subcommand '%s' (try: sluice schema apply|infer)",
+                        argv[0]);
     }
     struct cli_opts o;
-    int rc = cli_parse(argc - 1, argv + 1, &o, apply_help, false);
+    int rc = cli_parse(argc - 1, argv + 1, CLI_APPLY, apply_usage, &o);
+    cli_opts_release(&o);
     if (rc != 0) {
-        free(o.files);
         return rc;
     }
-    free(o.files);
     if (o.schemas == NULL) {
-        fprintf(stderr, "sluice schema apply: --schemas is required\n");
-        return 2;
+        return cli_fail("schema apply", -SL_EUSAGE,
+                        "--schemas DIR is required (the folder of table "
+                        "definitions to create)");
+    }
+    if ((rc = cli_check_schemas_dir("schema apply", o.schemas)) != 0) {
+        return rc;
     }
     struct sl_error err = {0};
     struct sl_buf problems;
@@ -64,8 +64,9 @@ int cmd_schema(int argc, char **argv)
             cli_print_error("schema apply", &err);
         }
         if (problems.len > 0) {
-            fprintf(stderr, "sluice schema apply: invalid definitions, nothing applied:\n%s",
-                    problems.data);
+            cli_fail("schema apply", -SL_ESCHEMA,
+                     "invalid definitions, nothing applied:");
+            fputs(problems.data, stderr);
         }
         sl__buf_release(&problems);
         sl_registry_destroy(reg);
@@ -74,9 +75,11 @@ int cmd_schema(int argc, char **argv)
     sl__buf_release(&problems);
     const struct sl_wh_ops *ops = sl_wh_driver_for(o.warehouse);
     if (ops == NULL) {
-        fprintf(stderr, "sluice schema apply: unknown warehouse URI '%s'\n", o.warehouse);
         sl_registry_destroy(reg);
-        return 2;
+        return cli_fail("schema apply", -SL_EUSAGE,
+                        "--warehouse %s: unknown kind of warehouse "
+                        "(duckdb://PATH, or a path)",
+                        o.warehouse);
     }
     struct sl_wh *wh = NULL;
     struct sl_wh_open_opts oo = {.mode = SL_WH_CREATE,

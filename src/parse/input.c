@@ -1,5 +1,6 @@
-/* input.c - file/stdin reader with gzip (multi-member) and zstd decoding, BOM
- * stripping and a raw-bytes SHA-256. parse stage. */
+/* input.c - file/stdin reader with gzip (multi-member, zero padding after the
+ * last member ignored as gzip does) and zstd decoding, BOM stripping, UTF-16
+ * and UTF-32 refused with advice, and a raw-bytes SHA-256. parse stage. */
 #include "core/common.h"
 #include "parse/input.h"
 #include "core/alloc.h"
@@ -29,11 +30,13 @@ struct sl_input {
     uint64_t file_size;      /* 0 if unknown */
     z_stream zs;
     bool zs_init, zs_member_done;
+    bool zs_zero_tail;       /* zero padding after the last member began */
     ZSTD_DStream *zd;
     size_t zd_last;          /* last ZSTD_decompressStream return: 0 = frame complete */
     EVP_MD_CTX *sha;
     bool bom_checked, had_bom;
-    unsigned char head[3];   /* first decoded bytes, read to look for a BOM */
+    unsigned char head[4];   /* first decoded bytes, read to look for a BOM or
+                                the NULs of UTF-16/32 text */
     size_t head_pos, head_len; /* head[head_pos..head_len) not yet handed out */
 };
 
@@ -133,7 +136,10 @@ int sl_input_open(const char *path, bool fingerprint, struct sl_input **out,
         if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode)) {
             in->file_size = (uint64_t)st.st_size;
         } else if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-            rc = SL_ERR(err, -SL_EIO, "%s: is a directory", path);
+            rc = SL_ERR(err, -SL_EIO,
+                        "%s is a directory, not a data file: give the files in "
+                        "it (e.g. %s/*.ndjson)",
+                        path, path);
             goto fail;
         }
     }
@@ -212,6 +218,27 @@ static int read_gzip(struct sl_input *in, char *buf, size_t cap, size_t *out_n,
             break;
         }
         if (in->zs_member_done) {
+            /* zero bytes after a complete member are padding (tape blocks,
+             * some writers), which gzip itself accepts ("decompression OK,
+             * trailing zero bytes ignored"): skipped to the end; anything but
+             * zeros after them is not padding */
+            if (in->zs_zero_tail || in->raw[in->raw_pos] == 0) {
+                in->zs_zero_tail = true;
+                while (in->raw_pos < in->raw_len && in->raw[in->raw_pos] == 0) {
+                    in->raw_pos++;
+                }
+                if (in->raw_pos < in->raw_len) {
+                    return corrupt(in, err,
+                                   "data after the zero padding that ends the "
+                                   "gzip stream");
+                }
+                continue;
+            }
+            if (in->raw[in->raw_pos] != 0x1f) {
+                return corrupt(in, err,
+                               "data after the end of the gzip stream (not "
+                               "another gzip member)");
+            }
             /* another member follows (concatenated gzip) */
             inflateReset(&in->zs);
             in->zs_member_done = false;
@@ -287,10 +314,94 @@ static int read_decoded(struct sl_input *in, char *buf, size_t cap, size_t *out_
     return rc;
 }
 
+const char *sl_input_sniff_encoding(const void *p, size_t n, bool *out_bom)
+{
+    const unsigned char *b = p;
+    *out_bom = true;
+    if (n >= 4 && b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0) {
+        return "UTF-32LE";
+    }
+    if (n >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF) {
+        return "UTF-32BE";
+    }
+    if (n >= 2 && b[0] == 0xFF && b[1] == 0xFE) {
+        return "UTF-16LE";
+    }
+    if (n >= 2 && b[0] == 0xFE && b[1] == 0xFF) {
+        return "UTF-16BE";
+    }
+    *out_bom = false;
+    if (n < 4) {
+        return NULL;
+    }
+    /* No BOM: ASCII text in these encodings has NULs at fixed places. UTF-8
+     * text never starts so (a NUL is no character of NDJSON or CSV text). */
+    if (b[0] != 0 && b[1] == 0 && b[2] == 0 && b[3] == 0) {
+        return "UTF-32LE";
+    }
+    if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] != 0) {
+        return "UTF-32BE";
+    }
+    if (b[0] != 0 && b[1] == 0 && b[2] != 0 && b[3] == 0) {
+        return "UTF-16LE";
+    }
+    if (b[0] == 0 && b[1] != 0 && b[2] == 0 && b[3] != 0) {
+        return "UTF-16BE";
+    }
+    return NULL;
+}
+
+/* -SL_ECORRUPT when the first decoded bytes are UTF-16 or UTF-32 text: say
+ * which, how it shows, and how to convert the file (decompressing it first
+ * when it is compressed: codec). */
+static int check_encoding(const char *path, enum sl_codec codec,
+                          const unsigned char *p, size_t n,
+                          struct sl_error *err)
+{
+    bool bom = false;
+    const char *enc = sl_input_sniff_encoding(p, n, &bom);
+    if (enc == NULL) {
+        return SL_OK;
+    }
+    char how[64];
+    if (bom) {
+        snprintf(how, sizeof(how), "it starts with the byte order mark %s",
+                 strcmp(enc, "UTF-32LE") == 0   ? "FF FE 00 00"
+                 : strcmp(enc, "UTF-32BE") == 0 ? "00 00 FE FF"
+                 : strcmp(enc, "UTF-16LE") == 0 ? "FF FE"
+                                                : "FE FF");
+    } else {
+        snprintf(how, sizeof(how), "NUL bytes between its ASCII characters");
+    }
+    const char *unz = codec == SL_CODEC_GZIP   ? "gzip -dc"
+                      : codec == SL_CODEC_ZSTD ? "zstd -dc"
+                                               : NULL;
+    if (strcmp(path, "-") == 0) {
+        SL_ERR(err, -SL_ECORRUPT,
+               "standard input is %s text (%s), not UTF-8: convert it first, "
+               "e.g. %s%siconv -f %s -t UTF-8%s | sluice ... -",
+               enc, how, unz ? unz : "", unz ? " FILE | " : "", enc,
+               unz ? "" : " FILE");
+    } else if (unz != NULL) {
+        SL_ERR(err, -SL_ECORRUPT,
+               "%s is %s text (%s) once decompressed, not UTF-8: convert it "
+               "first, e.g. %s %s | iconv -f %s -t UTF-8 > %s.utf8",
+               path, enc, how, unz, path, enc, path);
+    } else {
+        SL_ERR(err, -SL_ECORRUPT,
+               "%s is %s text (%s), not UTF-8: convert it first, e.g. "
+               "iconv -f %s -t UTF-8 %s > %s.utf8",
+               path, enc, how, enc, path, path);
+    }
+    sl__error_path(err, path);
+    return -SL_ECORRUPT;
+}
+
 /* A UTF-8 BOM at the very start is dropped (U11) and sl_input_had_bom then
- * says so (callers that report file positions add it back). The first three
- * decoded bytes are gathered into in->head first, so the BOM is found however
- * the caller's cap, the gzip members, zstd frames or pipe reads split it. */
+ * says so (callers that report file positions add it back); UTF-16 and UTF-32
+ * text is refused. The first four decoded bytes are gathered into in->head
+ * first, so the marks are found however the caller's cap, the gzip members,
+ * zstd frames or pipe reads split them. */
 static int check_bom(struct sl_input *in, struct sl_error *err)
 {
     while (in->head_len < sizeof(in->head)) {
@@ -306,9 +417,13 @@ static int check_bom(struct sl_input *in, struct sl_error *err)
         in->head_len += n;
     }
     in->bom_checked = true;
-    if (in->head_len == 3 && memcmp(in->head, "\xEF\xBB\xBF", 3) == 0) {
+    int rc = check_encoding(in->path, in->codec, in->head, in->head_len, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    if (in->head_len >= 3 && memcmp(in->head, "\xEF\xBB\xBF", 3) == 0) {
         in->had_bom = true;
-        in->head_len = 0;
+        in->head_pos = 3;
     }
     return SL_OK;
 }
@@ -463,6 +578,11 @@ int sl_input_map(const char *path, const char **out_map, size_t *out_len,
         munmap((void *)m, len);
         return SL_OK;
     }
+    int rc = check_encoding(path, SL_CODEC_NONE, m, len, err);
+    if (rc != SL_OK) {
+        munmap((void *)m, len);
+        return rc;
+    }
     madvise((void *)m, len, MADV_SEQUENTIAL);
     size_t bom = (memcmp(m, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0;
     *out_map = (const char *)m + bom;
@@ -518,4 +638,10 @@ int sl_sha256_fd(int fd, char out[65], struct sl_error *err)
     EVP_MD_CTX_free(ctx);
     sl__free(buf);
     return rc;
+}
+
+int sl_input_check_text(const char *path, const void *p, size_t n,
+                        struct sl_error *err)
+{
+    return check_encoding(path, SL_CODEC_NONE, p, n, err);
 }

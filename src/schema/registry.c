@@ -112,7 +112,7 @@ static int walk_dir(struct walk *w, const char *dir, int depth)
     if (dh == NULL) {
         int e = errno;
         SL_ERR(w->err, e == ENOENT ? -SL_ENOTFOUND : -SL_EIO,
-               "cannot open folder: %s", strerror(e));
+               "cannot open folder %s: %s", dir, strerror(e));
         sl__error_path(w->err, dir);
         if (w->err != NULL) {
             w->err->sub = e;

@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 #include "validate/coerce.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -130,6 +131,61 @@ static void keep_header(struct sl_buf *key, const struct sl_csv *csv)
 
 /* Build the column map from a header record; the last header's map when the
  * fields are the same (files after the first one of a feed usually share it). */
+/* A header cell without trailing spaces or CR. */
+static size_t header_cell(const struct sl_csv_field *fl, const char **out_p)
+{
+    size_t len = fl->len;
+    const char *p = fl->p;
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\r')) {
+        len--;
+    }
+    *out_p = p;
+    return len;
+}
+
+/* Append ", item" (no comma first) to a list kept under max bytes; past it,
+ * items are only counted (*dropped). */
+static void list_add(struct sl_buf *b, size_t max, size_t *dropped, const char *fmt, ...)
+    SL_PRINTF(4, 5);
+static void list_add(struct sl_buf *b, size_t max, size_t *dropped, const char *fmt, ...)
+{
+    char item[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(item, sizeof(item), fmt, ap);
+    va_end(ap);
+    size_t n = strlen(item);
+    if (b->len + n + 2 > max) {
+        (*dropped)++;
+        return;
+    }
+    if ((b->len > 0 && sl__buf_append(b, ", ", 2) != SL_OK) ||
+        sl__buf_append(b, item, n) != SL_OK) {
+        (*dropped)++;
+    }
+}
+
+static const char *list_text(struct sl_buf *b, size_t dropped, char *more, size_t more_size)
+{
+    snprintf(more, more_size, dropped ? " and %zu more" : "", dropped);
+    return b->len ? b->data : "";
+}
+
+/* Is top-level field idx filled by some header column? */
+static bool header_fills(const struct sl_validator *v, uint32_t idx)
+{
+    for (size_t i = 0; i < v->csv_map_len; i++) {
+        if (v->csv_map[i] == idx) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Build the column map from a header record. Every column that names no field
+ * is listed at once: an error for the file, or (--ignore-unknown-values) a
+ * notice that they are dropped; fields no column fills are told in a notice
+ * too (NULL in every row; a REQUIRED one rejects every row). */
 static int csv_header(struct loop *L)
 {
     struct sl_validator *v = L->v;
@@ -151,23 +207,24 @@ static int csv_header(struct loop *L)
         v->hdr_map_cap = cap;
     }
     uint32_t *map = v->hdr_map;
+    v->csv_map = v->hdr_map;
+    v->csv_map_len = n;
+    size_t n_unknown = 0, first_unknown = 0, drop_u = 0, drop_f = 0, drop_r = 0;
+    struct sl_buf unknown, unfilled, required;
+    sl__buf_init(&unknown);
+    sl__buf_init(&unfilled);
+    sl__buf_init(&required);
+    int rc = SL_OK;
     for (size_t i = 0; i < n; i++) {
-        const struct sl_csv_field *fl = &v->csv.fields[i];
-        size_t len = fl->len;
-        const char *p = fl->p;
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\r')) {
-            len--;
-        }
+        const char *p;
+        size_t len = header_cell(&v->csv.fields[i], &p);
         const struct sl_field *f = sl_field_find(&v->t->root, p, len);
         if (f == NULL) {
-            if (!v->o.ignore_unknown) {
-                SL_ERR(L->err, -SL_ECORRUPT,
-                       "%s: header column %zu \"%.*s\" is not a field of %s.%s (use --ignore-unknown-values to drop it)",
-                       L->file, i + 1, (int)(len > 100 ? 100 : len), p, v->t->dataset,
-                       v->t->name);
-                sl__error_path(L->err, L->file);
-                L->err->line_no = L->line_no;
-                return -SL_ECORRUPT;
+            if (n_unknown++ == 0) {
+                first_unknown = i;
+            } else {
+                list_add(&unknown, 200, &drop_u, "%zu \"%.*s\"", i + 1,
+                         (int)(len > 40 ? 40 : len), p);
             }
             map[i] = UINT32_MAX;
             continue;
@@ -177,15 +234,145 @@ static int csv_header(struct loop *L)
                 SL_ERR(L->err, -SL_ECORRUPT, "%s: header names column \"%s\" twice", L->file,
                        f->name);
                 sl__error_path(L->err, L->file);
-                return -SL_ECORRUPT;
+                rc = -SL_ECORRUPT;
+                goto out;
             }
         }
         map[i] = f->idx;
     }
-    keep_header(&v->hdr_key, &v->csv);
-    v->csv_map = map;
-    v->csv_map_len = n;
-    return SL_OK;
+    const struct vnode *root = &v->plan->root;
+    for (uint32_t k = 0; k < root->n_kids; k++) {
+        if (!header_fills(v, k)) {
+            const struct sl_field *f = root->kids[k].f;
+            bool must = f->mode == SL_M_REQUIRED || root->kids[k].rule_required;
+            list_add(must ? &required : &unfilled, 200, must ? &drop_r : &drop_f, "%s",
+                     f->name);
+        }
+    }
+    char m1[32], m2[32];
+    if (n_unknown > 0 && !v->o.ignore_unknown) {
+        /* " (nor are columns 5 "a", 9 "b"); fields no column fills: x, y" */
+        char nor[300] = "", unf[300] = "";
+        if (n_unknown > 1) {
+            snprintf(nor, sizeof(nor), " (nor are columns %s%s)",
+                     list_text(&unknown, drop_u, m1, sizeof(m1)), m1);
+        }
+        if (required.len + unfilled.len > 0) {
+            const char *r = list_text(&required, drop_r, m1, sizeof(m1));
+            const char *f = list_text(&unfilled, drop_f, m2, sizeof(m2));
+            snprintf(unf, sizeof(unf), "; fields no column fills: %s%s%s%s%s", r,
+                     required.len ? m1 : "", required.len && unfilled.len ? ", " : "", f,
+                     unfilled.len ? m2 : "");
+        }
+        const char *p;
+        size_t len = header_cell(&v->csv.fields[first_unknown], &p);
+        SL_ERR(L->err, -SL_ECORRUPT,
+               "%s: header column %zu \"%.*s\" is not a field of %s.%s%s%s; use "
+               "--ignore-unknown-values to drop such columns",
+               L->file, first_unknown + 1, (int)(len > 100 ? 100 : len), p, v->t->dataset,
+               v->t->name, nor, unf);
+        sl__error_path(L->err, L->file);
+        L->err->line_no = L->line_no;
+        rc = -SL_ECORRUPT;
+        goto out;
+    }
+    if (v->o.notice != NULL) {
+        char msg[512];
+        if (n_unknown > 0) {
+            const char *p;
+            size_t len = header_cell(&v->csv.fields[first_unknown], &p);
+            snprintf(msg, sizeof(msg),
+                     "header column%s %zu \"%.*s\"%s%s%s %s no field of %s.%s: dropped "
+                     "(--ignore-unknown-values)",
+                     n_unknown > 1 ? "s" : "", first_unknown + 1, (int)(len > 40 ? 40 : len),
+                     p, n_unknown > 1 ? ", " : "", list_text(&unknown, drop_u, m1, sizeof(m1)),
+                     n_unknown > 1 ? m1 : "", n_unknown > 1 ? "are" : "is", v->t->dataset,
+                     v->t->name);
+            v->o.notice(v->o.notice_ud, L->file, msg);
+        }
+        if (unfilled.len > 0) {
+            snprintf(msg, sizeof(msg), "no header column for %s%s: NULL in every row",
+                     list_text(&unfilled, drop_f, m1, sizeof(m1)), m1);
+            v->o.notice(v->o.notice_ud, L->file, msg);
+        }
+        if (required.len > 0) {
+            snprintf(msg, sizeof(msg),
+                     "no header column for REQUIRED %s%s: every row will be rejected",
+                     list_text(&required, drop_r, m1, sizeof(m1)), m1);
+            v->o.notice(v->o.notice_ud, L->file, msg);
+        }
+    }
+    keep_header(&v->hdr_key, &v->csv); /* only a header that mapped */
+out:
+    if (rc != SL_OK) {
+        v->csv_map = NULL;
+        v->csv_map_len = 0;
+    }
+    sl__buf_release(&unknown);
+    sl__buf_release(&unfilled);
+    sl__buf_release(&required);
+    return rc;
+}
+
+/* The header row could not be read as a CSV record: an error for the file,
+ * never a silent fall back to columns by position. */
+static int header_unreadable(struct loop *L, uint64_t line_no)
+{
+    struct sl_validator *v = L->v;
+    SL_ERR(L->err, -SL_ECORRUPT,
+           "%s: line %llu: the header row cannot be read: %s (column %zu); nothing was read "
+           "(columns are matched by header name with --header, never by position)",
+           L->file, (unsigned long long)line_no,
+           v->csv.bad_reason ? v->csv.bad_reason : "malformed record",
+           v->csv.bad_field_idx + 1);
+    sl__error_path(L->err, L->file);
+    L->err->line_no = line_no;
+    return -SL_ECORRUPT;
+}
+
+/* The first data record of a file read by position: when most of its values
+ * are field names it is likely a header the options do not mention. Counts
+ * in stats; a reject for it says so instead of its own reason (which might
+ * suggest --allow-jagged-rows for what is a header). */
+static void sniff_first_record(struct loop *L, const char *rec, size_t len, bool rejected)
+{
+    struct sl_validator *v = L->v;
+    size_t n = v->csv.n_fields, named = 0, drop = 0;
+    struct sl_buf names;
+    sl__buf_init(&names);
+    for (size_t i = 0; i < n; i++) {
+        const char *p;
+        size_t cl = header_cell(&v->csv.fields[i], &p);
+        const struct sl_field *f = cl > 0 ? sl_field_find(&v->t->root, p, cl) : NULL;
+        if (f != NULL) {
+            named++;
+            list_add(&names, 120, &drop, "%s", f->name);
+        }
+    }
+    if (named == 0 || 2 * named <= n) {
+        sl__buf_release(&names);
+        return;
+    }
+    L->st->header_like = true;
+    L->st->header_like_taken = !rejected;
+    if (rejected) {
+        struct rowctx *c = &L->ctx;
+        char more[32];
+        snprintf(c->reason, sizeof(c->reason),
+                 "This row looks like a header: %zu of its %zu values are field names (%s%s); "
+                 "use --header to match columns by name, or --skip-leading-rows %llu to skip "
+                 "it",
+                 named, n, list_text(&names, drop, more, sizeof(more)), more,
+                 (unsigned long long)v->o.skip_leading_rows + 1);
+        c->err_field = NULL;
+        c->err_path[0] = '\0';
+        while (len > 0 && (rec[len - 1] == '\n' || rec[len - 1] == '\r')) {
+            len--;
+        }
+        c->err_val = rec;
+        c->err_val_len = len > 60 ? 60 : len;
+    }
+    sl__buf_release(&names);
 }
 
 /* try_fast: the fast path may take the record (false when it already turned
@@ -251,9 +438,10 @@ static int csv_record(struct loop *L, const char *start, size_t len, bool try_fa
         uint32_t i = root->must[k];
         if (v->row[i].kind == SL_V_NULL) {
             const struct sl_field *f = root->kids[i].f;
+            bool unmapped = v->csv_map != NULL && !header_fills(v, i);
             return sl__vfail(c, f, NULL, 0,
-                             "Only optional fields can be set to NULL. Field: %s; Value: NULL",
-                             f->path);
+                             "Only optional fields can be set to NULL. Field: %s; Value: NULL%s",
+                             f->path, unmapped ? " (the header has no column for it)" : "");
         }
     }
     return sl__row_finish(c);
@@ -290,7 +478,7 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
         }
         if (pos < ix_end) {
             lines = 1;
-            if (v->fast_csv && L->skip_left == 0) {
+            if (v->fast_csv && L->skip_left == 0 && !L->sniff_first) {
                 /* the fast path straight from the index; a record it does not
                  * confirm is read into fields for the general path */
                 int fr = sl__fast_csv_ix(v, buf + ix_base, &u);
@@ -337,8 +525,12 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
         }
         if (L->skip_left > 0) {
             L->skip_left--;
-            if (L->skip_left == 0 && L->header_pending && st == SL_CSV_RECORD) {
+            if (L->skip_left == 0 && L->header_pending) {
                 L->header_pending = false;
+                if (st != SL_CSV_RECORD) {
+                    rc = header_unreadable(L, line_no);
+                    break;
+                }
                 if ((rc = csv_header(L)) != SL_OK) {
                     break;
                 }
@@ -371,8 +563,12 @@ int sl__csv_block(struct loop *L, const char *buf, size_t len, bool eof, size_t 
                             (unsigned long long)line_no, sl_strerror(r));
                 break;
             }
+            if (SL_UNLIKELY(L->sniff_first)) {
+                sniff_first_record(L, rec, u, r == 1);
+            }
             rc = r == 0 ? sl__loop_row(L) : sl__loop_reject(L, line_no, off, &L->ctx);
         }
+        L->sniff_first = false;
         sl__loop_after_row(L);
         if (rc != SL_OK) {
             break;
@@ -418,8 +614,11 @@ int sl__csv_prelude(const struct sl_vplan *plan, const struct sl_vopts *o, const
             continue; /* blank line */
         }
         L.skip_left--;
-        if (L.skip_left == 0 && L.header_pending && cs == SL_CSV_RECORD) {
+        if (L.skip_left == 0 && L.header_pending) {
             L.header_pending = false;
+            if (cs != SL_CSV_RECORD) {
+                return header_unreadable(&L, L.line_no - (lines ? lines : 1));
+            }
             if ((rc = csv_header(&L)) != SL_OK) {
                 return rc;
             }

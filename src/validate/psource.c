@@ -160,6 +160,9 @@ static void *hash_main(void *arg)
 
 /* ---- source --------------------------------------------------------------------- */
 
+static int plan(struct sl_psource *s, const struct sl_vopts *o, const char *path,
+                struct sl_error *err);
+
 int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const char *path,
                     struct sl_psource **out, struct sl_error *err)
 {
@@ -198,10 +201,26 @@ int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o, const ch
     s->bom = bom;
     atomic_init(&s->next, 0);
     atomic_init(&s->failed, 0);
-    *out = s;
-    if ((rc = sl_vplan_create(t, &s->plan, err)) != SL_OK) {
+    rc = sl_vplan_create(t, &s->plan, err);
+    if (rc == SL_OK) {
+        rc = plan(s, o, path, err);
+    }
+    if (rc != SL_OK) {
+        sl_psource_close(s); /* the caller gets nothing to close */
         return rc;
     }
+    *out = s;
+    return SL_OK;
+}
+
+/* The rest of sl_psource_open: the CSV prelude, the parts and their cuts, the
+ * hash thread. On failure s is left for the caller to close. */
+static int plan(struct sl_psource *s, const struct sl_vopts *o,
+                const char *path, struct sl_error *err)
+{
+    const char *map = s->map;
+    size_t len = s->len, bom = s->bom;
+    int rc;
     if (o->format == SL_FMT_CSV) {
         sl__bus_install();
         sigjmp_buf jb;
@@ -311,6 +330,8 @@ int sl_psource_finish(struct sl_psource *s, const struct sl_reject_sink *rejects
         line_base += p->lines;
         record_base += p->st.rows;
     }
+    st->header_like = s->parts[0].st.header_like;
+    st->header_like_taken = s->parts[0].st.header_like_taken;
     st->bytes = s->len;
     st->raw_bytes = s->len + s->bom;
     st->too_many_bad = st->rejected > s->o.max_bad;
@@ -384,6 +405,8 @@ static bool take_part(struct sl_pcursor *c)
     L->file = s->path;
     L->rejects = &c->rs;
     L->st = &c->part->st;
+    /* the first part starts at the file's first data record */
+    L->sniff_first = k == 0 && s->o.format == SL_FMT_CSV && !s->o.header;
     L->line_no = 1;
     L->off = begin + s->bom;
     L->can_pause = true;

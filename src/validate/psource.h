@@ -22,7 +22,8 @@ struct sl_pcursor;
  * newlines (a line break may then sit inside a record). o->progress is called as
  * parts finish, from the cursors' threads, never two calls at once.
  * With o->fingerprint, the SHA-256 of the file is taken on a thread of its own
- * while the cursors run. */
+ * while the cursors run. On an error (ENOMEM, an unreadable CSV header, the
+ * file changed) *out stays NULL: nothing is left to close. */
 SL_NODISCARD int sl_psource_open(const struct sl_table *t, const struct sl_vopts *o,
                                  const char *path, struct sl_psource **out,
                                  struct sl_error *err);

@@ -164,6 +164,7 @@ void sl__loop_init(struct loop *L, struct sl_validator *v, const char *file,
             L->skip_left = 1;
         }
     }
+    L->sniff_first = v->o.format == SL_FMT_CSV && !v->o.header;
     v->csv_map = NULL; /* until this file's header (hdr_map is kept) */
     v->csv_map_len = 0;
 }
@@ -407,6 +408,9 @@ static int validate_small(struct sl_validator *v, const char *path, int fd, size
     if ((m[0] == 0x1f && m[1] == 0x8b) ||
         (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)) {
         return 1; /* gzip or zstd: the streaming loop decodes it */
+    }
+    if ((rc = sl_input_check_text(path, m, size, err)) != SL_OK) {
+        return rc;
     }
     size_t bom = memcmp(m, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     struct loop L;

@@ -529,6 +529,8 @@ struct loop {
     uint64_t record_no;      /* CSV: data records seen */
     uint64_t skip_left;      /* CSV: leading rows still to skip */
     bool header_pending;     /* CSV: the next record is the header */
+    bool sniff_first;        /* CSV: the next data record is the file's first:
+                                see whether it looks like a header */
     bool can_pause;          /* the caller handles SL_ROW_PAUSE from the row sink */
     uint64_t next_progress;
     uint64_t total;

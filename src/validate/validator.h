@@ -36,6 +36,12 @@ struct sl_vopts {
     /* progress, called about every 16 MB of input; may be NULL */
     void (*progress)(void *ud, uint64_t bytes_done, uint64_t bytes_total, uint64_t rows);
     void *progress_ud;
+    /* one line about a file as a whole, told once at its start (a CSV header's
+     * columns dropped by ignore_unknown, fields no header column fills); on
+     * the thread that reads the file's start; msg is borrowed for the call.
+     * May be NULL. */
+    void (*notice)(void *ud, const char *file, const char *msg);
+    void *notice_ud;
 };
 void sl_vopts_default(struct sl_vopts *o);
 
@@ -64,6 +70,11 @@ struct sl_file_stats {
     uint64_t bytes;        /* uncompressed bytes read */
     uint64_t raw_bytes;    /* bytes read from the file */
     bool too_many_bad;     /* rejected > max_bad */
+    /* CSV without a header row: the first data record looks like one (most of
+     * its values are field names). Its reject then says so (header_like);
+     * when it was valid as data it was taken as a row (header_like_taken). */
+    bool header_like;
+    bool header_like_taken;
     char fingerprint[65];  /* hex SHA-256 of the raw file bytes */
 };
 
