@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Structural checks from the style guide: every header compiles on its own, and
 # no #include points upstream (core <- schema <- parse <- validate <- warehouse
-# <- pipeline <- cli). Prints "N passed, N failed".
+# <- pipeline <- ops <- cli). Prints "N passed, N failed".
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -17,7 +17,7 @@ for h in $(find src cli -name '*.h' | sort); do
 done
 rm -f /tmp/lint.$$
 rank() { case $1 in core) echo 0;; schema) echo 1;; parse) echo 2;; validate) echo 3;;
-    warehouse) echo 4;; pipeline) echo 5;; cli) echo 9;; *) echo -1;; esac; }
+    warehouse) echo 4;; pipeline) echo 5;; ops) echo 6;; cli) echo 9;; *) echo -1;; esac; }
 for f in $(find src cli -name '*.[ch]' | sort); do
     mod=$(echo "$f" | sed -E 's|^src/([^/]+)/.*|\1|; s|^cli/.*|cli|')
     me=$(rank "$mod")

@@ -131,12 +131,16 @@ struct sl_prior_load {
 
 /* ---- queries ------------------------------------------------------------ */
 
-/* A result column: its name and how its values come (kinds of row.h). */
+/* A result column: its name and how its values come (kinds of row.h). The
+ * same for the parts of a nested column (kids). */
 struct sl_qcol {
-    char *name;           /* owned by the cursor */
+    char *name;           /* owned by the cursor; a STRUCT member's name, NULL
+                             for a LIST element and a MAP key or value */
     uint8_t kind;         /* SL_V_* of the values (NULL values aside) */
     uint8_t scale;        /* SL_V_DEC */
     bool numeric;         /* right-aligned in a table */
+    bool is_float;        /* SL_V_F64 from a 4-byte float: its shortest text
+                             is the one that reads back as that float */
     struct sl_qcol *kids; /* STRUCT members, LIST element, MAP key+value */
     size_t n_kids;
 };
