@@ -21,6 +21,8 @@
 
 struct sl_render; /* a result being written */
 
+enum sl_query_format { SL_QF_TABLE, SL_QF_CSV, SL_QF_JSON };
+
 struct sl_render_opts {
     enum sl_query_format fmt;
     size_t window; /* table format: rows measured before printing; 0 =

@@ -16,8 +16,6 @@
 #include "validate/psource.h"
 #include "validate/row.h"
 
-#include <stdio.h>
-
 struct sl_wh;     /* an open warehouse connection (driver-private layout) */
 struct sl_cursor; /* a query result being read (driver-private layout) */
 
@@ -145,8 +143,6 @@ struct sl_qcol {
     size_t n_kids;
 };
 
-enum sl_query_format { SL_QF_TABLE, SL_QF_CSV, SL_QF_JSON };
-
 struct sl_wh_ops {
     const char *scheme; /* "duckdb" */
     /* Open the warehouse named by uri. */
@@ -198,11 +194,6 @@ struct sl_wh_ops {
     int (*split_statements)(struct sl_wh *wh, const char *sql, char ***out,
                             size_t *out_n, struct sl_error *err);
     void (*free_statements)(char **stmts, size_t n);
-    /* Run SQL and print the result to out (the driver's own printer; goes
-     * once the cursor and src/ops/render.c serve `sluice query`). */
-    int (*print_query)(struct sl_wh *wh, const char *sql,
-                       enum sl_query_format fmt, FILE *out,
-                       struct sl_error *err);
 };
 
 /* Pick the driver for a URI; NULL if the scheme is unknown. A bare path is

@@ -1,8 +1,7 @@
 /* duckdb.c - the embedded DuckDB warehouse driver: opens a database file,
  * creates tables from definitions (docs/TYPES.md has the type mapping), loads
  * validated rows through the appender's data chunk API inside one transaction
- * per load, runs queries as cursors of typed rows, and prints query results
- * as a table, CSV or NDJSON (the legacy printer). warehouse stage.
+ * per load, and runs queries as cursors of typed rows. warehouse stage.
  *
  * Thread-safety: a struct sl_wh (and any load on it) must be used by one thread
  * at a time; it owns one DuckDB connection, and a connection carries one
@@ -15,9 +14,8 @@
  * query cursor is open per sl_wh, and it is closed before the sl_wh.
  *
  * This file: open/close, the statement helpers, ensure_table,
- * loaded_before and the ops table; duckdb_plan.c, duckdb_load.c,
- * duckdb_query.c and duckdb_cursor.c hold the rest (shared layouts in
- * duckdb_int.h). */
+ * loaded_before and the ops table; duckdb_plan.c, duckdb_load.c and
+ * duckdb_cursor.c hold the rest (shared layouts in duckdb_int.h). */
 #include "core/common.h"
 
 #include "core/alloc.h"
@@ -763,5 +761,4 @@ const struct sl_wh_ops sl__duckdb_ops = {
     .cursor_close = sl__duckdb_cursor_close,
     .split_statements = sl__duckdb_split_statements,
     .free_statements = sl__duckdb_free_statements,
-    .print_query = sl__duckdb_query,
 };

@@ -1,7 +1,7 @@
 /* duckdb_int.h - private to the DuckDB driver (duckdb.c, duckdb_plan.c,
- * duckdb_load.c, duckdb_query.c, duckdb_cursor.c): handle layouts, the storage
- * plan and the statement helpers; included only from inside src/warehouse/.
- * warehouse stage. */
+ * duckdb_load.c, duckdb_cursor.c): handle layouts, the storage plan and the
+ * statement helpers; included only from inside src/warehouse/. warehouse
+ * stage. */
 #ifndef SL_WAREHOUSE_DUCKDB_INT_H
 #define SL_WAREHOUSE_DUCKDB_INT_H
 
@@ -146,7 +146,7 @@ SL_NODISCARD int sl__duckdb_sql_type(struct sl_buf *b, const struct col *c);
 /* Does an existing column's DuckDB type equal the planned one? */
 bool sl__duckdb_type_matches(const struct col *c, duckdb_logical_type lt);
 
-/* ---- loading (duckdb_load.c) and queries (duckdb_query.c) ---------------- */
+/* ---- loading (duckdb_load.c) --------------------------------------------- */
 
 /* An appender on t inside wh's open transaction (the caller began it):
  * checks that the table's columns are the definition's. */
@@ -202,11 +202,6 @@ SL_NODISCARD int sl__duckdb_file_history(struct sl_wh *wh, const char *table,
                                          size_t *out_n, struct sl_error *err);
 SL_NODISCARD int sl__duckdb_load_batch(struct sl_wh *wh, struct sl_batch *b,
                                        struct sl_error *err);
-/* Print a query's result (legacy printer, until the cursor lands). */
-SL_NODISCARD int sl__duckdb_query(struct sl_wh *wh, const char *sql,
-                                  enum sl_query_format fmt, FILE *out,
-                                  struct sl_error *err);
-
 /* ---- queries as cursors (duckdb_cursor.c) -------------------------------- */
 
 /* The sl_wh_ops entries query, cursor_columns, cursor_next, cursor_close,
