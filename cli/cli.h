@@ -56,6 +56,7 @@ struct cli_opts {
     size_t n_files;
     char *strs; /* owned: a comma-separated SOURCE split in place */
     const char *query_format;
+    const char *query_file; /* query --file */
 };
 
 /* Parse argv (after the subcommand) for cmd into o: options from one table

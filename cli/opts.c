@@ -79,6 +79,7 @@ enum opt_id {
     OPT_SCHEMA_UPDATE,
     OPT_LOCK_TIMEOUT,
     OPT_WRITE,
+    OPT_FILE,
     OPT_QUIET,
     OPT_SKIP_LEADING_ROWS,
     OPT_HEADER,
@@ -148,6 +149,8 @@ static const struct optdef opts[] = {
      "accepted; a definition that differs from the table still fails"},
     {"--lock-timeout", OPT_LOCK_TIMEOUT, L | Q | A, false, "S",
      "wait up to S seconds for a warehouse another process holds (60)"},
+    {"--file", OPT_FILE, Q, false, "FILE|-",
+     "run the statements of a script file (- = stdin) instead of SQL"},
     {"--write", OPT_WRITE, Q, false, NULL,
      "open the warehouse read-write (default: read-only)"},
     {"--quiet", OPT_QUIET, V | L | A, false, NULL, "print only errors"},
@@ -516,6 +519,9 @@ static int apply(struct cli_opts *o, const struct optdef *d, const char *typed,
         o->lock_timeout_ms = (uint32_t)(secs * 1000);
         break;
     }
+    case OPT_FILE:
+        o->query_file = val;
+        break;
     case OPT_WRITE:
         o->write = on;
         break;
@@ -901,12 +907,14 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, const char *usage,
         if (cmd == CLI_VALIDATE || cmd == CLI_LOAD) {
             rc = positional(o, pos, n_pos);
         } else if (cmd == CLI_QUERY) {
-            if (n_pos != 1) {
+            if (n_pos != (o->query_file != NULL ? 0u : 1u)) {
                 rc = cli_fail(o->name, -SL_EUSAGE,
-                              "give exactly one SQL argument, not %zu (quote "
-                              "the statement; see sluice query --help)",
-                              n_pos);
-            } else {
+                              o->query_file != NULL
+                                  ? "give --file or a SQL argument, not both"
+                                  : "give exactly one SQL argument (quote the "
+                                    "statement; several are separated by ;) "
+                                    "or --file FILE (see sluice query --help)");
+            } else if (n_pos == 1) {
                 o->files[o->n_files++] = pos[0];
             }
         } else if (n_pos > 0) {

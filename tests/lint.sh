@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Structural checks from the style guide: every header compiles on its own, and
 # no #include points upstream (core <- schema <- parse <- validate <- warehouse
-# <- pipeline <- cli). Prints "N passed, N failed".
+# <- pipeline <- ops <- cli). Prints "N passed, N failed".
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -123,7 +123,14 @@ static int one_parallel(void *ud, size_t i, struct sl_psource **out,
     if (s->n_threads < 2 || strcmp(s->path, "-") == 0) {
         return SL_OK;
     }
-    return sl_psource_open(s->t, &s->o, s->path, out, err);
+    int rc = sl_psource_open(s->t, &s->o, s->path, out, err);
+    if (rc != SL_OK) {
+        /* a failed open may leave a half-built source in *out (its caller
+           closes it); the batch source hands out none on failure */
+        sl_psource_close(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int one_finish(void *ud, size_t i, struct sl_psource *src,

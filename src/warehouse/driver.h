@@ -16,8 +16,6 @@
 #include "validate/psource.h"
 #include "validate/row.h"
 
-#include <stdio.h>
-
 struct sl_wh;     /* an open warehouse connection (driver-private layout) */
 struct sl_cursor; /* a query result being read (driver-private layout) */
 
@@ -131,17 +129,19 @@ struct sl_prior_load {
 
 /* ---- queries ------------------------------------------------------------ */
 
-/* A result column: its name and how its values come (kinds of row.h). */
+/* A result column: its name and how its values come (kinds of row.h). The
+ * same for the parts of a nested column (kids). */
 struct sl_qcol {
-    char *name;           /* owned by the cursor */
+    char *name;           /* owned by the cursor; a STRUCT member's name, NULL
+                             for a LIST element and a MAP key or value */
     uint8_t kind;         /* SL_V_* of the values (NULL values aside) */
     uint8_t scale;        /* SL_V_DEC */
     bool numeric;         /* right-aligned in a table */
+    bool is_float;        /* SL_V_F64 from a 4-byte float: its shortest text
+                             is the one that reads back as that float */
     struct sl_qcol *kids; /* STRUCT members, LIST element, MAP key+value */
     size_t n_kids;
 };
-
-enum sl_query_format { SL_QF_TABLE, SL_QF_CSV, SL_QF_JSON };
 
 struct sl_wh_ops {
     const char *scheme; /* "duckdb" */
@@ -168,28 +168,32 @@ struct sl_wh_ops {
     int (*file_history)(struct sl_wh *wh, const char *table, const char *path,
                         uint64_t size, struct sl_prior_load *out, size_t max,
                         size_t *out_n, struct sl_error *err);
-    /* Run one SQL statement and return its result as a cursor (caller closes
-     * it with cursor_close before the next query on wh). */
+    /* Run one SQL statement and return its result as a cursor, streamed:
+     * the driver holds a bounded part of the result at a time (DuckDB: one
+     * chunk), whatever its size. The caller closes it with cursor_close
+     * before the next query on wh, and before closing wh. A statement
+     * without a result set (CREATE, SET, ...) gives a cursor of no columns
+     * and no rows. Errors are classed (-SL_EBUSY for a conflict, ...); the
+     * message is the backend's. Refused during a load. */
     int (*query)(struct sl_wh *wh, const char *sql, struct sl_cursor **out,
                  struct sl_error *err);
     /* The result's columns (borrowed from the cursor). */
     const struct sl_qcol *(*cursor_columns)(struct sl_cursor *c, size_t *out_n);
     /* The next row: *out_row points at n values (borrowed, valid until the next
      * call), NULL after the last row. Values are SL_V_NULL or their column's
-     * kind. */
+     * kind. An error while the result is produced (a failing cast, ...)
+     * shows here, after the rows before it. */
     int (*cursor_next)(struct sl_cursor *c, const struct sl_val **out_row,
                        struct sl_error *err);
     void (*cursor_close)(struct sl_cursor *c); /* NULL ok */
-    /* Split a script into statements (the backend's own parser); *out holds
-     * n NUL-terminated strings, caller frees with free_statements. */
+    /* Split a script into statements (the backend's own parser has the last
+     * word); *out holds n NUL-terminated strings, caller frees with
+     * free_statements (also after a failure: NULL, 0). n = 0: only blanks
+     * and comments. A script that does not parse fails as a whole, before
+     * any statement runs ("statement K of N: " names the one at fault). */
     int (*split_statements)(struct sl_wh *wh, const char *sql, char ***out,
                             size_t *out_n, struct sl_error *err);
     void (*free_statements)(char **stmts, size_t n);
-    /* Run SQL and print the result to out (the driver's own printer; goes
-     * once the cursor and src/ops/render.c serve `sluice query`). */
-    int (*print_query)(struct sl_wh *wh, const char *sql,
-                       enum sl_query_format fmt, FILE *out,
-                       struct sl_error *err);
 };
 
 /* Pick the driver for a URI; NULL if the scheme is unknown. A bare path is

@@ -1,8 +1,7 @@
 /* duckdb.c - the embedded DuckDB warehouse driver: opens a database file,
  * creates tables from definitions (docs/TYPES.md has the type mapping), loads
  * validated rows through the appender's data chunk API inside one transaction
- * per load, and prints query results as a table, CSV or NDJSON. warehouse
- * stage.
+ * per load, and runs queries as cursors of typed rows. warehouse stage.
  *
  * Thread-safety: a struct sl_wh (and any load on it) must be used by one thread
  * at a time; it owns one DuckDB connection, and a connection carries one
@@ -11,11 +10,12 @@
  * isolated from each other by DuckDB's transactions. Only one *process* may
  * open a file; a second one fails at open with the lock holder named.
  * At most one load is in progress per sl_wh, and ensure_table/query are refused
- * while it is (they would run inside the load's transaction).
+ * while it is (they would run inside the load's transaction); at most one
+ * query cursor is open per sl_wh, and it is closed before the sl_wh.
  *
  * This file: open/close, the statement helpers, ensure_table,
  * loaded_before and the ops table; duckdb_plan.c, duckdb_load.c and
- * duckdb_query.c hold the rest (shared layouts in duckdb_int.h). */
+ * duckdb_cursor.c hold the rest (shared layouts in duckdb_int.h). */
 #include "core/common.h"
 
 #include "core/alloc.h"
@@ -755,5 +755,10 @@ const struct sl_wh_ops sl__duckdb_ops = {
     .load_batch = sl__duckdb_load_batch,
     .batch_committed = sl__duckdb_batch_committed,
     .file_history = sl__duckdb_file_history,
-    .print_query = sl__duckdb_query,
+    .query = sl__duckdb_cursor_open,
+    .cursor_columns = sl__duckdb_cursor_columns,
+    .cursor_next = sl__duckdb_cursor_next,
+    .cursor_close = sl__duckdb_cursor_close,
+    .split_statements = sl__duckdb_split_statements,
+    .free_statements = sl__duckdb_free_statements,
 };

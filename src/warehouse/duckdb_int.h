@@ -1,5 +1,5 @@
 /* duckdb_int.h - private to the DuckDB driver (duckdb.c, duckdb_plan.c,
- * duckdb_load.c, duckdb_query.c): handle layouts, the storage plan and the
+ * duckdb_load.c, duckdb_cursor.c): handle layouts, the storage plan and the
  * statement helpers; included only from inside src/warehouse/. warehouse
  * stage. */
 #ifndef SL_WAREHOUSE_DUCKDB_INT_H
@@ -27,6 +27,8 @@ struct sl_wh {
     bool audit_ready;      /* _sluice_loads/_sluice_files exist in today's
                               layout (created or migrated on first need) */
     struct sl_load *active; /* the load in progress, NULL if none (borrowed) */
+    struct sl_cursor *cursor; /* the query being read, NULL if none
+                                 (borrowed; duckdb_cursor.c) */
 };
 
 /* How one schema field is stored in DuckDB: the plan both CREATE TABLE and the
@@ -144,7 +146,7 @@ SL_NODISCARD int sl__duckdb_sql_type(struct sl_buf *b, const struct col *c);
 /* Does an existing column's DuckDB type equal the planned one? */
 bool sl__duckdb_type_matches(const struct col *c, duckdb_logical_type lt);
 
-/* ---- loading (duckdb_load.c) and queries (duckdb_query.c) ---------------- */
+/* ---- loading (duckdb_load.c) --------------------------------------------- */
 
 /* An appender on t inside wh's open transaction (the caller began it):
  * checks that the table's columns are the definition's. */
@@ -205,9 +207,22 @@ SL_NODISCARD int sl__duckdb_file_history(struct sl_wh *wh, const char *table,
                                          size_t *out_n, struct sl_error *err);
 SL_NODISCARD int sl__duckdb_load_batch(struct sl_wh *wh, struct sl_batch *b,
                                        struct sl_error *err);
-/* Print a query's result (legacy printer, until the cursor lands). */
-SL_NODISCARD int sl__duckdb_query(struct sl_wh *wh, const char *sql,
-                                  enum sl_query_format fmt, FILE *out,
-                                  struct sl_error *err);
+/* ---- queries as cursors (duckdb_cursor.c) -------------------------------- */
+
+/* The sl_wh_ops entries query, cursor_columns, cursor_next, cursor_close,
+ * split_statements and free_statements; contracts in driver.h. */
+SL_NODISCARD int sl__duckdb_cursor_open(struct sl_wh *wh, const char *sql,
+                                        struct sl_cursor **out,
+                                        struct sl_error *err);
+const struct sl_qcol *sl__duckdb_cursor_columns(struct sl_cursor *c,
+                                                size_t *out_n);
+SL_NODISCARD int sl__duckdb_cursor_next(struct sl_cursor *c,
+                                        const struct sl_val **out_row,
+                                        struct sl_error *err);
+void sl__duckdb_cursor_close(struct sl_cursor *c);
+SL_NODISCARD int sl__duckdb_split_statements(struct sl_wh *wh, const char *sql,
+                                             char ***out, size_t *out_n,
+                                             struct sl_error *err);
+void sl__duckdb_free_statements(char **stmts, size_t n);
 
 #endif

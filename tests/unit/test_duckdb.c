@@ -4,6 +4,7 @@
  * ledger table, identifier quoting, query output and file locking. tests. */
 #include "core/common.h"
 
+#include "../support/querytest.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "warehouse/driver.h"
@@ -936,16 +937,13 @@ static void test_ensure_different_definition(void **state)
 static char *run_query(struct sl_wh *wh, const char *sql,
                        enum sl_query_format fmt)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
     struct sl_error err = {0};
-    int rc = D->print_query(wh, sql, fmt, f, &err);
-    fclose(f);
+    int rc;
+    char *out = qt_string(D, wh, sql, fmt, 0, &rc, &err);
     if (rc != SL_OK) {
         fail_msg("query %s: %s", sql, err.msg);
     }
-    return buf;
+    return out;
 }
 
 static void test_query_formats(void **state)
@@ -1042,12 +1040,13 @@ static void test_query_formats(void **state)
 
     /* errors carry DuckDB's text */
     FILE *f = fopen("/dev/null", "w");
-    assert_int_equal(D->print_query(wh, "SELEC 1", SL_QF_TABLE, f, &err),
+    assert_int_equal(qt_print(D, wh, "SELEC 1", SL_QF_TABLE, 0, f, &err),
                      -SL_EWAREHOUSE);
     assert_non_null(strstr(err.msg, "syntax error"));
     memset(&err, 0, sizeof(err));
-    assert_int_equal(D->print_query(wh, "SELECT * FROM nope", SL_QF_CSV, f, &err),
-                     -SL_EWAREHOUSE);
+    assert_int_equal(
+        qt_print(D, wh, "SELECT * FROM nope", SL_QF_CSV, 0, f, &err),
+        -SL_EWAREHOUSE);
     assert_non_null(strstr(err.msg, "nope"));
     fclose(f);
     D->close(wh);
@@ -1135,8 +1134,8 @@ static int oom_sequence(const char *uri, const struct sl_table *t)
     }
     for (int fmt = SL_QF_TABLE; rc == SL_OK && fmt <= SL_QF_JSON; fmt++) {
         FILE *fo = fopen("/dev/null", "w");
-        rc = D->print_query(wh, "SELECT * FROM t", (enum sl_query_format)fmt,
-                            fo, &err);
+        rc = qt_print(D, wh, "SELECT * FROM t", (enum sl_query_format)fmt, 0,
+                      fo, &err);
         fclose(fo);
     }
     D->close(wh);

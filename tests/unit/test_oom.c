@@ -1,11 +1,13 @@
 /* test_oom.c - allocation failure: fail the Nth allocation, N = 1, 2, ..., through
  * a registry load, a validation plan's compile, a validator's creation from a
- * plan, a validator's first files, and a full validate-and-load of a small file,
- * and check each time: a clear -SL_ENOMEM, no crash, no leak (ASan in CI), and
- * nothing changed (no half-loaded file; a validator that failed a file
- * validates the next one as if nothing had happened). */
+ * plan, a validator's first files, a full validate-and-load of a small file and
+ * queries read through the cursor and rendered, and check each time: a clear
+ * -SL_ENOMEM, no crash, no leak (ASan in CI, valgrind in memcheck), and nothing
+ * changed (no half-loaded file; a validator that failed a file validates the
+ * next one as if nothing had happened). */
 #include "core/common.h"
 #include "../support/testutil.h"
+#include "../support/querytest.h"
 #include "core/alloc.h"
 #include "pipeline/load.h"
 #include "validate/validator.h"
@@ -17,12 +19,10 @@
 
 static char *scalar(const struct sl_wh_ops *ops, struct sl_wh *wh, const char *sql)
 {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
     struct sl_error err = {0};
-    assert_int_equal(ops->print_query(wh, sql, SL_QF_CSV, f, &err), SL_OK);
-    fclose(f);
+    int rc;
+    char *out = qt_string(ops, wh, sql, SL_QF_CSV, 0, &rc, &err);
+    assert_int_equal(rc, SL_OK);
     /* second line of the CSV output */
     char *nl = strchr(out, '\n');
     assert_non_null(nl);
@@ -320,6 +320,61 @@ static void test_validate_file_oom(void **state)
     sl_registry_destroy(reg);
 }
 
+/* Fail each allocation in turn through queries read by the cursor and
+ * rendered (every format; the table with a window of 2 rows, so rows are
+ * also written after it), over nested values, texts and wide numbers: each
+ * run ends in a clean SL_ENOMEM with nothing leaked and no cursor left open
+ * (the next query works), until one needs no more allocations than allowed. */
+static void test_query_oom(void **state)
+{
+    (void)state;
+    const struct sl_wh_ops *ops = sl_wh_driver_for("duckdb://:memory:");
+    struct sl_error err = {0};
+    struct sl_wh *wh = NULL;
+    assert_int_equal(ops->open("duckdb://:memory:", NULL, &wh, &err), SL_OK);
+    FILE *null_out = fopen("/dev/null", "w");
+    assert_int_equal(qt_print(ops, wh,
+                              "CREATE TABLE q AS SELECT i, 'row ' || i AS s, "
+                              "i::HUGEINT * 1000000000000 AS h, i / 7 AS f, "
+                              "{'a': i, 'l': [i, NULL], 'm': MAP {'k' || i: "
+                              "INTERVAL (i) MINUTE}} AS n, i::UBIGINT AS u, "
+                              "(i * 1.5)::DECIMAL(20,3) AS d FROM range(5) "
+                              "t(i)",
+                              SL_QF_CSV, 0, null_out, &err),
+                     SL_OK);
+    static const char *const script =
+        "SELECT * FROM q ORDER BY i; SELECT 1 AS a; SET VARIABLE sl_oom = 1";
+    uint64_t n, tried = 0;
+    for (int fmt = SL_QF_TABLE; fmt <= SL_QF_JSON; fmt++) {
+        for (n = 1;; n++, tried++) {
+            FILE *f = fopen("/dev/null", "w");
+            memset(&err, 0, sizeof(err));
+            sl_alloc_fail_after(n);
+            int rc = qt_print(ops, wh, script, (enum sl_query_format)fmt, 2, f,
+                              &err);
+            sl_alloc_fail_after(0);
+            fclose(f);
+            if (rc == SL_OK) {
+                break;
+            }
+            if (rc != -SL_ENOMEM) {
+                fail_msg("format %d, allocation %llu: got %s (%s), want "
+                         "SL_ENOMEM",
+                         fmt, (unsigned long long)n, sl_errname(rc), err.msg);
+            }
+            assert_true(err.msg[0] != '\0');
+            char *v = scalar(ops, wh, "SELECT count(*) FROM q");
+            assert_string_equal(v, "5");
+            free(v);
+        }
+        assert_true(n > 10);
+    }
+    fclose(null_out);
+    printf("query: %llu allocation failure points, each a clean SL_ENOMEM\n",
+           (unsigned long long)tried);
+    ops->close(wh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_validate_file_oom),
         cmocka_unit_test(test_load_oom),
         cmocka_unit_test(test_load_oom_parallel),
+        cmocka_unit_test(test_query_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
