@@ -10,6 +10,7 @@
 #ifndef SL_WAREHOUSE_DRIVER_H
 #define SL_WAREHOUSE_DRIVER_H
 
+#include "core/buf.h"
 #include "core/common.h"
 #include "core/error.h"
 #include "schema/schema.h"
@@ -103,6 +104,17 @@ struct sl_batch {
     const char *salt;   /* mixed into a derived id (a forced reload), or NULL */
     int64_t first_seen_us; /* the oldest file's first sighting */
     struct sl_batch_source src;
+    /* Statements run inside the batch's transaction after its rows are
+     * appended to t and before the batch is recorded, in order (a rule's
+     * transient-to-destination step: src/rules/rules.h); any failure rolls
+     * the whole batch back. NULL/0 = none. Borrowed. */
+    const char *const *post_sql;
+    size_t n_post_sql;
+    /* The table the audit trail names ("dataset.table"): files whose content
+     * it already holds are duplicates, and the batch and file records name
+     * it. NULL = t (the table the rows are appended to); a rule's transient
+     * load names its destination here. Borrowed. */
+    const char *audit_table;
     /* outputs */
     bool already;         /* the id was recorded before: nothing was done */
     uint64_t rows_loaded; /* rows appended (0 when already) */
@@ -194,7 +206,29 @@ struct sl_wh_ops {
     int (*split_statements)(struct sl_wh *wh, const char *sql, char ***out,
                             size_t *out_n, struct sl_error *err);
     void (*free_statements)(char **stmts, size_t n);
+    /* SQL text: append the name of table dataset.name as this warehouse's
+     * statements must spell it, quoted (DuckDB: with the database's catalog,
+     * so that a dataset named temp or system is not ambiguous); wh may be
+     * NULL (no open warehouse: the plain quoted dataset.name). Append an
+     * identifier (column, alias) quoted, and a string literal. -SL_ENOMEM.
+     * Any of the three may be NULL: sl_wh_table_ref and friends below then
+     * use standard SQL ("a""b", 'it''s'). */
+    int (*table_ref)(const struct sl_wh *wh, struct sl_buf *b,
+                     const char *dataset, const char *name);
+    int (*quote_ident)(struct sl_buf *b, const char *name);
+    int (*quote_literal)(struct sl_buf *b, const char *s);
 };
+
+/* ops' table_ref / quote_ident / quote_literal, or standard SQL when the
+ * driver has none. Every name the rules module writes into SQL goes through
+ * these. -SL_ENOMEM. */
+SL_NODISCARD int sl_wh_table_ref(const struct sl_wh_ops *ops,
+                                 const struct sl_wh *wh, struct sl_buf *b,
+                                 const char *dataset, const char *name);
+SL_NODISCARD int sl_wh_quote_ident(const struct sl_wh_ops *ops,
+                                   struct sl_buf *b, const char *name);
+SL_NODISCARD int sl_wh_quote_literal(const struct sl_wh_ops *ops,
+                                     struct sl_buf *b, const char *s);
 
 /* Pick the driver for a URI; NULL if the scheme is unknown. A bare path is
  * taken as duckdb://PATH. */

@@ -115,6 +115,31 @@ static const char *cell_str(duckdb_data_chunk ch, idx_t col, idx_t row,
 /* ---- open / close -----------------------------------------------------------
  */
 
+/* The catalog name DuckDB gave the database (the file's base name, "memory"
+ * for :memory:): tables are named with it (sl__duckdb_qualified). */
+static int read_catalog(struct sl_wh *wh, struct sl_error *err)
+{
+    duckdb_result res;
+    if (duckdb_query(wh->con, "SELECT current_database()", &res) ==
+        DuckDBError) {
+        return sl__duckdb_fail_result(err, &res, "current_database()");
+    }
+    duckdb_data_chunk ch = duckdb_fetch_chunk(res);
+    int rc = SL_OK;
+    size_t n = 0;
+    const char *s = ch != NULL && duckdb_data_chunk_get_size(ch) > 0
+                        ? cell_str(ch, 0, 0, &n)
+                        : NULL;
+    if (s != NULL && (wh->catalog = sl__strndup(s, n)) == NULL) {
+        rc = sl__duckdb_nomem(err);
+    }
+    if (ch != NULL) {
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
 /* The file path in a URI: "duckdb://./w.duckdb" -> "./w.duckdb",
  * "duckdb:///abs/w.duckdb" -> "/abs/w.duckdb", "duckdb:w.duckdb" and a bare
  * path are taken as they are. */
@@ -154,6 +179,7 @@ static void dd_close(struct sl_wh *wh)
         duckdb_close(&wh->db);
     }
     sl__free(wh->path);
+    sl__free(wh->catalog);
     sl__free(wh);
 }
 
@@ -346,6 +372,7 @@ static int dd_open(const char *uri, const struct sl_wh_open_opts *o,
     if (!wh->read_only) {
         sl__duckdb_par_register(wh);
     }
+    rc = read_catalog(wh, err);
 out:
     if (rc != SL_OK) {
         dd_close(wh);
@@ -377,10 +404,15 @@ static void dd_local_files(const char *uri, struct sl_wh_files *out)
 /* ---- ensure_table
  * ------------------------------------------------------------ */
 
-int sl__duckdb_qualified(struct sl_buf *b, const char *dataset,
-                         const char *name)
+int sl__duckdb_qualified(const struct sl_wh *wh, struct sl_buf *b,
+                         const char *dataset, const char *name)
 {
-    int rc = sl__sql_quote_ident(b, dataset);
+    int rc = SL_OK;
+    if (wh != NULL && wh->catalog != NULL) {
+        rc = sl__sql_quote_ident(b, wh->catalog);
+        rc = rc ? rc : sl__buf_putc(b, '.');
+    }
+    rc = rc ? rc : sl__sql_quote_ident(b, dataset);
     if (rc == SL_OK) {
         rc = sl__buf_putc(b, '.');
     }
@@ -494,7 +526,7 @@ static int compare_table(struct sl_wh *wh, const struct sl_table *t,
     bool have_res = false;
     int rc = sl__buf_append(&b, "SELECT * FROM ", 14);
     if (rc == SL_OK) {
-        rc = sl__duckdb_qualified(&b, t->dataset, t->name);
+        rc = sl__duckdb_qualified(wh, &b, t->dataset, t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_append(&b, " LIMIT 0", 8);
@@ -617,12 +649,12 @@ static int table_comment(struct sl_buf *b, const struct sl_table *t)
     return rc == SL_OK ? sl__buf_putc(b, ']') : rc;
 }
 
-static int create_table_sql(struct sl_buf *b, const struct sl_table *t,
-                            const struct col *cols)
+static int create_table_sql(const struct sl_wh *wh, struct sl_buf *b,
+                            const struct sl_table *t, const struct col *cols)
 {
     int rc = sl__buf_append(b, "CREATE TABLE IF NOT EXISTS ", 27);
     if (rc == SL_OK) {
-        rc = sl__duckdb_qualified(b, t->dataset, t->name);
+        rc = sl__duckdb_qualified(wh, b, t->dataset, t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_append(b, " (", 2);
@@ -661,6 +693,9 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
     }
     bool oom =
         sl__buf_append(&b, "CREATE SCHEMA IF NOT EXISTS ", 28) != SL_OK ||
+        (wh->catalog != NULL &&
+         (sl__sql_quote_ident(&b, wh->catalog) != SL_OK ||
+          sl__buf_putc(&b, '.') != SL_OK)) ||
         sl__sql_quote_ident(&b, t->dataset) != SL_OK;
     if (oom) {
         goto out;
@@ -669,7 +704,7 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
         goto out;
     }
     sl__buf_reset(&b);
-    if ((oom = create_table_sql(&b, t, cols) != SL_OK)) {
+    if ((oom = create_table_sql(wh, &b, t, cols) != SL_OK)) {
         goto out;
     }
     if ((rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
@@ -681,7 +716,7 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
     if (note.len > 0) {
         sl__buf_reset(&b);
         oom = sl__buf_append(&b, "COMMENT ON TABLE ", 17) != SL_OK ||
-              sl__duckdb_qualified(&b, t->dataset, t->name) != SL_OK ||
+              sl__duckdb_qualified(wh, &b, t->dataset, t->name) != SL_OK ||
               sl__buf_append(&b, " IS ", 4) != SL_OK ||
               sl__sql_quote_literal(&b, note.data) != SL_OK;
         if (oom || (rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
@@ -695,7 +730,7 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
         }
         sl__buf_reset(&b);
         oom = sl__buf_append(&b, "COMMENT ON COLUMN ", 18) != SL_OK ||
-              sl__duckdb_qualified(&b, t->dataset, t->name) != SL_OK ||
+              sl__duckdb_qualified(wh, &b, t->dataset, t->name) != SL_OK ||
               sl__buf_putc(&b, '.') != SL_OK ||
               sl__sql_quote_ident(&b, f->name) != SL_OK ||
               sl__buf_append(&b, " IS ", 4) != SL_OK ||
@@ -746,6 +781,12 @@ static int dd_ensure_table(struct sl_wh *wh, const struct sl_table *t,
     return rc;
 }
 
+static int dd_table_ref(const struct sl_wh *wh, struct sl_buf *b,
+                        const char *dataset, const char *name)
+{
+    return sl__duckdb_qualified(wh, b, dataset, name);
+}
+
 const struct sl_wh_ops sl__duckdb_ops = {
     .scheme = "duckdb",
     .open = dd_open,
@@ -761,4 +802,7 @@ const struct sl_wh_ops sl__duckdb_ops = {
     .cursor_close = sl__duckdb_cursor_close,
     .split_statements = sl__duckdb_split_statements,
     .free_statements = sl__duckdb_free_statements,
+    .table_ref = dd_table_ref,
+    .quote_ident = sl__sql_quote_ident,
+    .quote_literal = sl__sql_quote_literal,
 };

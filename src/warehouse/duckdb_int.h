@@ -22,6 +22,10 @@ struct sl_wh {
     duckdb_database db;    /* owned */
     duckdb_connection con; /* owned; the one connection all work goes through */
     char *path;            /* database file as given to DuckDB, owned */
+    char *catalog;         /* its catalog name (current_database()), owned:
+                              every table is named catalog.dataset.table, so
+                              a dataset called like a catalog (temp, system)
+                              is not ambiguous */
     bool has_json;         /* the JSON type exists in this libduckdb */
     bool read_only;        /* opened SL_WH_READ */
     bool audit_ready;      /* _sluice_loads/_sluice_files exist in today's
@@ -97,9 +101,10 @@ SL_NODISCARD int sl__duckdb_nomem(struct sl_error *err);
 SL_NODISCARD int sl__duckdb_exec(struct sl_wh *wh, const char *sql,
                                  struct sl_error *err);
 
-/* Append "dataset"."table", each part quoted (sl__sql_quote_ident). */
-SL_NODISCARD int sl__duckdb_qualified(struct sl_buf *b, const char *dataset,
-                                      const char *name);
+/* Append "catalog"."dataset"."table", each part quoted
+ * (sl__sql_quote_ident); without the catalog when wh is NULL. */
+SL_NODISCARD int sl__duckdb_qualified(const struct sl_wh *wh, struct sl_buf *b,
+                                      const char *dataset, const char *name);
 
 /* ROLLBACK after a failure; its own failure cannot add anything useful. */
 void sl__duckdb_rollback(struct sl_wh *wh);
