@@ -177,6 +177,15 @@ SL_NODISCARD int sl_table_parse_ex(const char *text, size_t len, const char *fil
                                    struct sl_error *err);
 void sl_table_destroy(struct sl_table *t);
 
+/* A view of t under another dataset and name: the same fields, rules,
+ * partitioning and clustering, shared with t (which must outlive the view and
+ * is not changed). For tables made from a template (a rule's
+ * Schema.Template, a transient table). -SL_ENOMEM. Caller frees with
+ * sl_table_view_destroy, never sl_table_destroy. Thread-safe. */
+SL_NODISCARD int sl_table_view(const struct sl_table *t, const char *dataset,
+                               const char *name, struct sl_table **out);
+void sl_table_view_destroy(struct sl_table *v); /* NULL ok */
+
 /* Case-insensitive (ASCII) lookup of a sub-field of a RECORD by name (len
  * bytes, need not be NUL-terminated): one hash and usually one compare.
  * Borrowed or NULL (also for a non-RECORD). Thread-safe. */

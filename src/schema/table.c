@@ -383,6 +383,38 @@ void sl_table_destroy(struct sl_table *t)
     sl__free(t);
 }
 
+/* A view shares everything of t but its names; its own allocations are the
+ * struct and the two names (root.fields etc. are t's: top-level fields have no
+ * parent pointer, so nothing in them points back at the struct). */
+int sl_table_view(const struct sl_table *t, const char *dataset,
+                  const char *name, struct sl_table **out)
+{
+    *out = NULL;
+    struct sl_table *v = sl__malloc(sizeof(*v));
+    if (v == NULL) {
+        return -SL_ENOMEM;
+    }
+    *v = *t;
+    v->dataset = sl__strdup(dataset);
+    v->name = sl__strdup(name);
+    if (v->dataset == NULL || v->name == NULL) {
+        sl_table_view_destroy(v);
+        return -SL_ENOMEM;
+    }
+    *out = v;
+    return SL_OK;
+}
+
+void sl_table_view_destroy(struct sl_table *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    sl__free(v->dataset);
+    sl__free(v->name);
+    sl__free(v);
+}
+
 static void parse_root(struct sl_pctx *c, struct sl_table *t, json_t *root)
 {
     static const char *const keys[] = {"fields",

@@ -1155,6 +1155,38 @@ static void test_oom_sweep(void **state)
     free(dir);
 }
 
+/* A view: the same fields and partitioning under another name, freed alone
+ * (the table it shows is untouched). */
+static void test_table_view(void **state)
+{
+    (void)state;
+    const char *def = "{\"fields\": [{\"name\": \"id\", \"type\": "
+                      "\"INTEGER\"}, {\"name\": \"ts\", \"type\": "
+                      "\"TIMESTAMP\"}], \"timePartitioning\": {\"type\": "
+                      "\"DAY\", \"field\": \"ts\"}}";
+    struct sl_table *t = NULL, *v = NULL;
+    struct sl_error err = {0};
+    assert_int_equal(
+        sl_table_parse(def, strlen(def), "t.json", "ds", "tmpl", &t, &err),
+        SL_OK);
+    assert_int_equal(sl_table_view(t, "temp", "events_20240102", &v), SL_OK);
+    assert_string_equal(v->dataset, "temp");
+    assert_string_equal(v->name, "events_20240102");
+    assert_string_equal(t->name, "tmpl");
+    assert_ptr_equal(v->root.fields, t->root.fields);
+    assert_ptr_equal(v->part_field, t->part_field);
+    assert_ptr_equal(sl_field_find(&v->root, "TS", 2), &t->root.fields[1]);
+    sl_table_view_destroy(v);
+    sl_table_view_destroy(NULL);
+    for (uint64_t n = 1; n <= 3; n++) {
+        sl_alloc_fail_after(n);
+        assert_int_equal(sl_table_view(t, "a", "b", &v), -SL_ENOMEM);
+        sl_alloc_fail_after(0);
+        assert_null(v);
+    }
+    sl_table_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1170,6 +1202,7 @@ int main(void)
         cmocka_unit_test(test_registry_layout),
         cmocka_unit_test(test_registry_refusals),
         cmocka_unit_test(test_sample_registry),
+        cmocka_unit_test(test_table_view),
         cmocka_unit_test(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
