@@ -131,5 +131,6 @@ int cmd_load(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_rules(int argc, char **argv); /* rules_cmd.c */
 
 #endif
