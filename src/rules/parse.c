@@ -109,7 +109,8 @@ bool sl__rules_str(struct sl_pc *c, json_t *v, const char *path, char **out)
         return *out != NULL;
     }
     if (!json_is_string(v)) {
-        sl__rules_problem(c, path, "must be a string, not %s%s", sl__rules_type_name(v),
+        sl__rules_problem(c, path, "must be a string, not %s%s",
+                          sl__rules_type_name(v),
                           json_is_boolean(v) ? " (quote it in YAML)" : "");
         return false;
     }
@@ -259,7 +260,8 @@ void sl__rules_walk(struct sl_pc *c, json_t *obj, const char *path,
                     const struct sl_pignored *ig, size_t n_ig, void *target)
 {
     if (!json_is_object(obj)) {
-        sl__rules_problem(c, path, "must be an object, not %s", sl__rules_type_name(obj));
+        sl__rules_problem(c, path, "must be an object, not %s",
+                          sl__rules_type_name(obj));
         return;
     }
     const char *seen[64] = {0};
@@ -376,9 +378,12 @@ static bool go_duration(json_t *v, uint64_t *out_ms)
         }
         ms += n * units[i].ms;
         s = end + strlen(units[i].u);
+        if (!(ms <= 86400000.0)) { /* also NaN: no cast out of range */
+            return false;
+        }
     }
     *out_ms = (uint64_t)ms;
-    return ms <= 86400000.0;
+    return true;
 }
 
 static void b_seconds(struct sl_pc *c, void *t, json_t *v, const char *p)
@@ -503,7 +508,8 @@ static void r_info(struct sl_pc *c, void *t, json_t *v, const char *p)
 {
     (void)t;
     if (!json_is_object(v)) {
-        sl__rules_problem(c, p, "must be an object, not %s", sl__rules_type_name(v));
+        sl__rules_problem(c, p, "must be an object, not %s",
+                          sl__rules_type_name(v));
     } /* metadata: Workflow, Description, ProjectURL, LeadEngineer, URL */
 }
 

@@ -263,9 +263,13 @@ static bool event(struct yctx *y, const yaml_event_t *ev)
     case YAML_SEQUENCE_END_EVENT:
         return close_node(y, line);
     case YAML_SCALAR_EVENT: {
-        json_t *v = scalar(ev);
+        /* a mapping key stays text: `On:` (SideInputs) is no boolean */
+        const struct frame *top = y->depth > 0 ? &y->stack[y->depth - 1] : NULL;
+        bool key = top != NULL && json_is_object(top->node) && top->key == NULL;
+        json_t *v =
+            key ? json_string((const char *)ev->data.scalar.value) : scalar(ev);
         if (v == NULL) {
-            return fail(y, line, "a NUL byte in a scalar");
+            return fail(y, line, "a scalar that is not UTF-8 text");
         }
         const yaml_char_t *a = ev->data.scalar.anchor;
         char *an = a != NULL ? strdup((const char *)a) : NULL;

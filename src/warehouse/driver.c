@@ -3,7 +3,6 @@
 #include "core/common.h"
 
 #include "warehouse/driver.h"
-#include "warehouse/warehouse_int.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -42,33 +41,4 @@ const struct sl_wh_ops *sl_wh_driver_for(const char *uri)
         }
     }
     return NULL;
-}
-
-int sl_wh_table_ref(const struct sl_wh_ops *ops, const struct sl_wh *wh,
-                    struct sl_buf *b, const char *dataset, const char *name)
-{
-    if (ops != NULL && ops->table_ref != NULL) {
-        return ops->table_ref(wh, b, dataset, name);
-    }
-    int rc = sl_wh_quote_ident(ops, b, dataset);
-    rc = rc ? rc : sl__buf_putc(b, '.');
-    return rc ? rc : sl_wh_quote_ident(ops, b, name);
-}
-
-int sl_wh_quote_ident(const struct sl_wh_ops *ops, struct sl_buf *b,
-                      const char *name)
-{
-    if (ops != NULL && ops->quote_ident != NULL) {
-        return ops->quote_ident(b, name);
-    }
-    return sl__sql_quote_ident(b, name);
-}
-
-int sl_wh_quote_literal(const struct sl_wh_ops *ops, struct sl_buf *b,
-                        const char *s)
-{
-    if (ops != NULL && ops->quote_literal != NULL) {
-        return ops->quote_literal(b, s);
-    }
-    return sl__sql_quote_literal(b, s);
 }

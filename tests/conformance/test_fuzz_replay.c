@@ -10,6 +10,7 @@
 #include "../fuzz/harness_csv.c"
 #include "../fuzz/harness_input.c"
 #include "../fuzz/harness_ndjson.c"
+#include "../fuzz/harness_rules.c"
 #include "../fuzz/harness_schema.c"
 
 #include <dirent.h>
@@ -31,10 +32,9 @@ struct target {
 };
 
 static const struct target targets[] = {
-    {"ndjson", harness_ndjson},
-    {"csv", harness_csv},
-    {"schema", harness_schema},
-    {"input", harness_input},
+    {"ndjson", harness_ndjson}, {"csv", harness_csv},
+    {"schema", harness_schema}, {"input", harness_input},
+    {"rules", harness_rules},
 };
 
 static char current[8192];

@@ -284,6 +284,15 @@ static void test_yaml_and_json_alike(void **state)
     sl_rules_match_release(&mb);
     sl_rules_destroy(a);
     sl_rules_destroy(b);
+    /* a key is text: On (SideInputs) is no YAML 1.1 boolean there */
+    sl__buf_reset(&p);
+    b = parse_in("on.yaml",
+                 "Dest:\n  Table: ds.t\n  Transient: {Dataset: temp}\n"
+                 "  SideInputs: [{Table: ds.f, Alias: f, On: t.id = f.id}]\n",
+                 NULL, false, &p, NULL);
+    assert_int_equal(p.len, 0);
+    assert_int_equal(sl_rules_count(b), 1);
+    sl_rules_destroy(b);
     sl__buf_release(&p);
 }
 

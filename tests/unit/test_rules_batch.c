@@ -269,7 +269,7 @@ static void test_transform_case_and_side_input(void **state)
           "    name: \"CASE WHEN t.name IS NULL THEN 'none' ELSE upper(t.name) "
           "END\"\n"
           "  SideInputs:\n"
-          "    - {Table: bqtail.fees, Alias: f, 'On': t.fee_id = f.id}\n"
+          "    - {Table: bqtail.fees, Alias: f, On: t.fee_id = f.id}\n"
           "Batch: {Window: {DurationInSec: 60}}\n");
     data(x, "tx/a.json",
          "{\"id\": 1, \"type_id\": 1, \"payment\": 10, \"fee_id\": 1, "
