@@ -555,11 +555,13 @@ def main():
                  "its portable code here; the `openssl sha256` row of the results table is its "
                  "real speed on this machine.")
         L.append("")
-    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ANALYSIS.md")
-    if os.path.exists(analysis):
-        with open(analysis, encoding="utf-8") as f:
-            L.append(f.read().rstrip("\n"))
-        L.append("")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for part in ("ANALYSIS.md", "rules_bench.md"):  # hand-written sections
+        path = os.path.join(here, part)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                L.append(f.read().rstrip("\n"))
+            L.append("")
     L.append("## Commands")
     L.append("")
     L.append("Every command ran in the temporary work folder (`cd $T`), under "

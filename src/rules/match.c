@@ -62,9 +62,20 @@ static uint32_t groups_of(const struct pcre2_real_code_8 *re)
     return n;
 }
 
+static bool has_jit(const struct pcre2_real_code_8 *re)
+{
+    size_t n = 0;
+    return re != NULL &&
+           pcre2_pattern_info((const pcre2_code *)re, PCRE2_INFO_JITSIZE, &n) ==
+               0 &&
+           n > 0;
+}
+
 static int index_rule(struct sl_rules *rs, uint32_t i)
 {
-    const struct sl_rule *r = rs->rules[i];
+    struct sl_rule *r = rs->rules[i];
+    r->jit = (uint8_t)(has_jit(r->filter_re) | has_jit(r->excl_re) << 1 |
+                       has_jit(r->pattern_re) << 2);
     uint32_t g = groups_of(r->filter_re);
     g = groups_of(r->excl_re) > g ? groups_of(r->excl_re) : g;
     g = r->n_groups > g ? r->n_groups : g;
@@ -120,11 +131,16 @@ int sl__rules_index(struct sl_rules *rs)
 /* ---- When
  * ------------------------------------------------------------------------ */
 
-static bool re_match(const struct pcre2_real_code_8 *re, const char *path,
-                     size_t len, pcre2_match_data *md)
+/* JIT code straight when there is (pcre2_match's per-call checks skipped:
+ * the pattern was compiled with PCRE2_MATCH_INVALID_UTF, any bytes do). */
+static bool re_match(const struct pcre2_real_code_8 *re, unsigned jit,
+                     const char *path, size_t len, pcre2_match_data *md)
 {
-    return pcre2_match((const pcre2_code *)re, (PCRE2_SPTR)path, len, 0, 0, md,
-                       NULL) >= 0;
+    const pcre2_code *c = (const pcre2_code *)re;
+    if (jit != 0) {
+        return pcre2_jit_match(c, (PCRE2_SPTR)path, len, 0, 0, md, NULL) >= 0;
+    }
+    return pcre2_match(c, (PCRE2_SPTR)path, len, 0, 0, md, NULL) >= 0;
 }
 
 static bool rule_matches(const struct sl_rule *r, const char *path, size_t len,
@@ -136,12 +152,13 @@ static bool rule_matches(const struct sl_rule *r, const char *path, size_t len,
         return false;
     }
     /* BqTail: with no Filter, Dest.Pattern is the filter */
-    const struct pcre2_real_code_8 *f =
-        r->filter_re != NULL ? r->filter_re : r->pattern_re;
-    if (f != NULL && !re_match(f, path, len, md)) {
+    bool own = r->filter_re != NULL;
+    const struct pcre2_real_code_8 *f = own ? r->filter_re : r->pattern_re;
+    if (f != NULL && !re_match(f, r->jit & (own ? 1u : 4u), path, len, md)) {
         return false;
     }
-    return r->excl_re == NULL || !re_match(r->excl_re, path, len, md);
+    return r->excl_re == NULL ||
+           !re_match(r->excl_re, r->jit & 2u, path, len, md);
 }
 
 /* The enabled rules whose Prefix starts path, and those with none, in rule
@@ -207,6 +224,15 @@ static int oom(struct rctx *x)
     return SL_ERR(x->err, -SL_ENOMEM, "out of memory matching %s", x->path);
 }
 
+/* v in n decimal digits, zero-padded (the low n digits). */
+static void digits(char *out, int n, unsigned v)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 /* $1..$n of Dest.Pattern (none when it does not match), $Date, $Hour, then
  * the Parameters, each expanded with what comes before it. */
 static int file_vars(struct rctx *x)
@@ -214,12 +240,12 @@ static int file_vars(struct rctx *x)
     const struct sl_rule *r = x->r;
     int rc = SL_OK;
     if (r->pattern_re != NULL &&
-        pcre2_match((const pcre2_code *)r->pattern_re, (PCRE2_SPTR)x->path,
-                    x->len, 0, 0, x->md, NULL) >= 0) {
+        re_match(r->pattern_re, r->jit & 4u, x->path, x->len, x->md)) {
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);
         for (uint32_t g = 1; rc == SL_OK && g <= r->n_groups; g++) {
-            char name[12];
-            snprintf(name, sizeof(name), "%u", g);
+            char num[12];
+            num[11] = '\0';
+            const char *name = sl__rules_utoa(g, num + 11);
             bool set = ov[2 * g] != PCRE2_UNSET;
             rc = sl__rules_var_put(&x->vars, name,
                                    set ? x->path + ov[2 * g] : "",
@@ -231,9 +257,12 @@ static int file_vars(struct rctx *x)
     struct tm tm;
     gmtime_r(&secs, &tm);
     char date[40], hour[16];
-    snprintf(date, sizeof(date), "%04d%02d%02d", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
-    snprintf(hour, sizeof(hour), "%02d", tm.tm_hour); /* 24-hour: 13 is 13 */
+    digits(date, 4, (unsigned)(tm.tm_year + 1900));
+    digits(date + 4, 2, (unsigned)tm.tm_mon + 1);
+    digits(date + 6, 2, (unsigned)tm.tm_mday);
+    date[8] = '\0';
+    digits(hour, 2, (unsigned)tm.tm_hour); /* 24-hour: 13 is 13 */
+    hour[2] = '\0';
     rc = rc ? rc : sl__rules_var_put(&x->vars, "Date", date, strlen(date));
     rc = rc ? rc : sl__rules_var_put(&x->vars, "Hour", hour, strlen(hour));
     for (size_t i = 0; rc == SL_OK && i < r->n_params; i++) {
@@ -273,7 +302,10 @@ static const struct sl_table *find(const struct sl_rules *rs, const char *ref)
                                                 sizeof(tb), why, sizeof(why))) {
         return NULL;
     }
-    snprintf(name, sizeof(name), "%s.%s", ds, tb);
+    size_t dn = strlen(ds), tn = strlen(tb);
+    memcpy(name, ds, dn);
+    name[dn] = '.';
+    memcpy(name + dn + 1, tb, tn + 1);
     return sl_registry_find(rs->reg, name);
 }
 
@@ -293,7 +325,9 @@ static int table_and_def(struct rctx *x, struct sl_rules_dest *d)
     if ((d->table = sl__malloc(n)) == NULL) {
         return oom(x);
     }
-    snprintf(d->table, n, "%s.%s", ds, tb);
+    memcpy(d->table, ds, strlen(ds));
+    d->table[strlen(ds)] = '.';
+    memcpy(d->table + strlen(ds) + 1, tb, strlen(tb) + 1);
     if (x->rs->reg == NULL) {
         return SL_OK;
     }
@@ -341,18 +375,24 @@ static int batch_key(struct rctx *x, struct sl_rules_dest *d)
     struct sl_buf k;
     sl__buf_init(&k);
     const char *slash = strrchr(x->path, '/');
-    int dir = r->multipath ? 0 : (int)(slash - x->path);
-    int rc = sl__buf_printf(&k, "%s\x1f%s\x1f%s\x1f%.*s", r->name, d->table,
-                            d->partition && r->override ? d->partition : "",
-                            dir, x->path);
+    size_t dir = r->multipath ? 0 : (size_t)(slash - x->path);
+    const char *part = d->partition && r->override ? d->partition : "";
+    const char *pieces[] = {r->name, "\x1f", d->table, "\x1f", part, "\x1f"};
+    int rc = SL_OK;
+    for (size_t i = 0; rc == SL_OK && i < SL_ARRAY_LEN(pieces); i++) {
+        rc = sl__buf_append(&k, pieces[i], strlen(pieces[i]));
+    }
+    rc = rc ? rc : sl__buf_append(&k, x->path, dir);
     for (uint32_t g = 1; rc == SL_OK && r->pattern_hash && g <= r->n_groups;
          g++) {
-        char name[12];
-        snprintf(name, sizeof(name), "%u", g);
-        const char *v =
-            sl__rules_var_get(x->vars.data, x->vars.len, name, strlen(name));
-        rc = sl__buf_printf(&k, "\x1f%s", v != NULL ? v : "");
+        char num[12];
+        const char *name = sl__rules_utoa(g, num + sizeof(num));
+        size_t nl = (size_t)(num + sizeof(num) - name);
+        const char *v = sl__rules_var_get(x->vars.data, x->vars.len, name, nl);
+        rc = sl__buf_putc(&k, '\x1f');
+        rc = rc ? rc : sl__buf_append(&k, v ? v : "", v ? strlen(v) : 0);
     }
+    rc = rc ? rc : sl__buf_reserve(&k, 1); /* NUL-terminated even if empty */
     if (rc != SL_OK) {
         sl__buf_release(&k);
         return oom(x);

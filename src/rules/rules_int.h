@@ -76,6 +76,8 @@ struct sl_rule {
     struct pcre2_real_code_8 *excl_re;    /* owned */
     struct pcre2_real_code_8 *pattern_re; /* Dest.Pattern; owned */
     uint32_t n_groups;                    /* Pattern's capture groups */
+    uint8_t jit;                          /* bits: filter_re, excl_re and
+                                             pattern_re have JIT code */
     /* Dest */
     char *table;      /* the template text */
     bool table_fixed; /* no variable in it */
@@ -259,6 +261,9 @@ int sl__rules_expand(const struct sl_vars *vs, const char *tmpl,
 /* snprintf for field paths and messages, where cutting is fine. */
 void sl__rules_pathf(char *out, size_t size, const char *fmt, ...)
     SL_PRINTF(3, 4);
+/* v in decimal, written backwards ending at end (no NUL); returns the
+ * first digit. Matching is hot: no printf there. */
+char *sl__rules_utoa(uint64_t v, char *end);
 /* Append "name\0value\0" to a packed buffer. -SL_ENOMEM. */
 SL_NODISCARD int sl__rules_var_put(struct sl_buf *b, const char *name,
                                    const char *value, size_t value_len);

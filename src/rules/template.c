@@ -22,6 +22,15 @@ void sl__rules_pathf(char *out, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+char *sl__rules_utoa(uint64_t v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return end;
+}
+
 int sl__rules_var_put(struct sl_buf *b, const char *name, const char *value,
                       size_t value_len)
 {
@@ -278,8 +287,8 @@ static int mod_ref(struct exp *e, const char *p, size_t *used)
     }
     char v[24];
     uint64_t h = sl_rules_path_hash(e->vs->path, strlen(e->vs->path));
-    int len = snprintf(v, sizeof(v), "%llu", (unsigned long long)(h % n));
-    return put_value(e, "Mod", 3, v, (size_t)len);
+    char *d = sl__rules_utoa(h % n, v + sizeof(v));
+    return put_value(e, "Mod", 3, d, (size_t)(v + sizeof(v) - d));
 }
 
 /* One $-reference at p (after the $); *used bytes consumed. */
@@ -398,7 +407,7 @@ bool sl__rules_table_ref(const char *ref, char *dataset, size_t ds_size,
     }
     memcpy(dataset, ds, dn);
     dataset[dn] = '\0';
-    snprintf(table, t_size, "%s", tn);
+    memcpy(table, tn, strlen(tn) + 1);
     if (!sl_dataset_name_ok(dataset)) {
         snprintf(why, why_size,
                  "dataset \"%.80s\" of \"%.80s\" is not a safe name "
