@@ -121,9 +121,10 @@ static void raw_name(const char *gw, const char *path, char *out, size_t size,
     }
     snprintf(out, size, "%s", name);
     char full[8192];
-    snprintf(full, sizeof(full), "%s/raw/%s", gw, out);
     struct stat st;
-    if (stat(full, &st) == 0) {
+    if (snprintf(full, sizeof(full), "%s/raw/%s", gw, out) <
+            (int)sizeof(full) &&
+        stat(full, &st) == 0) {
         *mtime_us =
             (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
     }

@@ -79,6 +79,7 @@ void sl__rule_free(struct sl_rule *r)
     }
     sl__free(r->sides);
     sl_gw_load_release(&r->load);
+    json_decref(r->load_opts);
     sl__rules_actions_free(r->on_success, r->n_on_success);
     sl__rules_actions_free(r->on_failure, r->n_on_failure);
     sl__free(r);

@@ -410,7 +410,6 @@ static void options(const struct sl_rule *r, struct sl_rules_dest *d)
     if (r->override && !d->transient) {
         d->batch_flags |= SL_BATCH_TRUNCATE;
     }
-    d->load = r->has_load ? &r->load : NULL;
     d->allow_field_addition = r->allow_field_addition;
     d->window_ms = r->has_batch ? r->window_ms : 0;
     d->max_files = r->has_batch ? r->max_files : 1;

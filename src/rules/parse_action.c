@@ -381,4 +381,3 @@ void sl__rules_actions_free(struct sl_rule_action *a, size_t n)
     }
     sl__free(a);
 }
-

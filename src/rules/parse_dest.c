@@ -411,10 +411,36 @@ void sl__rules_read_dest(struct sl_pc *c, void *t, json_t *v, const char *path)
             sl__rules_problem(c, p, "bad value for the load option %s%s",
                               load_names[i],
                               i == 0 ? " (NEWLINE_DELIMITED_JSON or CSV)" : "");
+        } else if (r->load_opts == NULL &&
+                   (r->load_opts = json_object()) == NULL) {
+            c->oom = true;
+        } else {
+            c->oom |= json_object_set(r->load_opts, load_names[i], x) != 0;
         }
-        r->has_load = true;
     }
     sl__rules_walk(c, rest, path, dest_fields, SL_ARRAY_LEN(dest_fields),
                    dest_ignored, SL_ARRAY_LEN(dest_ignored), t);
     json_decref(rest);
+}
+
+int sl_rules_load_options(const struct sl_rules_dest *d,
+                          const struct sl_gw_load *base, struct sl_gw_load *out)
+{
+    struct sl_gw_load dflt;
+    sl_gw_load_init(&dflt);
+    int rc = sl_gw_load_copy(out, base != NULL ? base : &dflt);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(d->rule->load_opts, k, v)
+    {
+        /* checked when the rule was read: only memory can fail here */
+        if (sl_gw_load_option(out, k, v, "", "", NULL) != 0) {
+            sl_gw_load_release(out);
+            return -SL_ENOMEM;
+        }
+    }
+    return SL_OK;
 }

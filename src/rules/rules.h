@@ -96,8 +96,6 @@ struct sl_rules_dest {
     const struct sl_table *load_def; /* what the files are validated against
                                     and loaded into: Transient.Template's,
                                     else def (borrowed) */
-    const struct sl_gw_load *load;   /* the rule's load options (borrowed), or
-                                      NULL: it gives none, the gateway's apply */
     unsigned batch_flags;            /* SL_BATCH_TRUNCATE (Override, no
                                         transient), SL_BATCH_EMPTY */
     bool transient;                  /* rows load into a per-batch table, then
@@ -142,6 +140,15 @@ SL_NODISCARD int sl_rules_match(const struct sl_rules *rs, const char *raw_name,
                                 int64_t mtime_us, struct sl_rules_match *out,
                                 struct sl_error *err);
 void sl_rules_match_release(struct sl_rules_match *m);
+
+/* The load options d's files are validated with: base (the gateway's for
+ * the table: sluice.json's defaults and its per-table overrides; NULL = bq
+ * load's defaults) with the options the rule gives (Dest.SourceFormat,
+ * SkipLeadingRows, MaxBadRecords, ...) over it. out is the caller's, to
+ * release with sl_gw_load_release. -SL_ENOMEM. Thread-safe. */
+SL_NODISCARD int sl_rules_load_options(const struct sl_rules_dest *d,
+                                       const struct sl_gw_load *base,
+                                       struct sl_gw_load *out);
 
 /* The end of the clock-aligned window of d that t_us falls in, in
  * microseconds: windows are [k*w, (k+1)*w); w = d's window, or

@@ -101,9 +101,11 @@ struct sl_rule {
     struct sl_rule_side *sides;
     size_t n_sides;
     bool allow_field_addition;
-    bool has_load; /* some load option was given */
-    struct sl_gw_load load;
-    unsigned batch_flags; /* WriteDisposition */
+    struct sl_gw_load load; /* the options given, over bq's defaults (each
+                               value checked when read) */
+    json_t *load_opts;      /* the same as given: name -> value, or NULL
+                               when none (sl_rules_load_options) */
+    unsigned batch_flags;   /* WriteDisposition */
     /* Batch */
     bool has_batch;
     uint32_t window_ms, max_files;

@@ -108,8 +108,7 @@ struct rt_result {
 struct rt_feed {
     const char *dir;
     const char *const *paths; /* raw names */
-    const struct sl_table *t;
-    const struct sl_gw_load *load;
+    const struct sl_rules_dest *d;
 };
 
 static inline int rt_feed_file(void *ud, size_t i,
@@ -117,15 +116,14 @@ static inline int rt_feed_file(void *ud, size_t i,
                                struct sl_error *err)
 {
     const struct rt_feed *f = ud;
-    struct sl_vopts vo;
-    if (f->load != NULL) {
-        vo = f->load->v;
-    } else {
-        sl_vopts_default(&vo);
+    struct sl_gw_load load;
+    if (sl_rules_load_options(f->d, NULL, &load) != SL_OK) {
+        return SL_ERR(err, -SL_ENOMEM, "load options");
     }
-    vo.format = (enum sl_format)sl_gw_format_for(f->load, f->paths[i]);
+    struct sl_vopts vo = load.v;
+    vo.format = sl_gw_format_for(&load, f->paths[i]);
     struct sl_validator *v = NULL;
-    int rc = sl_validator_create(f->t, &vo, &v, err);
+    int rc = sl_validator_create(f->d->load_def, &vo, &v, err);
     char path[4096];
     snprintf(path, sizeof(path), "%s/raw/%s", f->dir, f->paths[i]);
     struct sl_file_stats st;
@@ -133,6 +131,7 @@ static inline int rt_feed_file(void *ud, size_t i,
         rc = sl_validate_file(v, path, rows, NULL, &st, err);
     }
     sl_validator_destroy(v);
+    sl_gw_load_release(&load);
     return rc;
 }
 
@@ -168,7 +167,7 @@ static inline void rt_batch(const struct sl_wh_ops *ops, struct sl_wh *wh,
         rc = ops->ensure_table(wh, p.ensure[i], &created, &err);
     }
     if (rc == SL_OK) {
-        struct rt_feed f = {dir, raw, d->load_def, d->load};
+        struct rt_feed f = {dir, raw, d};
         struct sl_batch lb = {.id = NULL,
                               .t = p.load_into,
                               .files = files,

@@ -278,8 +278,19 @@ static void test_yaml_and_json_alike(void **state)
     assert_string_equal(mb.dests[0].table, "ds.a_20240102");
     assert_int_equal(ma.dests[0].window_ms, 30000);
     assert_int_equal(mb.dests[0].window_ms, 30000);
-    assert_int_equal(ma.dests[0].load->v.max_bad, 3);
-    assert_int_equal(mb.dests[0].load->v.max_bad, 3);
+    /* the rule's options over the gateway's: max_bad from the rule, the
+       rest (ignore_unknown) as the gateway says */
+    struct sl_gw_load base, la, lb;
+    sl_gw_load_init(&base);
+    base.v.max_bad = 1000;
+    base.v.ignore_unknown = true;
+    assert_int_equal(sl_rules_load_options(&ma.dests[0], &base, &la), SL_OK);
+    assert_int_equal(sl_rules_load_options(&mb.dests[0], &base, &lb), SL_OK);
+    assert_int_equal(la.v.max_bad, 3);
+    assert_int_equal(lb.v.max_bad, 3);
+    assert_true(la.v.ignore_unknown);
+    sl_gw_load_release(&la);
+    sl_gw_load_release(&lb);
     sl_rules_match_release(&ma);
     sl_rules_match_release(&mb);
     sl_rules_destroy(a);
