@@ -58,7 +58,13 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } gw[] = {{"init", cmd_init}, {"run", cmd_run}};
+    } gw[] = {{"init", cmd_init},
+              {"run", cmd_run},
+              {"status", cmd_status},
+              {"health", cmd_health},
+              {"retry", cmd_retry},
+              {"replay", cmd_replay},
+              {"verify", cmd_verify}};
     for (size_t i = 0; i < SL_ARRAY_LEN(gw); i++) {
         if (strcmp(cmd, gw[i].name) == 0) {
             return gw[i].fn(argc - 2, argv + 2);

@@ -63,6 +63,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events ("
     " id INTEGER PRIMARY KEY, ts_us INTEGER, file_id INTEGER, batch TEXT,"
     " what TEXT, detail TEXT);"
+    "CREATE TABLE IF NOT EXISTS requests ("
+    " raw_name TEXT PRIMARY KEY, force INTEGER, made_us INTEGER);"
     "INSERT OR IGNORE INTO meta VALUES ('version', '1');";
 
 static const char *const sqls[ST_N] = {
@@ -562,4 +564,45 @@ int sl_ledger_check(struct sl_ledger *l, char *out, size_t size,
     out[0] = '\0';
     char *ud[2] = {out, (char *)(uintptr_t)size};
     return sl_ledger_rows(l, "PRAGMA quick_check", first_text, ud, err);
+}
+
+int sl_ledger_request_force(struct sl_ledger *l, const char *raw_name,
+                            struct sl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "INSERT OR REPLACE INTO requests VALUES (?1, 1, ?2)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "writing a request");
+    }
+    bind_text(st, 1, raw_name);
+    sqlite3_bind_int64(st, 2, now_us());
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? SL_OK
+                 : db_fail(l, err, "writing a request");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_ledger_take_request(struct sl_ledger *l, const char *raw_name,
+                           bool *out_force, struct sl_error *err)
+{
+    *out_force = false;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "DELETE FROM requests WHERE raw_name = ?1 "
+                           "RETURNING force",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "reading a request");
+    }
+    bind_text(st, 1, raw_name);
+    int r, rc = SL_OK;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        *out_force = sqlite3_column_int(st, 0) != 0;
+    }
+    if (r != SQLITE_DONE) {
+        rc = db_fail(l, err, "reading a request");
+    }
+    sqlite3_finalize(st);
+    return rc;
 }

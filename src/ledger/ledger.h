@@ -131,6 +131,15 @@ SL_NODISCARD int sl_ledger_size_loaded(struct sl_ledger *l, const char *table,
                                        int64_t size, bool *out_yes,
                                        struct sl_error *err);
 
+/* A request for a file not yet claimed (replay --force): when raw_name is
+ * claimed, it is loaded even if its content was loaded before.
+ * sl_ledger_take_request reads and removes it (*out_force false when none). */
+SL_NODISCARD int sl_ledger_request_force(struct sl_ledger *l,
+                                         const char *raw_name,
+                                         struct sl_error *err);
+SL_NODISCARD int sl_ledger_take_request(struct sl_ledger *l,
+                                        const char *raw_name, bool *out_force,
+                                        struct sl_error *err);
 /* Small key-value store (gateway id, batch sequence). *out "" when absent;
  * out holds size bytes. */
 SL_NODISCARD int sl_ledger_meta_get(struct sl_ledger *l, const char *key,

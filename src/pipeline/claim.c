@@ -112,7 +112,11 @@ static int claim_one(struct svc *s, const char *name, const struct stat *st,
     f->ino = (int64_t)st->st_ino;
     f->state = SL_F_CLAIMED;
     f->first_seen_us = sl_gw_now_us();
-    int rc = svc_put_file(s, f, err);
+    int rc = SL_OK;
+    if (s->requests > 0) { /* replay --force asked for this name? */
+        rc = sl_ledger_take_request(s->ledger, name, &f->force, err);
+    }
+    rc = rc ? rc : svc_put_file(s, f, err);
     if (rc == SL_OK && (rc = svc_add_file(s, f)) != SL_OK) {
         gfile_free(f);
         return SL_ERR(err, rc, "out of memory claiming a file");
@@ -227,6 +231,9 @@ int claim_scan(struct svc *s, struct sl_error *err)
     struct walk w = {.s = s, .err = err};
     s->scan_more = false;
     int rc = svc_tx_begin(s, err);
+    rc = rc ? rc
+            : sl_ledger_scalar(s->ledger, "SELECT count(*) FROM requests",
+                               &s->requests, err);
     if (rc != SL_OK) {
         return rc;
     }

@@ -130,6 +130,7 @@ struct svc {
     uint32_t jobs_out;     /* jobs queued or running */
     uint32_t stage_jobs;   /* of which staging */
     int64_t tx_started_us; /* start of the ledger transaction open, or 0 */
+    int64_t requests;      /* force requests waiting in the ledger */
 };
 
 /* ---- service.c ---------------------------------------------------------- */
