@@ -11,7 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_PUT_FILE, ST_NEW_FILE, ST_PUT_BATCH, ST_EVENT, ST_FP, ST_SIZE, ST_N };
+enum {
+    ST_PUT_FILE,
+    ST_NEW_FILE,
+    ST_PUT_BATCH,
+    ST_EVENT,
+    ST_FP,
+    ST_SIZE,
+    ST_FP_ANY,
+    ST_N
+};
 
 struct sl_ledger {
     sqlite3 *db;
@@ -85,6 +94,8 @@ static const char *const sqls[ST_N] = {
               " fingerprint = ?2 AND state = 3",
     [ST_SIZE] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
                 " size = ?2 AND state = 3",
+    [ST_FP_ANY] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
+                  " fingerprint = ?2 AND state IN (1, 2, 3) AND id <> ?3",
 };
 
 static int db_fail(struct sl_ledger *l, struct sl_error *err, const char *what)
@@ -604,5 +615,24 @@ int sl_ledger_take_request(struct sl_ledger *l, const char *raw_name,
         rc = db_fail(l, err, "reading a request");
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_ledger_fp_taken(struct sl_ledger *l, const char *table, const char *fp,
+                       int64_t self, bool *out_yes, struct sl_error *err)
+{
+    sqlite3_stmt *st = l->st[ST_FP_ANY];
+    bind_text(st, 1, table);
+    bind_text(st, 2, fp);
+    sqlite3_bind_int64(st, 3, self);
+    int rc = SL_OK;
+    *out_yes = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out_yes = sqlite3_column_int64(st, 0) > 0;
+    } else {
+        rc = db_fail(l, err, "looking a fingerprint up");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }

@@ -126,6 +126,11 @@ SL_NODISCARD int sl_ledger_each_batch(struct sl_ledger *l, const char *where,
 SL_NODISCARD int sl_ledger_fp_loaded(struct sl_ledger *l, const char *table,
                                      const char *fp, bool *out_yes,
                                      struct sl_error *err);
+/* Is content fp of table staged, batched or loaded under another file than
+ * self? (a second copy must not be validated and quarantined again) */
+SL_NODISCARD int sl_ledger_fp_taken(struct sl_ledger *l, const char *table,
+                                    const char *fp, int64_t self,
+                                    bool *out_yes, struct sl_error *err);
 /* Has table a loaded file of exactly size bytes? (worth hashing first) */
 SL_NODISCARD int sl_ledger_size_loaded(struct sl_ledger *l, const char *table,
                                        int64_t size, bool *out_yes,

@@ -204,6 +204,9 @@ SL_NODISCARD int batch_finish_committed(struct svc *s, struct gbatch *b,
                                         struct sl_error *err);
 SL_NODISCARD int batch_queue_load(struct svc *s, struct gbatch *b);
 
+/* ---- rebuild.c: a lost ledger ------------------------------------------- */
+SL_NODISCARD int rebuild_ledger(struct svc *s, struct sl_error *err);
+
 /* ---- recover.c ---------------------------------------------------------- */
 SL_NODISCARD int recover(struct svc *s, struct sl_error *err);
 

@@ -238,15 +238,26 @@ static int open_instance(struct sl_wh *wh, const char *path,
     if (strcmp(path, ":memory:") == 0) {
         st = duckdb_open_ext(path, &wh->db, cfg, &derr);
     } else {
+        /* one opening at a time in this process: two threads creating the
+         * same file's instance at once could both try to lock it */
+        static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
         (void)pthread_once(&cache_once, cache_init);
+        pthread_mutex_lock(&open_mu);
         st = instance_cache == NULL
                  ? duckdb_open_ext(path, &wh->db, cfg, &derr)
                  : duckdb_get_or_create_from_cache(instance_cache, path,
                                                    &wh->db, cfg, &derr);
+        pthread_mutex_unlock(&open_mu);
     }
     if (st == DuckDBError) {
         wh->db = NULL;
-        if (lock_holder(path, o->mode != SL_WH_READ, who, who_size)) {
+        /* the lock may be gone by the time we look: DuckDB's own words then
+         * say it was a lock (it gives no error code at open) */
+        bool lock = derr != NULL && strstr(derr, "Could not set lock") != NULL;
+        if (lock_holder(path, o->mode != SL_WH_READ, who, who_size) || lock) {
+            if (who[0] == '\0') {
+                snprintf(who, who_size, "another process");
+            }
             *out_busy = true;
             rc =
                 SL_ERR(err, -SL_EBUSY, "duckdb: %s is locked by %s", path, who);
