@@ -54,7 +54,7 @@ static const char schema[] =
     " rows INTEGER, rows_valid INTEGER, rows_rejected INTEGER, batch TEXT,"
     " attempts INTEGER, next_try_us INTEGER, err_class TEXT, err_msg TEXT,"
     " first_seen_us INTEGER, staged_us INTEGER, done_us INTEGER,"
-    " force INTEGER);"
+    " force INTEGER, dup INTEGER);"
     "CREATE UNIQUE INDEX IF NOT EXISTS files_claimed ON files(raw_name)"
     " WHERE state = 0;"
     "CREATE INDEX IF NOT EXISTS files_state ON files(state);"
@@ -80,11 +80,11 @@ static const char *const sqls[ST_N] = {
     [ST_PUT_FILE] =
         "INSERT OR REPLACE INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27)",
+        " ?23, ?24, ?25, ?26, ?27, ?28)",
     [ST_NEW_FILE] =
         "INSERT INTO files VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27)",
+        " ?23, ?24, ?25, ?26, ?27, ?28)",
     [ST_PUT_BATCH] =
         "INSERT OR REPLACE INTO batches VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
@@ -274,6 +274,7 @@ int sl_ledger_put_file(struct sl_ledger *l, const struct sl_lfile *f,
     sqlite3_bind_int64(st, 25, f->staged_us);
     sqlite3_bind_int64(st, 26, f->done_us);
     sqlite3_bind_int(st, 27, f->force ? 1 : 0);
+    sqlite3_bind_int(st, 28, f->dup ? 1 : 0);
     int rc = step_done(l, st, "writing a file row", err);
     if (rc == SL_OK && out_id != NULL) {
         *out_id = f->id != 0 ? f->id : sqlite3_last_insert_rowid(l->db);
@@ -355,6 +356,7 @@ static void read_file(sqlite3_stmt *st, struct sl_lfile *f)
     f->staged_us = sqlite3_column_int64(st, 24);
     f->done_us = sqlite3_column_int64(st, 25);
     f->force = sqlite3_column_int(st, 26) != 0;
+    f->dup = sqlite3_column_int(st, 27) != 0;
 }
 
 static void read_batch(sqlite3_stmt *st, struct sl_lbatch *b)

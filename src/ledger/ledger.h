@@ -54,6 +54,8 @@ struct sl_lfile {
     const char *err_msg;
     int64_t first_seen_us, staged_us, done_us;
     bool force; /* load even if its content was loaded */
+    bool dup;   /* staged as a copy of content the table holds (not
+                   validated; the load records it as a duplicate) */
 };
 
 enum sl_bstate {

@@ -82,6 +82,7 @@ static struct gfile *from_row(struct svc *s, const struct sl_lfile *l)
     f->staged_us = l->staged_us;
     f->done_us = l->done_us;
     f->force = l->force;
+    f->dup_hint = l->dup;
     return f;
 }
 

@@ -270,6 +270,7 @@ int svc_put_file(struct svc *s, struct gfile *f, struct sl_error *err)
         .staged_us = f->staged_us,
         .done_us = f->done_us,
         .force = f->force,
+        .dup = f->dup_hint,
     };
     return sl_ledger_put_file(s->ledger, &l, &f->id, err);
 }

@@ -104,8 +104,10 @@ struct sl_batch {
     int64_t first_seen_us; /* the oldest file's first sighting */
     struct sl_batch_source src;
     /* outputs */
-    bool already;         /* the id was recorded before: nothing was done */
-    uint64_t rows_loaded; /* rows appended (0 when already) */
+    bool already;         /* the id was recorded before: nothing was done,
+                             and rows_loaded, checksum and each file's
+                             outcome and rows_loaded are those recorded */
+    uint64_t rows_loaded; /* rows appended (or recorded, when already) */
     uint64_t checksum;    /* order-independent checksum of the rows loaded */
     char id_out[65];      /* the id used (the given or the derived one) */
 };

@@ -59,11 +59,26 @@ int sl__duckdb_exec(struct sl_wh *wh, const char *sql, struct sl_error *err)
     duckdb_result res;
     int rc = SL_OK;
     if (duckdb_query(wh->con, sql, &res) == DuckDBError) {
-        rc = sl__duckdb_fail(err, (int)duckdb_result_error_type(&res), sql,
-                             duckdb_result_error(&res));
+        rc = sl__duckdb_fail_result(err, &res, sql);
     }
     duckdb_destroy_result(&res);
     return rc;
+}
+
+/* Catalog changes (CREATE SCHEMA/TABLE, the audit tables) one at a time in
+ * this process: two connections creating at once conflict in DuckDB's
+ * catalog ("write-write conflict"), which would fail a batch for nothing.
+ * Recursive: ensure_table prepares the audit tables inside its own turn. */
+static pthread_mutex_t ddl_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+void sl__duckdb_ddl_lock(void)
+{
+    pthread_mutex_lock(&ddl_mu);
+}
+
+void sl__duckdb_ddl_unlock(void)
+{
+    pthread_mutex_unlock(&ddl_mu);
 }
 
 /* ROLLBACK after a failure; its own failure cannot add anything useful. */
@@ -728,8 +743,20 @@ out:
     return rc;
 }
 
+static int ensure_table(struct sl_wh *wh, const struct sl_table *t,
+                        bool *out_created, struct sl_error *err);
+
 static int dd_ensure_table(struct sl_wh *wh, const struct sl_table *t,
                            bool *out_created, struct sl_error *err)
+{
+    sl__duckdb_ddl_lock();
+    int rc = ensure_table(wh, t, out_created, err);
+    sl__duckdb_ddl_unlock();
+    return rc;
+}
+
+static int ensure_table(struct sl_wh *wh, const struct sl_table *t,
+                        bool *out_created, struct sl_error *err)
 {
     *out_created = false;
     if (wh->active != NULL) {

@@ -101,6 +101,10 @@ SL_NODISCARD int sl__duckdb_exec(struct sl_wh *wh, const char *sql,
 SL_NODISCARD int sl__duckdb_qualified(struct sl_buf *b, const char *dataset,
                                       const char *name);
 
+/* Catalog changes one at a time in this process (recursive). */
+void sl__duckdb_ddl_lock(void);
+void sl__duckdb_ddl_unlock(void);
+
 /* ROLLBACK after a failure; its own failure cannot add anything useful. */
 void sl__duckdb_rollback(struct sl_wh *wh);
 
@@ -192,6 +196,10 @@ SL_NODISCARD int sl__duckdb_fp_loaded(struct sl_wh *wh, const char *table,
 SL_NODISCARD int sl__duckdb_fps_loaded(struct sl_wh *wh, const char *table,
                                        const char *const *fps, size_t n,
                                        bool *out_yes, struct sl_error *err);
+/* b's id (id_out) is recorded: fill rows_loaded, checksum and each file's
+ * outcome and rows from the record. */
+SL_NODISCARD int sl__duckdb_batch_info(struct sl_wh *wh, struct sl_batch *b,
+                                       struct sl_error *err);
 /* Record b and its files (inside the open transaction). */
 SL_NODISCARD int sl__duckdb_record_batch(struct sl_wh *wh,
                                          const struct sl_batch *b,
