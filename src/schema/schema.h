@@ -32,9 +32,13 @@ enum sl_type {
 
 enum sl_mode { SL_M_NULLABLE, SL_M_REQUIRED, SL_M_REPEATED };
 
-/* Options for sl_table_parse_ex / sl_registry_load_ex; zero-initialise. */
+/* Options for sl_table_parse_ex / sl_registry_load_ex; zero-initialise.
+ * Column names follow BigQuery's flexible column names by default
+ * (docs/SCHEMAS.md §3.1). */
 struct sl_schema_opts {
-    bool flexible_names; /* BigQuery "flexible column names" instead of the classic rule */
+    bool classic_names;  /* only the classic rule: ASCII letters, digits, '_' */
+    bool flexible_names; /* ignored: flexible names are the default now (kept
+                            so that older callers build) */
 };
 
 /* Canonical upper-case BigQuery name ("INTEGER", "RECORD", ...). */
