@@ -31,6 +31,9 @@ struct def {
     char *dataset; /* owned, NULL when the path does not map to a safe name */
     char *table;   /* owned */
     bool skip;     /* refused before parsing (bad name, duplicate) */
+    uint64_t size; /* file size and modification time as read (or stat'ed) */
+    int64_t mtime_ns;
+    bool stated; /* size and mtime_ns are known */
 };
 
 struct walk {
@@ -293,8 +296,16 @@ static int check_names(struct walk *w, size_t rel_off)
     return rc;
 }
 
-static int read_file(const char *path, char **out, size_t *out_len,
-                     struct sl_error *err)
+static void note_stat(struct def *d, const struct stat *st)
+{
+    d->size = (uint64_t)st->st_size;
+    d->mtime_ns =
+        (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    d->stated = true;
+}
+
+static int read_file(struct def *d, const char *path, char **out,
+                     size_t *out_len, struct sl_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -308,6 +319,7 @@ static int read_file(const char *path, char **out, size_t *out_len,
         sl__error_path(err, path);
         return -SL_EIO;
     }
+    note_stat(d, &st);
     if ((size_t)st.st_size > MAX_DEF_SIZE) {
         close(fd);
         SL_ERR(err, -SL_ESCHEMA, "definition is larger than %zu MiB",
@@ -356,6 +368,7 @@ void sl_registry_destroy(struct sl_registry *reg)
         sl_table_destroy(reg->tables[i]);
     }
     sl__free(reg->tables);
+    sl__free(reg->dir);
     sl__free(reg);
 }
 
@@ -367,6 +380,40 @@ static void walk_release(struct walk *w)
         sl__free(w->defs[i].table);
     }
     sl__free(w->defs);
+}
+
+/* The files' fingerprint: each path, size and modification time, in path
+ * order (defs are sorted by path); files not stat'ed yet are now. */
+static uint64_t files_hash(struct walk *w)
+{
+    uint64_t h = sl__hash_bytes("", 0);
+    for (size_t i = 0; i < w->len; i++) {
+        struct def *d = &w->defs[i];
+        struct stat st;
+        if (!d->stated && stat(d->file, &st) == 0) {
+            note_stat(d, &st);
+        }
+        uint64_t part[3] = {sl__hash_bytes(d->file, strlen(d->file)), d->size,
+                            (uint64_t)d->mtime_ns};
+        h = (h ^ sl__hash_bytes(part, sizeof(part))) * 1099511628211ULL;
+    }
+    return h;
+}
+
+int sl_registry_changed(const struct sl_registry *reg, bool *out_changed,
+                        struct sl_error *err)
+{
+    struct walk w = {.err = err};
+    *out_changed = false;
+    int rc = walk_dir(&w, reg->dir, 0);
+    if (rc == SL_OK) {
+        if (w.len > 0) {
+            qsort(w.defs, w.len, sizeof(*w.defs), cmp_file);
+        }
+        *out_changed = files_hash(&w) != reg->files_hash;
+    }
+    walk_release(&w);
+    return rc;
 }
 
 int sl_registry_load_ex(const char *dir, const struct sl_schema_opts *opts,
@@ -410,7 +457,7 @@ int sl_registry_load_ex(const char *dir, const struct sl_schema_opts *opts,
         if (d->skip) {
             continue;
         }
-        rc = read_file(d->file, &text, &len, &ferr);
+        rc = read_file(d, d->file, &text, &len, &ferr);
         if (rc == SL_OK) {
             rc = sl_table_parse_ex(text, len, d->file, d->dataset, d->table,
                                    opts, problems, &reg->tables[reg->n_tables],
@@ -440,6 +487,9 @@ int sl_registry_load_ex(const char *dir, const struct sl_schema_opts *opts,
     if (reg->n_tables > 1) {
         qsort(reg->tables, reg->n_tables, sizeof(*reg->tables), cmp_table);
     }
+    reg->files_hash = files_hash(&w);
+    reg->dir = root;
+    root = NULL;
     *out = reg;
     reg = NULL;
 out:
