@@ -3,6 +3,7 @@
  * compares first (equal texts, equal tables). schema stage. */
 #include "core/common.h"
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/hash.h"
 #include "schema/plan.h"
@@ -11,11 +12,42 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A JSON string: plain ASCII (nearly every name and type) in one copy,
+ * anything else through the general escaper. A registry writes ~30,000
+ * fields a plan, so this is on the way of every `sluice schema plan`. */
+static int json_str(struct sl_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            return sl__buf_json_str(b, s, n);
+        }
+    }
+    int rc = sl__buf_reserve(b, n + 2);
+    if (rc == SL_OK) {
+        b->data[b->len++] = '"';
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len++] = '"';
+        b->data[b->len] = '\0';
+    }
+    return rc;
+}
+
 /* ,"key":"value" with value escaped as JSON. */
 static int put_str(struct sl_buf *b, const char *key, const char *v)
 {
-    int rc = sl__buf_printf(b, ",\"%s\":", key);
-    return rc == SL_OK ? sl__buf_json_str(b, v, strlen(v)) : rc;
+    size_t kn = strlen(key);
+    int rc = sl__buf_reserve(b, kn + 4);
+    if (rc == SL_OK) {
+        b->data[b->len++] = ',';
+        b->data[b->len++] = '"';
+        memcpy(b->data + b->len, key, kn);
+        b->len += kn;
+        b->data[b->len++] = '"';
+        b->data[b->len++] = ':';
+    }
+    return rc == SL_OK ? json_str(b, v, strlen(v)) : rc;
 }
 
 /* int64 properties as strings, as Google's JSON mapping writes them. */
@@ -26,11 +58,11 @@ static int put_int(struct sl_buf *b, const char *key, long long v)
 
 static int write_fields(struct sl_buf *b, const struct sl_field *rec);
 
-static int write_field(struct sl_buf *b, const struct sl_field *f)
+int sl_field_write_json(const struct sl_field *f, struct sl_buf *b)
 {
     int rc = sl__buf_append(b, "{\"name\":", 8);
     if (rc == SL_OK) {
-        rc = sl__buf_json_str(b, f->name, f->name_len);
+        rc = json_str(b, f->name, f->name_len);
     }
     if (rc == SL_OK) {
         rc = put_str(b, "type", sl_type_name(f->type));
@@ -80,7 +112,7 @@ static int write_fields(struct sl_buf *b, const struct sl_field *rec)
             rc = sl__buf_putc(b, ',');
         }
         if (rc == SL_OK) {
-            rc = write_field(b, &rec->fields[i]);
+            rc = sl_field_write_json(&rec->fields[i], b);
         }
     }
     return rc == SL_OK ? sl__buf_putc(b, ']') : rc;
@@ -100,8 +132,7 @@ static int write_partitioning(struct sl_buf *b, const struct sl_table *t)
     if (t->part_kind == SL_PART_RANGE && t->part_field != NULL) {
         rc = sl__buf_append(b, ",\"partitioning\":{\"field\":", 25);
         if (rc == SL_OK) {
-            rc = sl__buf_json_str(b, t->part_field->name,
-                                  t->part_field->name_len);
+            rc = json_str(b, t->part_field->name, t->part_field->name_len);
         }
         if (rc == SL_OK) {
             rc = sl__buf_printf(
@@ -121,7 +152,7 @@ int sl_table_write_json(const struct sl_table *t, struct sl_buf *out)
     if (rc == SL_OK && t->description != NULL) {
         rc = sl__buf_append(out, "\"description\":", 14);
         if (rc == SL_OK) {
-            rc = sl__buf_json_str(out, t->description, strlen(t->description));
+            rc = json_str(out, t->description, strlen(t->description));
         }
         if (rc == SL_OK) {
             rc = sl__buf_putc(out, ',');
@@ -143,8 +174,8 @@ int sl_table_write_json(const struct sl_table *t, struct sl_buf *out)
                 rc = sl__buf_putc(out, ',');
             }
             if (rc == SL_OK) {
-                rc = sl__buf_json_str(out, t->cluster[i]->name,
-                                      t->cluster[i]->name_len);
+                rc =
+                    json_str(out, t->cluster[i]->name, t->cluster[i]->name_len);
             }
         }
         if (rc == SL_OK) {
@@ -157,4 +188,46 @@ int sl_table_write_json(const struct sl_table *t, struct sl_buf *out)
 void sl_def_hash(const char *json, size_t len, char out[17])
 {
     snprintf(out, 17, "%016llx", (unsigned long long)sl__hash_bytes(json, len));
+}
+
+int sl_table_copy_layout(struct sl_table *dst, const struct sl_table *src)
+{
+    const struct sl_field *pf =
+        src->part_field == NULL
+            ? NULL
+            : sl_field_find(&dst->root, src->part_field->name,
+                            src->part_field->name_len);
+    if (src->part_kind != SL_PART_NONE &&
+        (src->part_field == NULL || pf != NULL)) {
+        char *ty = src->part_type != NULL ? sl__strdup(src->part_type) : NULL;
+        if (src->part_type != NULL && ty == NULL) {
+            return -SL_ENOMEM;
+        }
+        sl__free(dst->part_type);
+        dst->part_type = ty;
+        dst->part_kind = src->part_kind;
+        dst->part_field = pf;
+        dst->range_start = src->range_start;
+        dst->range_end = src->range_end;
+        dst->range_interval = src->range_interval;
+    }
+    if (src->n_cluster == 0) {
+        return SL_OK;
+    }
+    const struct sl_field **cl = sl__calloc(src->n_cluster, sizeof(*cl));
+    if (cl == NULL) {
+        return -SL_ENOMEM;
+    }
+    for (size_t i = 0; i < src->n_cluster; i++) {
+        cl[i] = sl_field_find(&dst->root, src->cluster[i]->name,
+                              src->cluster[i]->name_len);
+        if (cl[i] == NULL) {
+            sl__free((void *)cl);
+            return SL_OK; /* a clustering column is gone: keep none */
+        }
+    }
+    sl__free((void *)dst->cluster);
+    dst->cluster = cl;
+    dst->n_cluster = src->n_cluster;
+    return SL_OK;
 }

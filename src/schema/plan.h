@@ -22,6 +22,17 @@
 SL_NODISCARD int sl_table_write_json(const struct sl_table *t,
                                      struct sl_buf *out);
 
+/* Append one field object (and its sub-fields) in the same canonical form.
+ * -SL_ENOMEM. */
+SL_NODISCARD int sl_field_write_json(const struct sl_field *f,
+                                     struct sl_buf *out);
+
+/* Give dst the partitioning and clustering of src, their columns found in
+ * dst by name (a part whose column dst lacks is left out). For a warehouse
+ * that keeps them outside its catalog. -SL_ENOMEM. */
+SL_NODISCARD int sl_table_copy_layout(struct sl_table *dst,
+                                      const struct sl_table *src);
+
 /* A short fingerprint of a canonical JSON text: 16 hex digits of its FNV-1a
  * hash and a NUL (for change detection, not security). */
 void sl_def_hash(const char *json, size_t len, char out[17]);
