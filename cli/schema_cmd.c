@@ -1,94 +1,264 @@
-/* schema_cmd.c - `sluice schema apply`: create every table of a registry. cli. */
+/* schema_cmd.c - `sluice schema plan` and `sluice schema apply`: compare a
+ * registry with the warehouse, then create and evolve its tables in one
+ * transaction, refusing unsafe changes (docs/EVOLUTION.md). cli. */
 #include "core/common.h"
+
 #include "cli/cli.h"
+#include "cli/schema_cli.h"
 #include "core/buf.h"
 #include "schema/schema.h"
 #include "warehouse/driver.h"
+#include "warehouse/evolve.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *apply_help =
-    "usage: sluice schema apply --schemas DIR [--warehouse URI]\n"
-    "Create every table defined under DIR in the warehouse (and the _sluice_loads\n"
-    "table). Idempotent: existing tables with the same definition are left unchanged.\n"
-    "If any definition is invalid, every problem is listed and nothing is applied.\n"
+static const char *plan_help =
+    "usage: sluice schema plan --schemas DIR [--warehouse URI] [--json]\n"
+    "Compare every table defined under DIR with the warehouse and print what\n"
+    "`sluice schema apply` would do: tables to create; columns to add; modes\n"
+    "to relax; types to widen; description, partitioning and clustering\n"
+    "changes; and the unsafe changes it refuses (drop, rename, narrowing or\n"
+    "other type change, NULLABLE to REQUIRED, REPEATED changed, tables\n"
+    "changed outside Sluice), each with the reason and what to do.\n"
+    "Changes nothing.\n"
     "  --schemas DIR      folder of table definitions (required)\n"
-    "  --warehouse URI    default duckdb://./warehouse.duckdb (or $SLUICE_WAREHOUSE)\n"
-    "  --quiet            print only the summary line\n"
-    "Exit codes: 0 done, 2 usage or definition error, 4 warehouse error.\n";
+    "  --warehouse URI    default duckdb://./warehouse.duckdb (or "
+    "$SLUICE_WAREHOUSE)\n"
+    "  --json             one JSON document (docs/EVOLUTION.md)\n"
+    "  --quiet            print only refusals and the summary line\n"
+    "Exit codes: 0 nothing unsafe, 2 unsafe changes, invalid definitions or\n"
+    "usage error, 4 warehouse error.\n";
+
+static const char *check_help =
+    "usage: sluice schema check --schemas DIR [--quiet]\n"
+    "Parse and check every definition under DIR as plan and apply would, "
+    "without\n"
+    "a warehouse, and list every problem.\n"
+    "  --schemas DIR      folder of table definitions (required)\n"
+    "  --quiet            print only the problems and the summary line\n"
+    "Exit codes: 0 all valid, 2 invalid definitions or usage error.\n";
+
+static const char *apply_help =
+    "usage: sluice schema apply --schemas DIR [--warehouse URI] [--strict]\n"
+    "                           [--allow-unsafe] [--json] [--quiet]\n"
+    "Create and evolve every table defined under DIR, in one transaction (all\n"
+    "or nothing): new tables, new NULLABLE/REPEATED columns and fields,\n"
+    "REQUIRED to NULLABLE, widened types, descriptions, partitioning and\n"
+    "clustering. Tables with unsafe changes and invalid definitions are\n"
+    "refused with their reasons and left as they are; the others are\n"
+    "applied. Every applied definition is recorded in _sluice_tables and\n"
+    "each change in _sluice_schema_history. Applying twice changes nothing.\n"
+    "  --schemas DIR      folder of table definitions (required)\n"
+    "  --warehouse URI    default duckdb://./warehouse.duckdb (or "
+    "$SLUICE_WAREHOUSE)\n"
+    "  --strict           apply nothing if any definition is invalid or any\n"
+    "                     table is refused\n"
+    "  --allow-unsafe     apply unsafe changes too (drop, rename, convert,\n"
+    "                     NOT NULL, tables changed outside Sluice); never\n"
+    "                     implied\n"
+    "  --json             print the plan applied as one JSON document\n"
+    "  --quiet            print only refusals and the summary line\n"
+    "Exit codes: 0 done, 2 some definitions invalid or tables refused (the\n"
+    "rest applied) or usage error, 4 warehouse error (nothing applied).\n";
+
+struct sopts {
+    const char *schemas;
+    const char *warehouse;
+    bool json, quiet, strict, allow_unsafe;
+};
+
+static int usage_error(const char *cmd, const char *what, const char *arg)
+{
+    fprintf(stderr, "sluice schema %s: %s%s%s (see --help)\n", cmd, what,
+            arg != NULL ? " " : "", arg != NULL ? arg : "");
+    return 2;
+}
+
+enum sub { SUB_PLAN, SUB_APPLY, SUB_CHECK };
+
+/* Parse the options after `schema plan|apply|check`; returns -1 to go on,
+ * else an exit code. */
+static int parse(int argc, char **argv, enum sub sub, struct sopts *o)
+{
+    static const char *const names[] = {"plan", "apply", "check"};
+    const char *cmd = names[sub];
+    bool apply = sub == SUB_APPLY;
+    memset(o, 0, sizeof(*o));
+    o->warehouse = getenv("SLUICE_WAREHOUSE");
+    if (o->warehouse == NULL) {
+        o->warehouse = SL_DEFAULT_WAREHOUSE;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        size_t nl = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        const char **dst = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(sub == SUB_APPLY  ? apply_help
+                  : sub == SUB_PLAN ? plan_help
+                                    : check_help,
+                  stdout);
+            return 0;
+        } else if (strncmp(a, "--schemas", nl) == 0 && nl == 9) {
+            dst = &o->schemas;
+        } else if (sub != SUB_CHECK && strncmp(a, "--warehouse", nl) == 0 &&
+                   nl == 11) {
+            dst = &o->warehouse;
+        } else if (sub != SUB_CHECK && strcmp(a, "--json") == 0) {
+            o->json = true;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (apply && strcmp(a, "--strict") == 0) {
+            o->strict = true;
+        } else if (apply && strcmp(a, "--allow-unsafe") == 0) {
+            o->allow_unsafe = true;
+        } else {
+            return usage_error(
+                cmd, a[0] == '-' ? "unknown option" : "unexpected argument", a);
+        }
+        if (dst != NULL) {
+            if (eq == NULL && i + 1 >= argc) {
+                return usage_error(cmd, "needs a value:", a);
+            }
+            *dst = eq != NULL ? eq + 1 : argv[++i];
+        }
+    }
+    if (o->schemas == NULL) {
+        return usage_error(cmd, "--schemas is required", NULL);
+    }
+    return -1;
+}
+
+/* plan, or apply: load the registry, read the warehouse once, plan, and for
+ * apply run the plan in one transaction. */
+static int run(const struct sopts *o, bool apply)
+{
+    const char *cmd = apply ? "schema apply" : "schema plan";
+    double t0 = cli_now();
+    struct sl_error err = {0};
+    struct sl_buf problems;
+    struct sl_registry *reg = NULL;
+    struct sl_wh *wh = NULL;
+    struct sl_evolve ev = {0};
+    int code = 0;
+    sl__buf_init(&problems);
+    int rc = sl_registry_load(o->schemas, &problems, &reg, &err);
+    const struct sl_wh_ops *ops = sl_wh_driver_for(o->warehouse);
+    if (rc != SL_OK) {
+        cli_print_error(cmd, &err);
+        code = sl_exit_code(rc);
+        goto out;
+    }
+    if (ops == NULL) {
+        fprintf(stderr, "sluice %s: unknown warehouse URI '%s'\n", cmd,
+                o->warehouse);
+        code = 2;
+        goto out;
+    }
+    rc = ops->open(o->warehouse, &wh, &err);
+    if (rc == SL_OK) {
+        rc = sl_evolve_plan(
+            ops, wh, reg, o->allow_unsafe ? SL_WH_ALLOW_UNSAFE : 0, &ev, &err);
+    }
+    size_t n_invalid = schema_count_files(problems.data);
+    bool refused = ev.n_refused > 0 || n_invalid > 0;
+    if (rc == SL_OK && apply && !(o->strict && refused)) {
+        size_t applied = 0;
+        rc = sl_evolve_apply(ops, wh, &ev, reg, &applied, &err);
+    }
+    if (rc != SL_OK) {
+        cli_print_error(cmd, &err);
+        if (apply) {
+            fprintf(stderr, "sluice %s: nothing was applied\n", cmd);
+        }
+        code = sl_exit_code(rc);
+        goto out;
+    }
+    struct schema_report r = {.warehouse = o->warehouse,
+                              .ev = &ev,
+                              .problems = problems.data,
+                              .n_invalid = n_invalid,
+                              .applied = apply && !(o->strict && refused),
+                              .quiet = o->quiet,
+                              .seconds = cli_now() - t0};
+    if (o->json) {
+        schema_print_json(&r, stdout);
+    } else {
+        schema_print_text(&r, stdout, apply ? stderr : stdout);
+    }
+    if (apply && o->strict && refused) {
+        fprintf(stderr,
+                "sluice %s: --strict: nothing was applied (%zu refused "
+                "tables, %zu invalid definitions)\n",
+                cmd, ev.n_refused, n_invalid);
+    }
+    code = refused ? 2 : 0;
+out:
+    sl_evolve_release(&ev);
+    if (ops != NULL && wh != NULL) {
+        ops->close(wh);
+    }
+    sl_registry_destroy(reg);
+    sl__buf_release(&problems);
+    return code;
+}
+
+/* check: the registry alone. */
+static int check(const struct sopts *o)
+{
+    double t0 = cli_now();
+    struct sl_error err = {0};
+    struct sl_buf problems;
+    struct sl_registry *reg = NULL;
+    sl__buf_init(&problems);
+    int rc = sl_registry_load(o->schemas, &problems, &reg, &err);
+    int code = 0;
+    if (rc != SL_OK) {
+        cli_print_error("schema check", &err);
+        code = sl_exit_code(rc);
+    } else {
+        size_t bad = schema_count_files(problems.data);
+        if (problems.len > 0) {
+            fprintf(stderr, "invalid definitions:\n%s", problems.data);
+        }
+        printf("%zu definitions valid, %zu invalid (%s, %.3f s)\n",
+               reg->n_tables, bad, o->schemas, cli_now() - t0);
+        code = bad > 0 ? 2 : 0;
+    }
+    sl_registry_destroy(reg);
+    sl__buf_release(&problems);
+    return code;
+}
 
 int cmd_schema(int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        fputs(apply_help, argc < 1 ? stderr : stdout);
+    static const char *usage =
+        "usage: sluice schema plan|apply|check --schemas DIR [options]\n"
+        "  plan    compare the registry with the warehouse; changes nothing\n"
+        "  apply   create and evolve the tables, refusing unsafe changes\n"
+        "  check   parse and check the definitions only (no warehouse)\n"
+        "Run 'sluice schema SUBCOMMAND --help' for its options.\n";
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
+        strcmp(argv[0], "-h") == 0) {
+        fputs(usage, argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
-    if (strcmp(argv[0], "apply") != 0) {
-        fprintf(stderr, "sluice schema: unknown subcommand '%s' (try: sluice schema apply)\n",
+    enum sub sub = strcmp(argv[0], "apply") == 0   ? SUB_APPLY
+                   : strcmp(argv[0], "plan") == 0  ? SUB_PLAN
+                   : strcmp(argv[0], "check") == 0 ? SUB_CHECK
+                                                   : (enum sub) - 1;
+    if ((int)sub < 0) {
+        fprintf(stderr,
+                "sluice schema: unknown subcommand '%s' (try: sluice schema "
+                "plan, apply or check)\n",
                 argv[0]);
         return 2;
     }
-    struct cli_opts o;
-    int rc = cli_parse(argc - 1, argv + 1, &o, apply_help, false);
-    if (rc != 0) {
-        free(o.files);
-        return rc;
+    struct sopts o;
+    int code = parse(argc - 1, argv + 1, sub, &o);
+    if (code >= 0) {
+        return code;
     }
-    free(o.files);
-    if (o.schemas == NULL) {
-        fprintf(stderr, "sluice schema apply: --schemas is required\n");
-        return 2;
-    }
-    struct sl_error err = {0};
-    struct sl_buf problems;
-    sl__buf_init(&problems);
-    struct sl_registry *reg = NULL;
-    double t0 = cli_now();
-    rc = sl_registry_load(o.schemas, &problems, &reg, &err);
-    if (rc != SL_OK || problems.len > 0) {
-        if (rc != SL_OK) {
-            cli_print_error("schema apply", &err);
-        }
-        if (problems.len > 0) {
-            fprintf(stderr, "sluice schema apply: invalid definitions, nothing applied:\n%s",
-                    problems.data);
-        }
-        sl__buf_release(&problems);
-        sl_registry_destroy(reg);
-        return 2;
-    }
-    sl__buf_release(&problems);
-    const struct sl_wh_ops *ops = sl_wh_driver_for(o.warehouse);
-    if (ops == NULL) {
-        fprintf(stderr, "sluice schema apply: unknown warehouse URI '%s'\n", o.warehouse);
-        sl_registry_destroy(reg);
-        return 2;
-    }
-    struct sl_wh *wh = NULL;
-    rc = ops->open(o.warehouse, &wh, &err);
-    size_t created = 0, unchanged = 0;
-    for (size_t i = 0; rc == SL_OK && i < reg->n_tables; i++) {
-        bool c = false;
-        rc = ops->ensure_table(wh, reg->tables[i], &c, &err);
-        if (rc == SL_OK) {
-            created += c;
-            unchanged += !c;
-            if (c && !o.quiet) {
-                printf("created %s.%s\n", reg->tables[i]->dataset, reg->tables[i]->name);
-            }
-        } else {
-            sl__error_prefix(&err, "%s.%s: ", reg->tables[i]->dataset, reg->tables[i]->name);
-        }
-    }
-    int code = 0;
-    if (rc != SL_OK) {
-        cli_print_error("schema apply", &err);
-        code = sl_exit_code(rc);
-    }
-    printf("%zu tables: %zu created, %zu unchanged (%s, %.2f s)\n", reg->n_tables, created,
-           unchanged, o.warehouse, cli_now() - t0);
-    ops->close(wh);
-    sl_registry_destroy(reg);
-    return code;
+    return sub == SUB_CHECK ? check(&o) : run(&o, sub == SUB_APPLY);
 }
