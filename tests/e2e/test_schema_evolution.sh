@@ -156,19 +156,16 @@ if [ "$(id -u)" != 0 ]; then
     expect_exit 4 -- "$SLUICE" schema apply --schemas "$R" --warehouse "duckdb://$TMP/ro/wh.duckdb"
 fi
 chmod 700 "$TMP/ro"
-# locked by another process: a load reading a FIFO holds the file open
-mkfifo "$TMP/fifo"
-"$SLUICE" load --schemas "$R" --table sales.orders --warehouse "$WH" - < "$TMP/fifo" >/dev/null 2>&1 &
+# locked by another process: hold the file's lock as DuckDB takes it (fcntl)
+python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close(); time.sleep(120)' "$TMP/wh.duckdb" "$TMP/locked" &
 holder=$!
-exec 9>"$TMP/fifo"
-for _ in $(seq 50); do
-    "$SLUICE" query --warehouse "$WH" "SELECT 1" >/dev/null 2>&1 || break
-    sleep 0.1
-done
+for _ in $(seq 300); do [ -e "$TMP/locked" ] && break; sleep 0.1; done
 expect_exit 4 -- "$SLUICE" schema apply --schemas "$R" --warehouse "$WH"
 check_grep "lock named" "Could not set lock" "$TMP/err"
-exec 9>&-
-wait $holder
+check_grep "nothing applied (locked)" "nothing was applied" "$TMP/err"
+kill $holder; wait $holder 2>/dev/null
 
 # ---- usage ------------------------------------------------------------------------
 expect_exit 2 -- "$SLUICE" schema plan --warehouse "$WH"
