@@ -88,17 +88,14 @@ static int cmp_str(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-static char *lower_dup(const char *ds, const char *name)
+/* s in ASCII lower case (caller frees); NULL on ENOMEM. */
+static char *lower_dup(const char *s)
 {
-    size_t n = strlen(ds) + strlen(name) + 2;
-    char *s = sl__malloc(n);
-    if (s != NULL) {
-        snprintf(s, n, "%s.%s", ds, name);
-        for (char *p = s; *p != '\0'; p++) {
-            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        }
+    char *d = sl__strdup(s);
+    for (char *p = d; p != NULL && *p != '\0'; p++) {
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
     }
-    return s;
+    return d;
 }
 
 static void recorder_release(struct ddl *a)
@@ -245,7 +242,11 @@ static int rows_open(struct ddl *a, struct rowbuf *rb, const char *table,
         duckdb_destroy_logical_type(&types[i]);
     }
     rb->cap = duckdb_vector_size();
-    return rb->ch != NULL ? SL_OK : oom(a);
+    if (rb->ch == NULL) {
+        duckdb_appender_destroy(&rb->app);
+        return oom(a);
+    }
+    return SL_OK;
 }
 
 static int rows_flush(struct ddl *a, struct rowbuf *rb)
@@ -324,11 +325,11 @@ static int write_records(struct ddl *a)
     int rc = SL_OK;
     duckdb_prepared_statement del = NULL;
     for (size_t i = 0; rc == SL_OK && i < a->n_recs; i++) {
-        char *key = lower_dup(a->recs[i].name, "");
+        char *key = lower_dup(a->recs[i].name);
         if (key == NULL) {
-            return oom(a);
+            rc = oom(a);
+            break;
         }
-        key[strlen(key) - 1] = '\0'; /* "ds.t." -> "ds.t" */
         bool had =
             a->n_recorded > 0 && bsearch(&key, a->recorded, a->n_recorded,
                                          sizeof(char *), cmp_str) != NULL;

@@ -7,6 +7,7 @@
  * load path's in-transaction update. tests. */
 #include "core/common.h"
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "schema/plan.h"
 #include "schema/schema.h"
@@ -424,18 +425,27 @@ static void test_unsafe_refused_then_allowed(void **state)
 /* ---- all or nothing
  * ------------------------------------------------------------ */
 
-/* Everything observable about the warehouse, as one text. */
+/* Everything observable about the warehouse, as one text: the catalog, the
+ * records, the history, and the rows of main.TABLE (column a). */
+static char *snapshot_of(struct fx *fx, const char *table)
+{
+    char q[1024];
+    snprintf(q, sizeof(q),
+             "SELECT (SELECT string_agg(schema_name || '.' || table_name || "
+             "'.' || column_name || ' ' || data_type || ' ' || is_nullable, "
+             "'; ' ORDER BY schema_name, table_name, column_index) FROM "
+             "duckdb_columns() WHERE database_name = current_database()), "
+             "(SELECT string_agg(table_name || hash, ',' ORDER BY "
+             "table_name) FROM main._sluice_tables), (SELECT count(*) FROM "
+             "main._sluice_schema_history), (SELECT string_agg(a::VARCHAR, "
+             "',' ORDER BY a) FROM main.%s)",
+             table);
+    return sql(fx, q);
+}
+
 static char *snapshot(struct fx *fx)
 {
-    return sql(fx,
-               "SELECT (SELECT string_agg(schema_name || '.' || table_name || "
-               "'.' || column_name || ' ' || data_type || ' ' || is_nullable, "
-               "'; ' ORDER BY schema_name, table_name, column_index) FROM "
-               "duckdb_columns() WHERE database_name = current_database()), "
-               "(SELECT string_agg(table_name || hash, ',' ORDER BY "
-               "table_name) FROM main._sluice_tables), (SELECT count(*) FROM "
-               "main._sluice_schema_history), (SELECT string_agg(a::VARCHAR, "
-               "',' ORDER BY a) FROM main.t1)");
+    return snapshot_of(fx, "t1");
 }
 
 static void test_fault_at_every_step(void **state)
@@ -716,6 +726,65 @@ static void test_update_in_tx(void **state)
     sl_table_destroy(t3);
 }
 
+/* ---- out of memory ----------------------------------------------------------
+ */
+
+/* Fail the N-th allocation of a plan and apply, for N = 1, 2, ... until it
+ * succeeds: each failure is -SL_ENOMEM with the warehouse as it was (leaks
+ * are ASan's and valgrind's to find). */
+static void test_oom_sweep(void **state)
+{
+    struct fx *fx = *state;
+    put(fx, "o.json",
+        "[{\"name\": \"a\", \"type\": \"INT64\"}, {\"name\": "
+        "\"r\", \"type\": \"RECORD\", \"fields\": [{\"name\": "
+        "\"x\", \"type\": \"INT64\"}]}]");
+    apply_ok(fx, 0, NULL);
+    exec_ok(fx, "INSERT INTO o VALUES (1, {'x': 2})");
+    put(fx, "o.json",
+        "{\"description\": \"d\", \"fields\": [{\"name\": "
+        "\"a\", \"type\": \"NUMERIC\"}, {\"name\": \"r\", "
+        "\"type\": \"RECORD\", \"fields\": [{\"name\": \"x\", "
+        "\"type\": \"BIGNUMERIC\"}, {\"name\": \"y\", \"type\": "
+        "\"DATE\"}]}, {\"name\": \"b\", \"type\": \"STRING\"}]}");
+    put(fx, "n/new.json", "[{\"name\": \"k\", \"type\": \"STRING\"}]");
+    char *before = snapshot_of(fx, "o");
+    struct sl_registry *reg = NULL;
+    struct sl_error err = {0};
+    assert_int_equal(sl_registry_load(fx->dir, NULL, &reg, &err), SL_OK);
+    int rc = -SL_ENOMEM;
+    uint64_t n;
+    for (n = 1; n < 5000 && rc != SL_OK; n++) {
+        struct sl_evolve ev;
+        size_t applied = 0;
+        memset(&err, 0, sizeof(err));
+        sl_alloc_fail_after(n);
+        rc = sl_evolve_plan(D, fx->wh, reg, 0, &ev, &err);
+        if (rc == SL_OK) {
+            rc = sl_evolve_apply(D, fx->wh, &ev, reg, &applied, &err);
+        }
+        sl_alloc_fail_after(0);
+        sl_evolve_release(&ev);
+        if (rc != SL_OK) {
+            if (rc != -SL_ENOMEM) {
+                fprintf(stderr, "allocation %llu: %d %s\n",
+                        (unsigned long long)n, rc, err.msg);
+            }
+            assert_int_equal(rc, -SL_ENOMEM);
+            char *now = snapshot_of(fx, "o");
+            assert_string_equal(now, before);
+            free(now);
+        }
+    }
+    assert_int_equal(rc, SL_OK);
+    printf("oom sweep: %llu allocation points\n", (unsigned long long)n);
+    assert_true(n > 20);
+    assert_string_equal(one(fx, "SELECT a || r.x || (r.y IS NULL) FROM o"),
+                        "1.0000000002true");
+    sl_registry_destroy(reg);
+    free(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_without_record, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_update_in_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom_sweep, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
