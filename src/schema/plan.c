@@ -447,40 +447,40 @@ static void diff_field(struct pctx *c, const struct sl_field *h,
     sl__buf_release(&b);
 }
 
-/* Match the fields of RECORDs h and w (the table roots at the top) by name,
- * pair a dropped field with a new one of the same shape at the same position
- * as a rename, check the order (new fields come last, old ones keep their
- * order), then compare each pair. */
-static void diff_fields(struct pctx *c, const struct sl_field *h,
-                        const struct sl_field *w)
+/* How the fields of two RECORDs pair up. */
+struct match {
+    long *hm;  /* per have field: index of its want field, -1 if none */
+    long *wm;  /* per want field: index of its have field, -1 if none */
+    bool *ren; /* per have field: paired by position as a rename */
+};
+
+/* Pair fields by name (case-insensitively), then a dropped field with a new
+ * one of the same shape at the same position as a rename; the rest of the
+ * have side is dropped. */
+static void pair_fields(struct pctx *c, const struct sl_field *h,
+                        const struct sl_field *w, struct match *m)
 {
-    size_t nh = h->n_fields, nw = w->n_fields;
-    long *hm = sl__malloc((nh + 1) * sizeof(long));
-    long *wm = sl__malloc((nw + 1) * sizeof(long));
-    if (hm == NULL || wm == NULL) {
-        fail_oom(c);
-        goto out;
+    for (size_t j = 0; j < w->n_fields; j++) {
+        m->wm[j] = -1;
     }
-    for (size_t j = 0; j < nw; j++) {
-        wm[j] = -1;
-    }
-    for (size_t i = 0; i < nh; i++) {
+    for (size_t i = 0; i < h->n_fields; i++) {
         const struct sl_field *f =
             sl_field_find(w, h->fields[i].name, h->fields[i].name_len);
-        hm[i] = f != NULL ? (long)f->idx : -1;
+        m->hm[i] = f != NULL ? (long)f->idx : -1;
+        m->ren[i] = false;
         if (f != NULL) {
-            wm[f->idx] = (long)i;
+            m->wm[f->idx] = (long)i;
         }
     }
-    for (size_t i = 0; i < nh && c->rc == SL_OK; i++) {
+    for (size_t i = 0; i < h->n_fields && c->rc == SL_OK; i++) {
         const struct sl_field *hf = &h->fields[i];
-        if (hm[i] >= 0) {
+        if (m->hm[i] >= 0) {
             continue;
         }
-        if (i < nw && wm[i] < 0 && same_shape(hf, &w->fields[i])) {
+        if (i < w->n_fields && m->wm[i] < 0 && same_shape(hf, &w->fields[i])) {
             const struct sl_field *wf = &w->fields[i];
-            hm[i] = (long)i;
-            wm[i] = (long)i;
+            m->hm[i] = m->wm[i] = (long)i;
+            m->ren[i] = true;
             add(c, SL_CH_RENAME, wf->path, hf, wf, "rename %s %s to %s",
                 noun(wf), hf->path, wf->name);
             continue;
@@ -488,14 +488,19 @@ static void diff_fields(struct pctx *c, const struct sl_field *h,
         add(c, SL_CH_DROP, hf->path, hf, NULL, "drop %s %s", noun(hf),
             hf->path);
     }
-    /* order: matched fields keep their relative order, new ones come after
-     * the last matched one */
+}
+
+/* Paired fields must keep their relative order; returns the want index of
+ * the last paired field (new fields must come after it). */
+static long check_order(struct pctx *c, const struct sl_field *h,
+                        const struct sl_field *w, const struct match *m)
+{
     long last_h = -1, last_w = -1;
     bool moved = false;
-    for (size_t j = 0; j < nw; j++) {
-        if (wm[j] >= 0) {
-            moved = moved || wm[j] < last_h;
-            last_h = wm[j] > last_h ? wm[j] : last_h;
+    for (size_t j = 0; j < w->n_fields; j++) {
+        if (m->wm[j] >= 0) {
+            moved = moved || m->wm[j] < last_h;
+            last_h = m->wm[j] > last_h ? m->wm[j] : last_h;
             last_w = (long)j;
         }
     }
@@ -504,14 +509,20 @@ static void diff_fields(struct pctx *c, const struct sl_field *h,
             c, SL_CH_REORDER, w->path, h, w, "fields of %s change order",
             w->parent == NULL && w->path[0] == '\0' ? "the table" : w->path);
         block(c, ch,
-              "keep the existing fields in the warehouse's order (`sluice "
-              "schema plan` lists it); a new order needs a new table");
+              "keep the existing fields in the order the table has them; a "
+              "new order needs a new table");
     }
+    return last_w;
+}
+
+static void report_adds(struct pctx *c, const struct sl_field *w,
+                        const struct match *m, long last_w)
+{
     struct sl_buf tb;
     sl__buf_init(&tb);
-    for (size_t j = 0; j < nw && c->rc == SL_OK; j++) {
+    for (size_t j = 0; j < w->n_fields && c->rc == SL_OK; j++) {
         const struct sl_field *wf = &w->fields[j];
-        if (wm[j] >= 0) {
+        if (m->wm[j] >= 0) {
             continue;
         }
         if ((long)j < last_w) {
@@ -521,28 +532,48 @@ static void diff_fields(struct pctx *c, const struct sl_field *h,
             block(c, ch,
                   "move the new field after the existing ones: fields are "
                   "appended at the end of their RECORD");
-        } else if (wf->mode == SL_M_REQUIRED) {
-            add(c, SL_CH_ADD_REQUIRED, wf->path, NULL, wf, "add %s %s %s",
-                noun(wf), wf->path, type_str(&tb, wf));
         } else {
-            add(c, SL_CH_ADD, wf->path, NULL, wf, "add %s %s %s", noun(wf),
-                wf->path, type_str(&tb, wf));
+            add(c, wf->mode == SL_M_REQUIRED ? SL_CH_ADD_REQUIRED : SL_CH_ADD,
+                wf->path, NULL, wf, "add %s %s %s", noun(wf), wf->path,
+                type_str(&tb, wf));
         }
     }
     sl__buf_release(&tb);
-    for (size_t i = 0; i < nh && c->rc == SL_OK; i++) {
-        const struct sl_field *hf = &h->fields[i];
-        const struct sl_field *wf = hm[i] >= 0 ? &w->fields[hm[i]] : NULL;
-        if (wf != NULL &&
-            sl__eq_ci(hf->name, hf->name_len, wf->name, wf->name_len)) {
+}
+
+/* Diff the fields of RECORDs h and w (the table roots at the top): pair
+ * them, check the order (new fields last, old ones in their order), list
+ * additions, then compare each pair. */
+static void diff_fields(struct pctx *c, const struct sl_field *h,
+                        const struct sl_field *w)
+{
+    struct match m = {
+        .hm = sl__malloc((h->n_fields + 1) * sizeof(long)),
+        .wm = sl__malloc((w->n_fields + 1) * sizeof(long)),
+        .ren = sl__malloc(h->n_fields + 1),
+    };
+    if (m.hm == NULL || m.wm == NULL || m.ren == NULL) {
+        fail_oom(c);
+    } else {
+        pair_fields(c, h, w, &m);
+        report_adds(c, w, &m, check_order(c, h, w, &m));
+    }
+    for (size_t i = 0;
+         m.hm != NULL && m.ren != NULL && i < h->n_fields && c->rc == SL_OK;
+         i++) {
+        if (m.hm[i] < 0) {
+            continue;
+        }
+        const struct sl_field *hf = &h->fields[i], *wf = &w->fields[m.hm[i]];
+        if (m.ren[i]) {
+            diff_options(c, hf, wf); /* a rename: the shapes are equal */
+        } else {
             diff_field(c, hf, wf);
-        } else if (wf != NULL) {
-            diff_options(c, hf, wf); /* a rename: types are equal */
         }
     }
-out:
-    sl__free(hm);
-    sl__free(wm);
+    sl__free(m.hm);
+    sl__free(m.wm);
+    sl__free(m.ren);
 }
 
 /* ------------------------------------------------------------------ tables */
