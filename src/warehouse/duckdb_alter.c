@@ -274,9 +274,25 @@ static size_t depth_of(const struct sl_field *f)
     return d;
 }
 
-/* Renames, shallow first (a member's path names its renamed parents). */
+/* ALTER TABLE t RENAME COLUMN <path of field f, named `from`> TO `to`. */
+static int rename_one(struct ddl *a, const struct sl_plan *p,
+                      const struct sl_field *f, const char *from,
+                      const char *to)
+{
+    int rc = alter(a, p->want);
+    rc = rc == SL_OK ? sl__buf_append(&a->sql, "RENAME COLUMN ", 14) : rc;
+    rc = rc == SL_OK ? member_path(&a->sql, p, f, false, from) : rc;
+    rc = rc == SL_OK ? sl__buf_append(&a->sql, " TO ", 4) : rc;
+    rc = rc == SL_OK ? sl__sql_quote_ident(&a->sql, to) : rc;
+    return rc != SL_OK ? oom(a) : ax(a, NULL);
+}
+
+/* Renames, shallow first (a member's path names its renamed parents). A
+ * struct member whose name changes only in case goes through a temporary
+ * name: DuckDB refuses "day" -> "Day" as a clash with itself. */
 static int renames(struct ddl *a, const struct sl_plan *p)
 {
+    static const char tmp[] = "_sluice_rename_tmp";
     int rc = SL_OK;
     for (size_t d = 1; rc == SL_OK && d <= 16; d++) {
         for (size_t i = 0; rc == SL_OK && i < p->n_changes; i++) {
@@ -285,15 +301,13 @@ static int renames(struct ddl *a, const struct sl_plan *p)
                 depth_of(c->from) != d) {
                 continue;
             }
-            rc = alter(a, p->want);
-            rc = rc == SL_OK ? sl__buf_append(&a->sql, "RENAME COLUMN ", 14)
-                             : rc;
-            rc = rc == SL_OK
-                     ? member_path(&a->sql, p, c->from, false, c->from->name)
-                     : rc;
-            rc = rc == SL_OK ? sl__buf_append(&a->sql, " TO ", 4) : rc;
-            rc = rc == SL_OK ? sl__sql_quote_ident(&a->sql, c->to->name) : rc;
-            rc = rc != SL_OK ? oom(a) : ax(a, NULL);
+            if (c->kind == SL_CH_RENAME_CASE && c->from->parent != NULL) {
+                rc = rename_one(a, p, c->from, c->from->name, tmp);
+                rc = rc == SL_OK ? rename_one(a, p, c->from, tmp, c->to->name)
+                                 : rc;
+            } else {
+                rc = rename_one(a, p, c->from, c->from->name, c->to->name);
+            }
         }
     }
     return rc;

@@ -422,6 +422,59 @@ static void test_unsafe_refused_then_allowed(void **state)
     assert_int_equal(ev.n_refused, 1);
 }
 
+/* Renames keep the values: a case-only one is safe, others need
+ * --allow-unsafe; members are renamed in place inside lists too. */
+static void test_renames_keep_values(void **state)
+{
+    struct fx *fx = *state;
+    put(fx, "rn.json",
+        "[{\"name\": \"Amount\", \"type\": \"INT64\"}, "
+        "{\"name\": \"old\", \"type\": \"STRING\"}, "
+        "{\"name\": \"l\", \"type\": \"RECORD\", \"mode\": "
+        "\"REPEATED\", \"fields\": [{\"name\": \"p\", "
+        "\"type\": \"INT64\"}, {\"name\": \"q\", \"type\": "
+        "\"DATE\"}]}]");
+    apply_ok(fx, 0, NULL);
+    exec_ok(fx, "INSERT INTO rn VALUES (7, 'v', [{'p': 1, 'q': DATE "
+                "'2024-02-03'}])");
+    put(fx, "rn.json",
+        "[{\"name\": \"amount\", \"type\": \"INT64\"}, "
+        "{\"name\": \"new\", \"type\": \"STRING\"}, "
+        "{\"name\": \"l\", \"type\": \"RECORD\", \"mode\": "
+        "\"REPEATED\", \"fields\": [{\"name\": \"p\", "
+        "\"type\": \"INT64\"}, {\"name\": \"day\", \"type\": "
+        "\"DATE\"}]}]");
+    struct sl_evolve ev;
+    apply_ok(fx, 0, &ev);
+    assert_int_equal(ev.n_refused, 1); /* two renames are unsafe */
+    apply_ok(fx, SL_WH_ALLOW_UNSAFE, &ev);
+    assert_int_equal(ev.n_change, 1);
+    assert_string_equal(
+        one(fx, "SELECT amount || new || l[1].p || l[1].day FROM rn"),
+        "7v12024-02-03");
+    assert_string_equal(one(fx, "SELECT string_agg(column_name, '|' ORDER "
+                                "BY column_index) FROM duckdb_columns() "
+                                "WHERE table_name = 'rn'"),
+                        "amount|new|l");
+    /* the case alone: safe */
+    put(fx, "rn.json",
+        "[{\"name\": \"AMOUNT\", \"type\": \"INT64\"}, "
+        "{\"name\": \"new\", \"type\": \"STRING\"}, "
+        "{\"name\": \"l\", \"type\": \"RECORD\", \"mode\": "
+        "\"REPEATED\", \"fields\": [{\"name\": \"p\", "
+        "\"type\": \"INT64\"}, {\"name\": \"Day\", \"type\": "
+        "\"DATE\"}]}]");
+    apply_ok(fx, 0, &ev);
+    assert_int_equal(ev.n_change, 1);
+    assert_string_equal(one(fx, "SELECT \"AMOUNT\" || l[1].\"Day\" FROM rn"),
+                        "72024-02-03");
+    assert_string_equal(one(fx, "SELECT data_type FROM duckdb_columns() "
+                                "WHERE column_name = 'l'"),
+                        "STRUCT(p BIGINT, \"Day\" DATE)[]");
+    apply_ok(fx, 0, &ev);
+    assert_int_equal(ev.n_unchanged, 1);
+}
+
 /* ---- all or nothing
  * ------------------------------------------------------------ */
 
@@ -792,6 +845,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_widen_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_refused_then_allowed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_renames_keep_values, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fault_at_every_step, setup,
                                         teardown),
