@@ -19,6 +19,11 @@
 struct sl_wh;     /* an open warehouse connection (driver-private layout) */
 struct sl_cursor; /* a query result being read (driver-private layout) */
 
+struct sl_plan;           /* schema/plan.h: one table's changes */
+struct sl_wh_table_state; /* warehouse/evolve.h: a table as the warehouse holds
+                             it */
+struct sl_wh_apply_opts;  /* warehouse/evolve.h: how schema_apply runs */
+
 /* ---- opening ------------------------------------------------------------ */
 
 enum sl_wh_mode {
@@ -196,6 +201,22 @@ struct sl_wh_ops {
     int (*split_statements)(struct sl_wh *wh, const char *sql, char ***out,
                             size_t *out_n, struct sl_error *err);
     void (*free_statements)(char **stmts, size_t n);
+
+    /* ---- schema evolution (docs/EVOLUTION.md; contracts in evolve.h) ---- */
+    /* Describe each of the n tables in want as the warehouse holds it, reading
+     * the catalog once for all of them. */
+    int (*schema_read)(struct sl_wh *wh, const struct sl_table *const *want,
+                       size_t n, struct sl_wh_table_state *out,
+                       struct sl_error *err);
+    /* Apply n plans in one transaction: all or nothing. */
+    int (*schema_apply)(struct sl_wh *wh, const struct sl_plan *const *plans,
+                        size_t n, const struct sl_wh_apply_opts *opts,
+                        struct sl_error *err);
+    /* Inside the caller's open transaction, bring t's table to t with only the
+     * changes `allow` permits (SL_WH_ALLOW_FIELD_ADDITION/_RELAXATION). */
+    int (*schema_update_in_tx)(struct sl_wh *wh, const struct sl_table *t,
+                               unsigned allow, size_t *out_applied,
+                               struct sl_error *err);
 };
 
 /* Pick the driver for a URI; NULL if the scheme is unknown. A bare path is

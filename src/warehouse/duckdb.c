@@ -231,6 +231,11 @@ static int open_instance(struct sl_wh *wh, const char *path,
     /* Never download extensions behind the user's back (JSON is probed
      * below; an auto-install would hit the network from a data loader). */
     (void)duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
+    /* New files in the current storage format: with the default (v0.10) an
+     * empty column costs ~3 KB of metadata, so the 1,217 real tables made a
+     * 110 MB file that took ~1 s to open; now 5 MB and ~0.1 s
+     * (BENCHMARKS.md, "Registry"). Existing files keep their format. */
+    (void)duckdb_set_config(cfg, "storage_compatibility_version", "latest");
     if (o->mode == SL_WH_READ && strcmp(path, ":memory:") != 0) {
         (void)duckdb_set_config(cfg, "access_mode", "READ_ONLY");
     } else {
@@ -611,7 +616,7 @@ out:
 /* "description [sluice: partitioned by DAY(ts); clustered by a, b]": DuckDB
  * has neither partitions nor clustering, so they are recorded for people and
  * for later migrations (docs/TYPES.md). */
-static int table_comment(struct sl_buf *b, const struct sl_table *t)
+int sl__duckdb_table_comment(struct sl_buf *b, const struct sl_table *t)
 {
     int rc = SL_OK;
     bool extra = t->part_kind != SL_PART_NONE || t->n_cluster > 0;
@@ -643,10 +648,11 @@ static int table_comment(struct sl_buf *b, const struct sl_table *t)
     return rc == SL_OK ? sl__buf_putc(b, ']') : rc;
 }
 
-static int create_table_sql(struct sl_buf *b, const struct sl_table *t,
-                            const struct col *cols)
+int sl__duckdb_create_sql(struct sl_buf *b, const struct sl_table *t,
+                          const struct col *cols, bool strict)
 {
-    int rc = sl__buf_append(b, "CREATE TABLE IF NOT EXISTS ", 27);
+    int rc = strict ? sl__buf_append(b, "CREATE TABLE ", 13)
+                    : sl__buf_append(b, "CREATE TABLE IF NOT EXISTS ", 27);
     if (rc == SL_OK) {
         rc = sl__duckdb_qualified(b, t->dataset, t->name);
     }
@@ -695,13 +701,13 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
         goto out;
     }
     sl__buf_reset(&b);
-    if ((oom = create_table_sql(&b, t, cols) != SL_OK)) {
+    if ((oom = sl__duckdb_create_sql(&b, t, cols, false) != SL_OK)) {
         goto out;
     }
     if ((rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
         goto out;
     }
-    if ((oom = table_comment(&note, t) != SL_OK)) {
+    if ((oom = sl__duckdb_table_comment(&note, t) != SL_OK)) {
         goto out;
     }
     if (note.len > 0) {
@@ -714,21 +720,12 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
             goto out;
         }
     }
-    for (size_t i = 0; i < t->root.n_fields; i++) {
-        const struct sl_field *f = &t->root.fields[i];
-        if (f->description == NULL || f->description[0] == '\0') {
-            continue;
-        }
-        sl__buf_reset(&b);
-        oom = sl__buf_append(&b, "COMMENT ON COLUMN ", 18) != SL_OK ||
-              sl__duckdb_qualified(&b, t->dataset, t->name) != SL_OK ||
-              sl__buf_putc(&b, '.') != SL_OK ||
-              sl__sql_quote_ident(&b, f->name) != SL_OK ||
-              sl__buf_append(&b, " IS ", 4) != SL_OK ||
-              sl__sql_quote_literal(&b, f->description) != SL_OK;
-        if (oom || (rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
-            goto out;
-        }
+    /* Field descriptions are kept with the recorded definition (view
+     * main._sluice_columns), not as column comments: COMMENT ON COLUMN costs
+     * ~0.5 ms a statement (docs/EVOLUTION.md). The definition is recorded
+     * for `sluice schema plan` (docs/EVOLUTION.md). */
+    if ((rc = sl__duckdb_record(wh, t, NULL, err)) != SL_OK) {
+        goto out;
     }
     rc = sl__duckdb_exec(wh, "COMMIT", err);
 out:
@@ -799,4 +796,7 @@ const struct sl_wh_ops sl__duckdb_ops = {
     .cursor_close = sl__duckdb_cursor_close,
     .split_statements = sl__duckdb_split_statements,
     .free_statements = sl__duckdb_free_statements,
+    .schema_read = sl__duckdb_schema_read,
+    .schema_apply = sl__duckdb_schema_apply,
+    .schema_update_in_tx = sl__duckdb_schema_update_in_tx,
 };
