@@ -21,7 +21,7 @@ enum cli_cmd {
     CLI_APPLY = 1u << 3, /* schema apply */
 };
 
-/* --schema_update_option values (kept for schema evolution; not acted on) */
+/* --schema_update_option values (the load applies them in its transaction) */
 enum {
     CLI_ALLOW_FIELD_ADDITION = 1u << 0,
     CLI_ALLOW_FIELD_RELAXATION = 1u << 1,

@@ -106,6 +106,10 @@ struct sl_batch {
     unsigned flags;     /* SL_BATCH_* */
     const char *origin; /* "load", "gateway", ... recorded with the batch */
     const char *salt;   /* mixed into a derived id (a forced reload), or NULL */
+    unsigned schema_update; /* SL_WH_ALLOW_FIELD_ADDITION/_RELAXATION (evolve.h):
+                               the table is brought to t's definition with
+                               only those changes, inside the batch's own
+                               transaction, before its rows */
     int64_t first_seen_us; /* the oldest file's first sighting */
     struct sl_batch_source src;
     /* outputs */

@@ -226,6 +226,14 @@ static int run_batch(struct run *r, struct sl_error *err)
     if (rc != SL_OK) {
         return rc;
     }
+    if (b->schema_update != 0) {
+        size_t applied = 0;
+        rc = sl__duckdb_schema_update_in_tx(r->wh, b->t, b->schema_update,
+                                            &applied, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
     if ((rc = dispositions(r, err)) != SL_OK) {
         return rc;
     }
