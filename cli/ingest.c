@@ -153,22 +153,9 @@ static void show_progress(void *ud, uint64_t done, uint64_t total,
 /* ---- shared setup
  * ------------------------------------------------------------ */
 
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
 static enum sl_format format_for(const struct cli_opts *o, const char *file)
 {
-    if (o->format != NULL) {
-        return strcmp(o->format, "csv") == 0 ? SL_FMT_CSV : SL_FMT_NDJSON;
-    }
-    return (ends_with(file, ".csv") || ends_with(file, ".csv.gz") ||
-            ends_with(file, ".csv.zst") || ends_with(file, ".tsv") ||
-            ends_with(file, ".tsv.gz"))
-               ? SL_FMT_CSV
-               : SL_FMT_NDJSON;
+    return cli_format_of(o, file);
 }
 
 struct run {
