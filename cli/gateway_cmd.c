@@ -163,6 +163,7 @@ int cmd_run(int argc, char **argv)
     struct gw_opts g;
     int rc = gw_parse("run", argc, argv, run_help,
                       GW_ONCE | GW_THREADS | GW_LOG, &g);
+    free(g.files);
     if (rc != 0) {
         return rc;
     }

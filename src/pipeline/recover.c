@@ -318,7 +318,9 @@ int recover(struct svc *s, struct sl_error *err)
     }
     for (size_t i = 0; i < s->n_tables; i++) {
         struct gtable *t = &s->tables[i];
-        qsort(t->staged, t->n_staged, sizeof(*t->staged), by_staged);
+        if (t->n_staged > 1) {
+            qsort(t->staged, t->n_staged, sizeof(*t->staged), by_staged);
+        }
     }
     static const char *const dirs[] = {"transformed", "quarantine", "failed",
                                        "cloud_ready"};

@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 KILLS=${SLUICE_CRASH_KILLS:-50}
 FILES=${SLUICE_CRASH_FILES:-2000}
+NTH=${SLUICE_CRASH_NTH:-1 2}   # which passage of each point to die at
 nfiles() { find "$1" -type f ! -name '.*' 2>/dev/null | wc -l; }
 
 # a gateway on the generated registry, quick windows and retries
@@ -73,7 +74,7 @@ check_end() {
 python3 "$SRC/tests/support/gwgen.py" "$TMP/small" 60 11 || exit 1
 points="claimed staged-recorded stage-good-rows stage-moved batch-sealed batch-file-moved before-load after-load batch-recorded"
 for p in $points; do
-    for n in 1 2; do
+    for n in $NTH; do
         G=$TMP/cp
         mkgw "$G" "$TMP/small"
         drop_all "$G" "$TMP/small"
