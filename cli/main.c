@@ -13,7 +13,9 @@ static const char *usage =
     "default).\n"
     "\n"
     "commands:\n"
-    "  schema apply   create every table of a registry in the warehouse\n"
+    "  schema plan    show what schema apply would create, change or refuse\n"
+    "  schema apply   create and evolve every table of a registry in the warehouse\n"
+    "  schema check   parse and check a registry's definitions\n"
     "  schema infer   print the BigQuery schema of data files that have none\n"
     "  validate       check files against a table, report bad records, load "
     "nothing\n"
@@ -68,7 +70,14 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } gw[] = {{"init", cmd_init}, {"run", cmd_run}, {"rules", cmd_rules}};
+    } gw[] = {{"init", cmd_init},
+              {"run", cmd_run},
+              {"status", cmd_status},
+              {"health", cmd_health},
+              {"retry", cmd_retry},
+              {"replay", cmd_replay},
+              {"verify", cmd_verify},
+              {"rules", cmd_rules}};
     for (size_t i = 0; i < SL_ARRAY_LEN(gw); i++) {
         if (strcmp(cmd, gw[i].name) == 0) {
             return gw[i].fn(argc - 2, argv + 2);

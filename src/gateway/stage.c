@@ -58,6 +58,11 @@ static void out_flush(struct out *o)
     if (o->sha != NULL) {
         EVP_DigestUpdate(o->sha, o->buf.data, o->buf.len);
     }
+    if (sl__fault_point("stage-write")) {
+        o->err = ENOSPC; /* tests: a full disk, deterministically */
+        sl__buf_reset(&o->buf);
+        return;
+    }
     size_t done = 0;
     while (done < o->buf.len) {
         ssize_t n = write(o->fd, o->buf.data + done, o->buf.len - done);

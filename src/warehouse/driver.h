@@ -20,6 +20,11 @@
 struct sl_wh;     /* an open warehouse connection (driver-private layout) */
 struct sl_cursor; /* a query result being read (driver-private layout) */
 
+struct sl_plan;           /* schema/plan.h: one table's changes */
+struct sl_wh_table_state; /* warehouse/evolve.h: a table as the warehouse holds
+                             it */
+struct sl_wh_apply_opts;  /* warehouse/evolve.h: how schema_apply runs */
+
 /* ---- opening ------------------------------------------------------------ */
 
 enum sl_wh_mode {
@@ -102,6 +107,10 @@ struct sl_batch {
     unsigned flags;     /* SL_BATCH_* */
     const char *origin; /* "load", "gateway", ... recorded with the batch */
     const char *salt;   /* mixed into a derived id (a forced reload), or NULL */
+    unsigned schema_update; /* SL_WH_ALLOW_FIELD_ADDITION/_RELAXATION (evolve.h):
+                               the table is brought to t's definition with
+                               only those changes, inside the batch's own
+                               transaction, before its rows */
     int64_t first_seen_us; /* the oldest file's first sighting */
     struct sl_batch_source src;
     /* Statements run inside the batch's transaction after its rows are
@@ -116,8 +125,10 @@ struct sl_batch {
      * load names its destination here. Borrowed. */
     const char *audit_table;
     /* outputs */
-    bool already;         /* the id was recorded before: nothing was done */
-    uint64_t rows_loaded; /* rows appended (0 when already) */
+    bool already;         /* the id was recorded before: nothing was done,
+                             and rows_loaded, checksum and each file's
+                             outcome and rows_loaded are those recorded */
+    uint64_t rows_loaded; /* rows appended (or recorded, when already) */
     uint64_t checksum;    /* order-independent checksum of the rows loaded */
     char id_out[65];      /* the id used (the given or the derived one) */
 };
@@ -217,6 +228,22 @@ struct sl_wh_ops {
                      const char *dataset, const char *name);
     int (*quote_ident)(struct sl_buf *b, const char *name);
     int (*quote_literal)(struct sl_buf *b, const char *s);
+
+    /* ---- schema evolution (docs/EVOLUTION.md; contracts in evolve.h) ---- */
+    /* Describe each of the n tables in want as the warehouse holds it, reading
+     * the catalog once for all of them. */
+    int (*schema_read)(struct sl_wh *wh, const struct sl_table *const *want,
+                       size_t n, struct sl_wh_table_state *out,
+                       struct sl_error *err);
+    /* Apply n plans in one transaction: all or nothing. */
+    int (*schema_apply)(struct sl_wh *wh, const struct sl_plan *const *plans,
+                        size_t n, const struct sl_wh_apply_opts *opts,
+                        struct sl_error *err);
+    /* Inside the caller's open transaction, bring t's table to t with only the
+     * changes `allow` permits (SL_WH_ALLOW_FIELD_ADDITION/_RELAXATION). */
+    int (*schema_update_in_tx)(struct sl_wh *wh, const struct sl_table *t,
+                               unsigned allow, size_t *out_applied,
+                               struct sl_error *err);
 };
 
 /* ops' table_ref / quote_ident / quote_literal, or standard SQL when the

@@ -230,9 +230,23 @@ static int run_batch(struct run *r, struct sl_error *err)
     bool yes = false;
     int rc = b->id != NULL ? sl__duckdb_batch_recorded(r->wh, b->id, &yes, err)
                            : SL_OK;
-    if (rc != SL_OK || yes) {
-        b->already = yes;
+    if (rc == SL_OK && yes) {
+        /* committed before (a retry after a crash): say what it holds */
+        snprintf(b->id_out, sizeof(b->id_out), "%s", b->id);
+        b->already = true;
+        rc = sl__duckdb_batch_info(r->wh, b, err);
         return rc != SL_OK ? rc : 1;
+    }
+    if (rc != SL_OK) {
+        return rc;
+    }
+    if (b->schema_update != 0) {
+        size_t applied = 0;
+        rc = sl__duckdb_schema_update_in_tx(r->wh, b->t, b->schema_update,
+                                            &applied, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
     }
     if ((rc = dispositions(r, err)) != SL_OK) {
         return rc;
@@ -324,7 +338,9 @@ int sl__duckdb_load_batch(struct sl_wh *wh, struct sl_batch *b,
     }
     sl__duckdb_rollback(wh);
     if (rc == 1) {
-        b->rows_loaded = 0;
+        if (!b->already) {
+            b->rows_loaded = 0;
+        }
         return SL_OK;
     }
     return rc;
