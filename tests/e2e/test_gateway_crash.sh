@@ -109,7 +109,9 @@ wait $feeder
 echo "random kills: $kills SIGKILLs in $(( $(date +%s) - start )) s"
 "$SLUICE" run --gateway "$G" --once 2>"$TMP/drain.err" >/dev/null
 rc=$?
-check_eq "after $kills kills: the drain's exit (3: some files failed, as planned)" "$rc" "3"
+# 3 when the drain itself failed some of the planned corrupt files, 0 when
+# the killed runs already had (check_end counts failed/ either way)
+case $rc in 0 | 3) ok ;; *) ko "after $kills kills: the drain's exit $rc, want 0 or 3" ;; esac
 check_end "$G" "$TMP/big" "after $kills SIGKILLs"
 # the ledger agrees with the folders
 expect_exit 0 -- "$SLUICE" status --gateway "$G" --json
