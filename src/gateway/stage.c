@@ -268,8 +268,11 @@ static void stage_open_file(const struct sl_stage_req *req,
     int e = p.rejects_open ? out_close(&p.rejects, req->fsync, NULL) : 0;
     if (e != 0) {
         out_discard(req->root, &p.rejects);
+        char msg[480];
+        snprintf(msg, sizeof(msg), "%.300s: cannot write the rejects: %s",
+                 req->rejects_rel, strerror(e));
         set_error(res, SL_STAGE_RETRY, e == ENOSPC ? -SL_ENOSPC : -SL_EIO,
-                  "cannot write the rejects");
+                  msg);
         return;
     }
     if (res->st.too_many_bad) {
@@ -291,8 +294,10 @@ static void stage_open_file(const struct sl_stage_req *req,
     struct sl_file_stats first = res->st;
     out_open(&p.good, req->root, req->good_rel, true);
     sl__crash_point("stage-good-rows");
-    rc = p.good.err != 0 ? SL_ERR(&err, -SL_EIO, "%s: cannot write: %s",
-                                  req->good_rel, strerror(p.good.err))
+    rc = p.good.err != 0 ? SL_ERR(&err,
+                                  p.good.err == ENOSPC ? -SL_ENOSPC : -SL_EIO,
+                                  "%s: cannot write: %s", req->good_rel,
+                                  strerror(p.good.err))
                          : validate(&p, path, true, res, &err);
     if (rc == SL_OK && (strcmp(first.fingerprint, res->st.fingerprint) != 0 ||
                         !same_file(path, fd, st))) {
