@@ -229,6 +229,18 @@ static void classify(struct sl_stage_res *res, int rc, const char *msg)
     set_error(res, o, rc, msg);
 }
 
+/* Tests (SLUICE_FAIL_AT=stage-read): one more row, "{}", appended to the
+ * file being staged, as a producer writing in place would. */
+static void append_row(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = write(fd, "{}\n", 3);
+        (void)n;
+        close(fd);
+    }
+}
+
 static void stage_open_file(const struct sl_stage_req *req,
                             struct sl_stage_res *res, const char *path, int fd,
                             const struct stat *st)
@@ -253,6 +265,9 @@ static void stage_open_file(const struct sl_stage_req *req,
     }
     struct pass p = {.req = req, .t = req->t};
     int rc = validate(&p, path, false, res, &err);
+    if (rc == SL_OK && sl__fault_point("stage-read")) {
+        append_row(path); /* tests: a producer still writing in place */
+    }
     if (rc == SL_OK && !same_file(path, fd, st)) {
         rc = SL_ERR(&err, -SL_ECHANGED, "%s changed while it was read",
                     req->raw_name);

@@ -2,7 +2,8 @@
 # The gateway under faults (issue 12), each made deterministic: a warehouse
 # locked by another process for as long as the test says, a full disk while
 # staging (SLUICE_FAIL_AT=stage-write), a file deleted or replaced just after
-# it was claimed (claimed-delete, claimed-replace), a ledger lost and rebuilt
+# it was claimed (claimed-delete, claimed-replace), a file written to while
+# it is read (stage-read), a ledger lost and rebuilt
 # from the folders and the warehouse, and a warehouse that is no DuckDB file.
 # Each ends with every valid record loaded once. Real binary, DuckDB, SQLite.
 . "$(dirname "$0")/lib.sh"
@@ -134,6 +135,15 @@ SLUICE_FAIL_AT=claimed-replace:1 expect_exit 0 -- "$SLUICE" run --gateway "$G" -
 check_eq "replaced after the claim: only the new content (one empty row)" \
     "$(wq "$G" "SELECT count(*) || ' ' || count(x) FROM main.loose")" "1 0"
 check_eq "replaced after the claim: one file archived" "$(nfiles "$G/sent")" "1"
+
+# a file written to while it is being read: noticed at the end of the read,
+# staged again once it is still, and all of it loaded
+drop "$TMP/two.ndjson" "$G" loose two-again.ndjson
+printf '{"x":3}\n' >> "$G/raw/loose/two-again.ndjson"
+SLUICE_FAIL_AT=stage-read:1 expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+check_grep "changed while read: retried" "will retry.*changed while it was read" "$TMP/err"
+check_eq "changed while read: every row of the final file, once" \
+    "$(wq "$G" "SELECT count(*) || ' ' || sum(x) FROM main.loose")" "5 6"
 
 # ---- the ledger lost: rebuilt from the folders and the warehouse, nothing
 # loaded twice, a copy of loaded content still recognised
