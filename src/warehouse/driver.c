@@ -26,7 +26,8 @@ static size_t scheme_len(const char *uri)
 
 const struct sl_wh_ops *sl_wh_driver_for(const char *uri)
 {
-    static const struct sl_wh_ops *const drivers[] = {&sl__duckdb_ops};
+    static const struct sl_wh_ops *const drivers[] = {&sl__duckdb_ops,
+                                                       &sl__clickhouse_ops};
     if (uri == NULL) {
         return NULL;
     }

@@ -201,5 +201,6 @@ struct sl_wh_ops {
 const struct sl_wh_ops *sl_wh_driver_for(const char *uri);
 
 extern const struct sl_wh_ops sl__duckdb_ops;
+extern const struct sl_wh_ops sl__clickhouse_ops; /* docs/CLICKHOUSE.md */
 
 #endif
