@@ -596,11 +596,14 @@ int cmd_load(int argc, char **argv)
     struct sl_error err = {0};
     const struct sl_wh_ops *ops = sl_wh_driver_for(r.o.warehouse);
     struct sl_wh *wh = NULL;
+    char shown[1024];
+    sl_wh_uri_shown(r.o.warehouse, shown, sizeof(shown));
     if (ops == NULL) {
         r.exit_code = cli_fail("load", -SL_EUSAGE,
                                "--warehouse %s: unknown kind of warehouse "
-                               "(duckdb://PATH, or a path)",
-                               r.o.warehouse);
+                               "(duckdb://PATH, clickhouse://HOST:PORT/DB, "
+                               "or a path)",
+                               shown);
         return finish(&r);
     }
     struct sl_wh_open_opts oo = {.mode = SL_WH_CREATE,
@@ -621,7 +624,7 @@ int cmd_load(int argc, char **argv)
     }
     if (!r.o.quiet) {
         printf("loading into %s.%s (%s)%s\n", r.t->dataset, r.t->name,
-               r.o.warehouse, created ? ", table created" : "");
+               shown, created ? ", table created" : "");
         if (r.o.project[0] != '\0') {
             /* checked by cli_parse; a warehouse with projects would take it */
             printf("  project %s ignored: a %s warehouse has no projects\n",

@@ -74,18 +74,20 @@ int cmd_schema(int argc, char **argv)
     }
     sl__buf_release(&problems);
     const struct sl_wh_ops *ops = sl_wh_driver_for(o.warehouse);
+    char shown[1024];
+    sl_wh_uri_shown(o.warehouse, shown, sizeof(shown));
     if (ops == NULL) {
         sl_registry_destroy(reg);
         return cli_fail("schema apply", -SL_EUSAGE,
                         "--warehouse %s: unknown kind of warehouse "
-                        "(duckdb://PATH, or a path)",
-                        o.warehouse);
+                        "(duckdb://PATH, clickhouse://HOST:PORT/DB, or a path)",
+                        shown);
     }
     struct sl_wh *wh = NULL;
     struct sl_wh_open_opts oo = {.mode = SL_WH_CREATE,
                                  .lock_timeout_ms = o.lock_timeout_ms};
     rc = ops->open(o.warehouse, &oo, &wh, &err);
-    size_t created = 0, unchanged = 0;
+    size_t created = 0, unchanged = 0, refused = 0;
     for (size_t i = 0; rc == SL_OK && i < reg->n_tables; i++) {
         bool c = false;
         rc = ops->ensure_table(wh, reg->tables[i], &c, &err);
@@ -95,17 +97,30 @@ int cmd_schema(int argc, char **argv)
             if (c && !o.quiet) {
                 printf("created %s.%s\n", reg->tables[i]->dataset, reg->tables[i]->name);
             }
+        } else if (rc == -SL_ESCHEMA) {
+            /* a table the warehouse cannot hold, or holds differently: say
+               so and go on with the others */
+            sl__error_prefix(&err, "%s.%s: ", reg->tables[i]->dataset, reg->tables[i]->name);
+            cli_print_error("schema apply", &err);
+            sl__error_clear(&err);
+            refused++;
+            rc = SL_OK;
         } else {
             sl__error_prefix(&err, "%s.%s: ", reg->tables[i]->dataset, reg->tables[i]->name);
         }
     }
-    int code = 0;
+    int code = refused > 0 ? 2 : 0;
     if (rc != SL_OK) {
         cli_print_error("schema apply", &err);
         code = sl_exit_code(rc);
     }
-    printf("%zu tables: %zu created, %zu unchanged (%s, %.2f s)\n", reg->n_tables, created,
-           unchanged, o.warehouse, cli_now() - t0);
+    if (refused > 0) {
+        printf("%zu tables: %zu created, %zu unchanged, %zu refused (%s, %.2f s)\n",
+               reg->n_tables, created, unchanged, refused, shown, cli_now() - t0);
+    } else {
+        printf("%zu tables: %zu created, %zu unchanged (%s, %.2f s)\n", reg->n_tables, created,
+               unchanged, shown, cli_now() - t0);
+    }
     ops->close(wh);
     sl_registry_destroy(reg);
     return code;

@@ -428,7 +428,8 @@ int sl__ch_count(struct sl_wh *wh, size_t s, const char *sql, int64_t *out,
         if (row[0].kind == SL_V_I64) {
             *out = row[0].u.i;
         } else if (row[0].kind == SL_V_NUMTEXT) {
-            *out = strtoll(row[0].u.s, NULL, 10);
+            /* a UInt64 (a marker above 2^63 keeps its bits) */
+            *out = (int64_t)strtoull(row[0].u.s, NULL, 10);
         }
     }
     sl__ch_cursor_close(c);

@@ -196,6 +196,12 @@ struct sl_wh_ops {
     void (*free_statements)(char **stmts, size_t n);
 };
 
+/* The URI as messages and logs may show it: a password in its user info
+ * ("scheme://user:password@host...") left out, everything else as given.
+ * Truncated to size. Every printed or logged warehouse URI goes through
+ * this (docs/CLICKHOUSE.md: credentials are never printed). */
+void sl_wh_uri_shown(const char *uri, char *out, size_t size);
+
 /* Pick the driver for a URI; NULL if the scheme is unknown. A bare path is
  * taken as duckdb://PATH. */
 const struct sl_wh_ops *sl_wh_driver_for(const char *uri);
