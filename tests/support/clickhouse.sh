@@ -106,6 +106,7 @@ ch_launch() {
     local name=$1 d="$CH_ROOT/$1"
     "$CH_SERVER" --config-file="$d/config.xml" >"$d/stdout" 2>&1 &
     echo $! >"$d/pid"
+    disown $! 2>/dev/null || true # no "Killed" notices: ch_stop waits by pid
     ch_wait "$name"
 }
 
