@@ -25,7 +25,9 @@ int sl__ch_path(struct sl_wh *wh, struct sl_buf *b, const char *settings)
     /* the URI's database is the default one of every statement once open
        made sure it exists; reads only with readonly=2 (settings in the URL
        stay allowed, readonly=1 would refuse them) */
-    int rc = sl__buf_printf(b, "/?database=%s%s",
+    /* max_query_size: a CREATE of a 10,000-column table is longer than
+       the default 256 KB */
+    int rc = sl__buf_printf(b, "/?database=%s%s&max_query_size=67108864",
                             wh->db_ready ? wh->uri.database : "system",
                             wh->read_only ? "&readonly=2" : "");
     if (rc == SL_OK && settings != NULL) {

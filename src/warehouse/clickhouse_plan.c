@@ -469,10 +469,8 @@ int sl__ch_plan_table(const struct sl_table *t, struct ch_plan *out,
             }
         }
         list[k] = '\0';
-        rc = SL_ERR(err, -SL_ESCHEMA,
-                    "table %s.%s: ClickHouse cannot hold %zu field%s: %s",
-                    t->dataset, t->name, pl.n_problems,
-                    pl.n_problems > 1 ? "s" : "", list);
+        rc = SL_ERR(err, -SL_ESCHEMA, "ClickHouse cannot hold %zu field%s: %s",
+                    pl.n_problems, pl.n_problems > 1 ? "s" : "", list);
     }
     sl__buf_release(&local);
     sl__buf_release(&part);

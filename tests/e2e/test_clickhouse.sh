@@ -41,7 +41,7 @@ cat > "$TMP/bad/main/meta.json" <<'EOF'
     {"name": "reasons", "type": "STRING", "mode": "REPEATED"}]}]}
 EOF
 expect_exit 2 -- "$SLUICE" schema apply --schemas "$TMP/bad" --warehouse "$WH"
-check_grep "cannot hold: the field and why" "main.meta: table main.meta: ClickHouse cannot hold 1 field: meta.reasons: REPEATED beside meta.inputs" "$TMP/err"
+check_grep "cannot hold: the field and why" "main.meta: ClickHouse cannot hold 1 field: meta.reasons: REPEATED beside meta.inputs" "$TMP/err"
 check_grep "cannot hold: class" "\[SL_ESCHEMA, schema\]" "$TMP/err"
 
 # ---- load ------------------------------------------------------------------
