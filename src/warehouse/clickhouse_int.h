@@ -1,6 +1,6 @@
 /* clickhouse_int.h - private to the ClickHouse driver (clickhouse*.c): the
  * URI, the connections to each shard, the storage plan (docs/TYPES.md), the
- * RowBinary writer, the Native reader and the statement helpers; included
+ * Native writer and reader and the statement helpers; included
  * only from inside src/warehouse/ (and the driver's unit tests). warehouse
  * stage. The design is in docs/CLICKHOUSE.md. */
 #ifndef SL_WAREHOUSE_CLICKHOUSE_INT_H
@@ -38,7 +38,9 @@ struct sl_ch_uri {
     bool compress;       /* gzip request bodies (default: unless loopback) */
     uint32_t timeout_ms; /* idle time that ends a request */
     uint32_t connect_timeout_ms;
-    char shown[600]; /* the URI for messages: no password, ever */
+    unsigned streams; /* INSERT streams per shard (default: 2 for one
+                         server, 1 per shard of a cluster) */
+    char shown[600];  /* the URI for messages: no password, ever */
 };
 
 /* Parse uri; the user and password come from it, else from the environment
@@ -113,7 +115,7 @@ SL_NODISCARD int sl__ch_path(struct sl_wh *wh, struct sl_buf *b,
 
 /* ---- the storage plan (clickhouse_plan.c) -------------------------------- */
 
-/* How a leaf value is stored (the RowBinary writer's switch). */
+/* How a leaf value is stored (the block writer's switch). */
 enum ch_st {
     CH_BOOL,    /* UInt8 0/1 from BOOL */
     CH_I64,     /* Int64 from INT64 */
@@ -172,22 +174,39 @@ SL_NODISCARD int sl__ch_engine_sql(struct sl_buf *b, const struct ch_plan *p);
  * else the dataset's name. */
 const char *sl__ch_dataset_db(const struct sl_wh *wh, const char *dataset);
 
-/* ---- RowBinary (clickhouse_rowbin.c) ------------------------------------- */
+/* ---- Native blocks of rows (clickhouse_encode.c) ------------------------ */
 
-/* Append one row (n values of the table's top-level fields) as RowBinary
- * columns of p, then marker as the UInt64 `_sluice_batch`. -SL_EINVAL for a
+struct ch_bw; /* a block being filled with rows (opaque) */
+
+/* A writer of blocks of plan p's columns plus the UInt64 column
+ * _sluice_batch = marker. Caller frees with sl__ch_bw_destroy. */
+SL_NODISCARD int sl__ch_bw_create(const struct ch_plan *p, uint64_t marker,
+                                  struct ch_bw **out, struct sl_error *err);
+void sl__ch_bw_destroy(struct ch_bw *w); /* NULL ok */
+/* Add one row (n values of the table's top-level fields). -SL_EINVAL for a
  * value the column cannot take (a bug upstream: the validator checked it),
- * -SL_ENOMEM. */
-SL_NODISCARD int sl__ch_rowbin(struct sl_buf *b, const struct ch_plan *p,
-                               const struct sl_val *row, size_t n,
-                               uint64_t marker, struct sl_error *err);
+ * -SL_ENOMEM; the block is then broken (only destroy is useful). */
+SL_NODISCARD int sl__ch_bw_row(struct ch_bw *w, const struct sl_val *row,
+                               size_t n, struct sl_error *err);
+size_t sl__ch_bw_rows(const struct ch_bw *w);
+size_t sl__ch_bw_size(const struct ch_bw *w); /* bytes held, about */
+/* Append the rows as one Native block to out and empty w (no rows: nothing
+ * appended). */
+SL_NODISCARD int sl__ch_bw_flush(struct ch_bw *w, struct sl_buf *out,
+                                 struct sl_error *err);
+
+/* What routing keeps between rows (zero it first). */
+struct ch_route {
+    struct sl_buf text; /* the sharding key's text */
+    void *md;           /* an EVP_MD_CTX, owned */
+};
+void sl__ch_route_release(struct ch_route *rt);
 /* *out = the shard (0 .. n_shards-1) row goes to: halfMD5 of the clustering
- * columns' text, as the Distributed table's key computes it, or the row's
- * hash when the table has no clustering. scratch: a buffer the caller keeps
- * (its text of the key). -SL_ENOMEM. */
+ * columns' text, as the Distributed table's key computes it, or row_hash
+ * (its sl_row_hash) when the table has no clustering. -SL_ENOMEM. */
 SL_NODISCARD int sl__ch_route(const struct ch_plan *p, const struct sl_val *row,
-                              size_t n, size_t n_shards, struct sl_buf *scratch,
-                              size_t *out);
+                              size_t n, uint64_t row_hash, size_t n_shards,
+                              struct ch_route *rt, size_t *out);
 /* Decimal text (BIGNUMERIC) to an integer scaled by scale; false if it does
  * not fit 38 digits or has more decimals than scale. */
 bool sl__ch_dectext(const char *s, size_t n, unsigned scale, __int128 *out);
@@ -262,7 +281,7 @@ struct ch_upload; /* one INSERT whose body is being sent (opaque) */
 struct ch_upload_opts {
     const struct sl_http_opts *http; /* the server (a connection of its own) */
     const char *path;                /* URL path and query (sl__ch_path) */
-    const char *sql;                 /* "INSERT INTO ... FORMAT RowBinary" */
+    const char *sql;                 /* "INSERT INTO ... FORMAT Native" */
     bool gzip;                       /* compress the body */
 };
 
@@ -281,6 +300,44 @@ SL_NODISCARD int sl__ch_upload_finish(struct ch_upload *u, uint64_t *out_bytes,
                                       struct sl_error *err);
 /* Abandon the insert (the server sees a broken body), wait, free u. */
 void sl__ch_upload_abort(struct ch_upload *u); /* NULL ok */
+
+/* ---- a batch's rows to the staging tables (clickhouse_feed.c) ------------ */
+
+/* INSERT streams per shard at most (?streams=N): the server parses and
+   writes each on a thread of its own, and one stream alone leaves it idle
+   while it writes a part */
+#define SL_CH_STREAMS 4
+
+struct ch_prod; /* one producing thread's blocks (opaque) */
+
+struct ch_feed {
+    struct sl_wh *wh;                /* borrowed */
+    const struct ch_plan *plan;      /* borrowed */
+    uint64_t marker;                 /* the attempt's token, every row's */
+    const char *db;                  /* where the staging tables are */
+    const char *tmp;                 /* the staging table's name */
+    bool done[SL_CH_MAX_SHARDS];     /* shards not sent to (their part is
+                                        recorded); rows are still counted */
+    bool tmp_made[SL_CH_MAX_SHARDS]; /* a staging table exists there */
+    struct ch_upload *up[SL_CH_MAX_SHARDS][SL_CH_STREAMS];
+    unsigned streams;     /* streams per shard in use */
+    struct ch_prod *main; /* the calling thread's producer */
+    uint64_t rows, sum;   /* rows fed, their sl_row_hash sum */
+    uint64_t srows[SL_CH_MAX_SHARDS], ssum[SL_CH_MAX_SHARDS]; /* per shard */
+};
+
+/* Create the staging table on every shard not done and start its streams.
+ * f is zeroed but for wh, plan, marker, db, tmp and done. */
+SL_NODISCARD int sl__ch_feed_start(struct ch_feed *f, struct sl_error *err);
+/* Feed file i of b: on several threads when its source splits it, else on
+ * this one; sets its rows_loaded. */
+SL_NODISCARD int sl__ch_feed_file(struct ch_feed *f, struct sl_batch *b,
+                                  size_t i, struct sl_error *err);
+/* Send what is held and end every stream; the server's answers. */
+SL_NODISCARD int sl__ch_feed_finish(struct ch_feed *f, struct sl_error *err);
+void sl__ch_feed_abort(struct ch_feed *f);   /* abandon the streams */
+void sl__ch_feed_drop(struct ch_feed *f);    /* drop the staging tables */
+void sl__ch_feed_release(struct ch_feed *f); /* abort, free the producer */
 
 /* ---- the audit trail and batches (clickhouse.c, clickhouse_load.c) --------
  */

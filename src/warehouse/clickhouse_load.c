@@ -1,7 +1,7 @@
 /* clickhouse_load.c - one batch into ClickHouse exactly once, without
  * transactions (docs/CLICKHOUSE.md has the design and every recovery case):
  *
- *   1. rows are routed to their shard and streamed as RowBinary into a
+ *   1. rows are routed to their shard and streamed as Native blocks into a
  *      private staging table per shard (_sluice_tmp_<token>), every row
  *      carrying the attempt's random token in the column _sluice_batch;
  *   2. once every file was fed, each filled staging table is renamed to
@@ -34,17 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK_SIZE (1u << 20) /* RowBinary bytes handed to an upload at once   \
-                               */
-
-struct shard_state {
-    bool done;            /* its part was recorded by an earlier attempt */
-    struct ch_upload *up; /* the running INSERT into its tmp table */
-    struct sl_buf enc;    /* rows being encoded for it */
-    uint64_t rows, sum;   /* rows routed to it, their checksum */
-    bool tmp_made;        /* its tmp table exists */
-};
-
 struct run {
     struct sl_wh *wh;
     struct sl_batch *b;
@@ -52,11 +41,8 @@ struct run {
     char table[600];     /* "dataset.table", as the audit names it */
     struct sl_buf local; /* `db`.`table` or `db`.`table_local` */
     const char *db;      /* the URI's database (staging, audit) */
-    uint64_t token;      /* this attempt's marker */
     char tmp[64];        /* _sluice_tmp_<token> */
-    struct shard_state sh[SL_CH_MAX_SHARDS];
-    struct sl_buf scratch; /* the sharding key's text */
-    uint64_t rows, sum;    /* every row fed */
+    struct ch_feed feed; /* the rows' way to the staging tables */
 };
 
 static int nomem(struct sl_error *err)
@@ -95,131 +81,6 @@ static int execf(struct run *r, size_t s, struct sl_error *err, const char *fmt,
         return SL_ERR(err, -SL_EWAREHOUSE, "clickhouse: statement too long");
     }
     return sl__ch_exec(r->wh, s, sql, NULL, err);
-}
-
-/* ---- feeding rows -------------------------------------------------------- */
-
-static int flush_shard(struct run *r, size_t s, struct sl_error *err)
-{
-    struct shard_state *st = &r->sh[s];
-    if (st->enc.len == 0 || st->up == NULL) {
-        return SL_OK;
-    }
-    return sl__ch_upload_push(st->up, &st->enc, err);
-}
-
-static int sink_row(void *ud, const struct sl_val *cols, size_t n,
-                    struct sl_error *err)
-{
-    struct run *r = ud;
-    size_t s = 0;
-    int rc = sl__ch_route(&r->plan, cols, n, r->wh->n_shards, &r->scratch, &s);
-    if (rc != SL_OK) {
-        return SL_ERR(err, rc, "out of memory routing a row");
-    }
-    uint64_t h = sl_row_hash(cols, n);
-    struct shard_state *st = &r->sh[s];
-    r->rows++;
-    r->sum += h;
-    st->rows++;
-    st->sum += h;
-    if (st->done) {
-        return SL_OK; /* this shard holds its part already */
-    }
-    rc = sl__ch_rowbin(&st->enc, &r->plan, cols, n, r->token, err);
-    if (rc == SL_OK && st->enc.len >= CHUNK_SIZE) {
-        rc = flush_shard(r, s, err);
-    }
-    return rc;
-}
-
-/* Create the tmp table on every shard still to load and start its INSERT. */
-static int start_uploads(struct run *r, struct sl_error *err)
-{
-    struct sl_wh *wh = r->wh;
-    struct sl_buf q, path, ins;
-    sl__buf_init(&q);
-    sl__buf_init(&path);
-    sl__buf_init(&ins);
-    int rc = sl__buf_printf(&q, "CREATE TABLE `%s`.`%s` ", r->db, r->tmp);
-    rc = rc ? rc : sl__ch_columns_sql(&q, &r->plan, "");
-    rc = rc ? rc : sl__ch_engine_sql(&q, &r->plan);
-    /* blocks of 256 Ki rows: a part each, and bounded server memory */
-    rc = rc ? rc : sl__ch_path(wh, &path, "&max_insert_block_size=262144");
-    rc = rc ? rc
-            : sl__buf_printf(&ins, "INSERT INTO `%s`.`%s` FORMAT RowBinary",
-                             r->db, r->tmp);
-    if (rc != SL_OK) {
-        rc = nomem(err);
-    }
-    for (size_t s = 0; rc == SL_OK && s < wh->n_shards; s++) {
-        if (r->sh[s].done) {
-            continue;
-        }
-        rc = sl__ch_exec(wh, s, q.data, NULL, err);
-        r->sh[s].tmp_made = rc == SL_OK;
-        const struct sl_ch_host *h = &wh->uri.shard[s];
-        struct sl_http_opts ho = {.host = h->host,
-                                  .port = h->port,
-                                  .user = wh->uri.user,
-                                  .password = wh->uri.password,
-                                  .connect_timeout_ms =
-                                      wh->uri.connect_timeout_ms,
-                                  .idle_timeout_ms = wh->uri.timeout_ms};
-        struct ch_upload_opts uo = {.http = &ho,
-                                    .path = path.data,
-                                    .sql = ins.data,
-                                    .gzip = wh->uri.compress};
-        rc = rc ? rc : sl__ch_upload_start(&uo, &r->sh[s].up, err);
-    }
-    sl__buf_release(&q);
-    sl__buf_release(&path);
-    sl__buf_release(&ins);
-    return rc;
-}
-
-static int finish_uploads(struct run *r, struct sl_error *err)
-{
-    int rc = SL_OK;
-    for (size_t s = 0; s < r->wh->n_shards; s++) {
-        struct shard_state *st = &r->sh[s];
-        if (st->up == NULL) {
-            continue;
-        }
-        int frc = rc == SL_OK ? flush_shard(r, s, err) : rc;
-        if (frc == SL_OK) {
-            frc = sl__ch_upload_finish(st->up, NULL, err);
-        } else {
-            sl__ch_upload_abort(st->up);
-        }
-        st->up = NULL;
-        if (rc == SL_OK) {
-            rc = frc;
-        }
-    }
-    return rc;
-}
-
-static void abort_uploads(struct run *r)
-{
-    for (size_t s = 0; s < r->wh->n_shards; s++) {
-        sl__ch_upload_abort(r->sh[s].up);
-        r->sh[s].up = NULL;
-    }
-}
-
-/* Drop this attempt's tmp tables (best effort: a failure leaves garbage the
- * next load's sweep removes, never wrong rows). */
-static void drop_tmps(struct run *r)
-{
-    for (size_t s = 0; s < r->wh->n_shards; s++) {
-        if (r->sh[s].tmp_made) {
-            struct sl_error e = {0};
-            (void)execf(r, s, &e, "DROP TABLE IF EXISTS `%s`.`%s`", r->db,
-                        r->tmp);
-            r->sh[s].tmp_made = false;
-        }
-    }
 }
 
 /* tmp tables an attempt left more than an hour ago (it crashed while
@@ -336,7 +197,7 @@ static int parts_done(struct run *r, const char *id, struct sl_error *err)
         if (rc != SL_OK) {
             return rc;
         }
-        r->sh[s].done = n > 0;
+        r->feed.done[s] = n > 0;
     }
     return SL_OK;
 }
@@ -391,7 +252,7 @@ static int record_part(struct run *r, size_t s, int64_t rows, uint64_t marker,
     sl__buf_init(&b);
     uint32_t shard = (uint32_t)s;
     int64_t now = wall_us();
-    uint64_t sum = r->sh[s].sum;
+    uint64_t sum = r->feed.ssum[s];
     int rc = sl__buf_printf(&b,
                             "INSERT INTO `%s`.`_sluice_parts` FORMAT "
                             "RowBinary\n",
@@ -643,10 +504,10 @@ static int claim_stage(struct run *r, size_t s, const char *stage,
     struct sl_error e = {0};
     int rc = execf(r, s, &e, "RENAME TABLE `%s`.`%s` TO `%s`.`%s`", r->db,
                    r->tmp, r->db, stage);
-    *out_marker = r->token;
+    *out_marker = r->feed.marker;
     *out_resumed = false;
     if (rc == SL_OK) {
-        r->sh[s].tmp_made = false;
+        r->feed.tmp_made[s] = false;
         return SL_OK;
     }
     /* refused: does the stage exist? (Code 57, TABLE_ALREADY_EXISTS) */
@@ -667,7 +528,7 @@ static int claim_stage(struct run *r, size_t s, const char *stage,
         return rc;
     }
     (void)execf(r, s, &e, "DROP TABLE IF EXISTS `%s`.`%s`", r->db, r->tmp);
-    r->sh[s].tmp_made = false;
+    r->feed.tmp_made[s] = false;
     snprintf(sql, sizeof(sql), "SELECT any(_sluice_batch) FROM `%s`.`%s`",
              r->db, stage);
     int64_t m = 0;
@@ -684,7 +545,7 @@ static int move_all(struct run *r, struct sl_error *err)
     snprintf(stage, sizeof(stage), "_sluice_stage_%.64s", r->b->id_out);
     sl__crash_point("ch-staged");
     for (size_t s = 0; s < r->wh->n_shards; s++) {
-        if (r->sh[s].done) {
+        if (r->feed.done[s]) {
             /* a stage a crash left after the part was recorded */
             int rc = execf(r, s, err, "DROP TABLE IF EXISTS `%s`.`%s`", r->db,
                            stage);
@@ -702,12 +563,12 @@ static int move_all(struct run *r, struct sl_error *err)
         sl__crash_point("ch-renamed");
         int64_t rows = 0;
         rc = move_stage(r, s, stage, marker, resumed, &rows, err);
-        if (rc == SL_OK && (uint64_t)rows != r->sh[s].rows) {
+        if (rc == SL_OK && (uint64_t)rows != r->feed.srows[s]) {
             rc = SL_ERR(err, -SL_EWAREHOUSE,
                         "clickhouse %s: the stage of batch %.12s holds %lld "
                         "rows, the batch routes %llu there",
                         r->wh->shard[s].name, r->b->id_out, (long long)rows,
-                        (unsigned long long)r->sh[s].rows);
+                        (unsigned long long)r->feed.srows[s]);
         }
         rc = rc ? rc : record_part(r, s, rows, marker, err);
         if (rc == SL_OK) {
@@ -763,16 +624,13 @@ static bool id_ok(const char *id)
 static int feed_files(struct run *r, struct sl_error *err)
 {
     struct sl_batch *b = r->b;
-    struct sl_row_sink rows = {sink_row, r};
     for (size_t i = 0; i < b->n_files; i++) {
         struct sl_batch_file *f = &b->files[i];
         if (f->outcome == SL_FILE_DUPLICATE) {
             continue;
         }
         bool known = f->fingerprint != NULL;
-        uint64_t rows0 = r->rows;
-        int rc = b->src.feed(b->src.ud, i, &rows, err);
-        f->rows_loaded = r->rows - rows0;
+        int rc = sl__ch_feed_file(&r->feed, b, i, err);
         if (rc != SL_OK) {
             return rc;
         }
@@ -817,19 +675,19 @@ static int run_batch(struct run *r, struct sl_error *err)
         return rc;
     }
     sweep_stale(r);
-    if ((rc = start_uploads(r, err)) != SL_OK) {
+    if ((rc = sl__ch_feed_start(&r->feed, err)) != SL_OK) {
         return rc;
     }
     rc = feed_files(r, err);
     if (rc != SL_OK) {
-        abort_uploads(r);
+        sl__ch_feed_abort(&r->feed);
         return rc;
     }
-    if ((rc = finish_uploads(r, err)) != SL_OK) {
+    if ((rc = sl__ch_feed_finish(&r->feed, err)) != SL_OK) {
         return rc;
     }
-    b->rows_loaded = r->rows;
-    b->checksum = r->sum;
+    b->rows_loaded = r->feed.rows;
+    b->checksum = r->feed.sum;
     if ((rc = derive_id(b, r->table, err)) != SL_OK) {
         return rc;
     }
@@ -872,14 +730,14 @@ int sl__ch_load_batch(struct sl_wh *wh, struct sl_batch *b,
     r->wh = wh;
     r->b = b;
     r->db = wh->uri.database;
-    r->token = random_token();
-    snprintf(r->tmp, sizeof(r->tmp), "_sluice_tmp_%016" PRIx64, r->token);
+    r->feed.wh = wh;
+    r->feed.plan = &r->plan;
+    r->feed.db = r->db;
+    r->feed.tmp = r->tmp;
+    r->feed.marker = random_token();
+    snprintf(r->tmp, sizeof(r->tmp), "_sluice_tmp_%016" PRIx64, r->feed.marker);
     snprintf(r->table, sizeof(r->table), "%s.%s", b->t->dataset, b->t->name);
     sl__buf_init(&r->local);
-    sl__buf_init(&r->scratch);
-    for (size_t s = 0; s < SL_CH_MAX_SHARDS; s++) {
-        sl__buf_init(&r->sh[s].enc);
-    }
     wh->loading = true;
     int rc = sl__ch_plan_table(b->t, &r->plan, NULL, err);
     if (rc == SL_OK && sl__ch_local_table(wh, b->t, &r->local) != SL_OK) {
@@ -887,19 +745,15 @@ int sl__ch_load_batch(struct sl_wh *wh, struct sl_batch *b,
     }
     rc = rc ? rc : sl__ch_audit_ready(wh, err);
     rc = rc ? rc : run_batch(r, err);
-    abort_uploads(r);
-    drop_tmps(r);
+    sl__ch_feed_release(&r->feed);
+    sl__ch_feed_drop(&r->feed);
     if (rc == 1) {
         b->rows_loaded = 0;
         rc = SL_OK;
     } else if (rc != SL_OK) {
         b->rows_loaded = 0;
     }
-    for (size_t s = 0; s < SL_CH_MAX_SHARDS; s++) {
-        sl__buf_release(&r->sh[s].enc);
-    }
     sl__buf_release(&r->local);
-    sl__buf_release(&r->scratch);
     sl__ch_plan_free(&r->plan);
     sl__free(r);
     wh->loading = false;

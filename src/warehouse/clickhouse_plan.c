@@ -3,7 +3,7 @@
  * dotted path, Array() per REPEATED level, Nullable where a value can be
  * NULL; MergeTree keys from the partitioning and clustering; the Distributed
  * table's sharding key; and, for each field ClickHouse cannot hold, the
- * reason. Shared by ensure_table and the RowBinary writer. warehouse stage. */
+ * reason. Shared by ensure_table and the block writer. warehouse stage. */
 #include "core/common.h"
 
 #include "core/alloc.h"

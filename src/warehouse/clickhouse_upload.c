@@ -1,5 +1,5 @@
 /* clickhouse_upload.c - one streamed INSERT: a thread sends "INSERT INTO t
- * FORMAT RowBinary" and then the RowBinary chunks producers hand it through
+ * FORMAT Native" and then the blocks producers hand it through
  * a small bounded queue (so memory stays a few chunks whatever the batch's
  * size), as one chunked HTTP body on a connection of its own, gzip'd when
  * the URI says so (clickhouse_load.c drives it). warehouse stage. */
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define QN 4 /* chunks queued per upload */
+#define QN 2 /* blocks queued per stream */
 
 struct ch_upload {
     struct sl_http *http; /* owned: the thread's connection */

@@ -148,6 +148,13 @@ static int parse_params(char *q, struct sl_ch_uri *u, bool *out_compress_set,
             }
             u->compress = strcmp(v, "gzip") == 0;
             *out_compress_set = true;
+        } else if (strcmp(kv, "streams") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (end == v || *end != '\0' || n < 1 || n > SL_CH_STREAMS) {
+                return bad(err, u->shown, "streams takes 1 to 4");
+            }
+            u->streams = (unsigned)n;
         } else if (strcmp(kv, "timeout") == 0) {
             if (parse_seconds(v, &u->timeout_ms) != 0) {
                 return bad(err, u->shown, "timeout takes seconds (1 to 86400)");
@@ -160,8 +167,8 @@ static int parse_params(char *q, struct sl_ch_uri *u, bool *out_compress_set,
         } else {
             char why[200];
             snprintf(why, sizeof(why),
-                     "unknown option '%.60s' (cluster, compress, timeout, "
-                     "connect_timeout)",
+                     "unknown option '%.60s' (cluster, compress, streams, "
+                     "timeout, connect_timeout)",
                      kv);
             return bad(err, u->shown, why);
         }
@@ -293,6 +300,11 @@ int sl__ch_uri_parse(const char *uri, struct sl_ch_uri *u, struct sl_error *err)
         for (size_t i = 0; i < u->n_shards; i++) {
             u->compress |= !sl__ch_is_loopback(u->shard[i].host);
         }
+    }
+    if (u->streams == 0) {
+        /* one server: two streams keep it busy while it writes a part; a
+           cluster's shards already run side by side */
+        u->streams = u->n_shards > 1 ? 1 : 2;
     }
     if (u->n_shards > 1 && u->cluster[0] == '\0') {
         return bad(err, u->shown,

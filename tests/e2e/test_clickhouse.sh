@@ -168,6 +168,25 @@ for point in ch-staged ch-renamed ch-attached:1 ch-attached:4 ch-part-recorded \
     expect_exit 0 -- evload "$W"
     evcheck "$W" "after kill -9 at $point"
 done
+# a file split on several threads (each its own blocks, all on the shard's
+# streams), and a kill -9 while they run
+python3 - "$TMP/big.ndjson" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(60000):
+        f.write('{"id": %d, "ts": "2024-%02d-%02dT10:00:00Z", "name": "a longer name, %d", "tags": ["a", "b%d"]}\n'
+                % (i, 1 + i % 6, 1 + i % 28, i, i % 3))
+EOF
+W="clickhouse://127.0.0.1:$P/par?streams=3"
+expect_exit 0 -- "$SLUICE" load --threads 2 --schemas "$TMP/ev" --warehouse "$W" --table ev "$TMP/big.ndjson"
+check_eq "parallel load: every row once" "$(V "$W" "SELECT count(), uniqExact(id), sum(id) FROM ev")" "60000,60000,1799970000"
+check_eq "parallel load: the file's rows recorded" "$(V "$W" "SELECT rows_loaded FROM _sluice_files FINAL")" "60000"
+W="clickhouse://127.0.0.1:$P/parcrash"
+SLUICE_CRASH_AT=ch-staged "$SLUICE" load --threads 2 --schemas "$TMP/ev" --warehouse "$W" --table ev "$TMP/big.ndjson" >/dev/null 2>&1
+check_eq "parallel load: kill -9" "$?" "137"
+expect_exit 0 -- "$SLUICE" load --threads 2 --schemas "$TMP/ev" --warehouse "$W" --table ev "$TMP/big.ndjson"
+check_eq "parallel load after kill -9: every row once" "$(V "$W" "SELECT count(), uniqExact(id) FROM ev")" "60000,60000"
+
 # a partition half attached (only a server dying inside ATTACH leaves one):
 # the next attempt finds it by the attempt's marker, removes it and attaches
 # the whole partition again

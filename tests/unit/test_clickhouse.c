@@ -1,8 +1,8 @@
 /* test_clickhouse.c - the ClickHouse driver's pure parts, no server needed:
  * the URI parser (credentials never shown), the type mapping and keys of
- * docs/TYPES.md, RowBinary bytes of every type, Native blocks of every type
- * read back, exceptions found in answers (18.x and later wordings, after
- * rows, in a header) and their classes, decimal text, script splitting.
+ * docs/TYPES.md, Native blocks of every type written and read back,
+ * exceptions found in answers (18.x and later wordings, after rows, in a
+ * header) and their classes, decimal text, script splitting.
  * Data-driven: each table of cases states its exact expectation. The
  * servers are in tests/e2e/test_clickhouse*.sh. tests. */
 #include "core/common.h"
@@ -62,6 +62,8 @@ static const struct uri_case uri_cases[] = {
      NULL, NULL, false, NULL},
     {"clickhouse://127.0.0.1:8123/db?nope=1", -SL_EUSAGE, NULL, 0, 0, NULL,
      NULL, NULL, NULL, false, NULL},
+    {"clickhouse://127.0.0.1:8123/db?streams=9", -SL_EUSAGE, NULL, 0, 0, NULL,
+     NULL, NULL, NULL, false, NULL},
     {"clickhouse://[::1/db", -SL_EUSAGE, NULL, 0, 0, NULL, NULL, NULL, NULL,
      false, NULL},
     {"clickhouse://u:p%zz@h/db", -SL_EUSAGE, NULL, 0, 0, NULL, NULL, NULL, NULL,
@@ -101,6 +103,24 @@ static void test_uri_cases(void **state)
             assert_null(strstr(u.shown, c->password));
         }
     }
+}
+
+static void test_uri_streams(void **state)
+{
+    (void)state;
+    struct sl_ch_uri u;
+    struct sl_error err = {0};
+    assert_int_equal(sl__ch_uri_parse("clickhouse://h:1/db", &u, &err), SL_OK);
+    assert_int_equal(u.streams, 2);
+    assert_int_equal(sl__ch_uri_parse("clickhouse://h:1,h:2/db?cluster=c", &u,
+                                      &err),
+                     SL_OK);
+    assert_int_equal(u.streams, 1);
+    assert_int_equal(sl__ch_uri_parse("clickhouse://h:1/db?streams=3", &u,
+                                      &err),
+                     SL_OK);
+    assert_int_equal(u.streams, 3);
+    assert_int_equal(u.timeout_ms, 60000);
 }
 
 static void test_uri_env_credentials(void **state)
@@ -346,11 +366,13 @@ static void expect_bytes(const struct sl_buf *b, const char *want, size_t n)
             fprintf(stderr, " %02x", (unsigned char)want[i]);
         }
         fprintf(stderr, "\n");
-        fail_msg("RowBinary bytes differ");
+        fail_msg("bytes differ");
     }
 }
 
-static void test_rowbin_every_type(void **state)
+/* Rows into a Native block with the writer, read back with the reader:
+ * every type, NULLs, a NULL RECORD, nested arrays, the marker column. */
+static void test_native_writer_every_type(void **state)
 {
     (void)state;
     struct sl_table *t = tu_table(all_types);
@@ -388,58 +410,112 @@ static void test_rowbin_every_type(void **state)
         {.kind = SL_V_STRUCT, .len = 2, .u.v = rec},
         {.kind = SL_V_LIST, .len = 2, .u.v = items},
     };
+    /* row 2: NULLs everywhere they may be, a NULL RECORD, no items */
+    struct sl_val row2[SL_ARRAY_LEN(row)];
+    for (size_t i = 0; i < SL_ARRAY_LEN(row2); i++) {
+        row2[i] = (struct sl_val)V_NULL;
+    }
+    row2[0] = (struct sl_val)V_STR("");
+    row2[12] = (struct sl_val){.kind = SL_V_TS, .u.i = 9};
+    row2[15] = (struct sl_val){.kind = SL_V_LIST, .len = 0};
+    row2[17] = (struct sl_val){.kind = SL_V_LIST, .len = 0};
+    struct ch_bw *w = NULL;
+    assert_int_equal(sl__ch_bw_create(&p, 0x0102, &w, &err), SL_OK);
+    assert_int_equal(sl__ch_bw_row(w, row, SL_ARRAY_LEN(row), &err), SL_OK);
+    assert_int_equal(sl__ch_bw_row(w, row2, SL_ARRAY_LEN(row2), &err), SL_OK);
+    assert_int_equal(sl__ch_bw_rows(w), 2);
     struct sl_buf b;
     sl__buf_init(&b);
+    assert_int_equal(sl__ch_bw_flush(w, &b, &err), SL_OK);
+    assert_int_equal(sl__ch_bw_rows(w), 0);
+    /* the block reads back column by column */
+    struct ch_block *blk = NULL;
+    size_t used = 0, need = 0;
     assert_int_equal(
-        sl__ch_rowbin(&b, &p, row, SL_ARRAY_LEN(row), 0x0102, &err), SL_OK);
-    static const char want[] =
-        "\x02hi"                               /* s String */
-        "\x00\x02\x00\xff"                     /* b Nullable(String) */
-        "\x00\xfe\xff\xff\xff\xff\xff\xff\xff" /* i */
-        "\x00\x00\x00\x00\x00\x00\x00\xf8\x3f" /* f 1.5 */
-        "\x00\x00\xd1\x97\xa6\xff\xff\xff\xff" /* n Decimal128 -1.5e9 */
-        "\xff\xff\xff\xff\xff\xff\xff\xff"
-        "\x00\x39\x30\x00\x00" /* n2 Decimal32 12345 */
-        "\x00\x03"
-        "1.5"                                  /* bn text */
-        "\x00\x36\xf7\xff\xff\xff\xff\xff\xff" /* bn2 Decimal128 -2250 */
-        "\xff\xff\xff\xff\xff\xff\xff\xff"
-        "\x00\x01"                             /* ok */
-        "\x00\xff\xff\xff\xff"                 /* d Int32 -1 */
-        "\x00\x01\x00\x00\x00\x00\x00\x00\x00" /* dt */
-        "\x00\x00\xa4\x93\xd6\x00\x00\x00\x00" /* tm 3600000000 */
-        "\xfb\xff\xff\xff\xff\xff\xff\xff"     /* ts Int64 -5 */
-        "\x01"                                 /* g NULL */
-        "\x00\x02{}"                           /* j */
-        "\x02\x01"
-        "a"
-        "\x00"                                         /* tags */
-        "\x00\x07\x00\x00\x00\x00\x00\x00\x00"         /* rec.a */
-        "\x00\x02zz"                                   /* rec.inner.z */
-        "\x02\x02k1\x02k2"                             /* items.k */
-        "\x02\x01\x00\x05\x00\x00\x00\x00\x00\x00\x00" /* items.v */
-        "\x02\x02\x01\x00\x00\x00\x00\x00\x00\x00"     /* items.xs */
-        "\x02\x00\x00\x00\x00\x00\x00\x00\x00"
-        "\x02\x01\x00\x00\x00\x00\x00\x00" /* marker */;
-    expect_bytes(&b, want, sizeof(want) - 1);
-    /* a NULL RECORD: NULL members, empty arrays below it */
-    sl__buf_reset(&b);
-    struct sl_val row2[SL_ARRAY_LEN(row)];
-    memcpy(row2, row, sizeof(row));
-    row2[16] = (struct sl_val)V_NULL;
-    row2[17] = (struct sl_val){.kind = SL_V_LIST, .len = 0};
-    assert_int_equal(sl__ch_rowbin(&b, &p, row2, SL_ARRAY_LEN(row2), 0, &err),
-                     SL_OK);
-    const char *tail = b.data + b.len - 8 - 3 - 2;
-    /* rec.a NULL, rec.inner.z NULL, items.* empty */
-    assert_memory_equal(tail, "\x01\x01\x00\x00\x00", 5);
-    /* a value of the wrong kind is refused, and leaves no half row */
-    sl__buf_reset(&b);
+        sl__ch_block_parse(b.data, b.len, &blk, &used, &need, &err), SL_OK);
+    assert_non_null(blk);
+    assert_int_equal(used, b.len);
+    assert_int_equal(sl__ch_block_rows(blk), 2);
+    assert_int_equal(sl__ch_block_cols(blk), SL_ARRAY_LEN(all_cols) + 1);
+    for (size_t i = 0; i < SL_ARRAY_LEN(all_cols); i++) {
+        assert_string_equal(sl__ch_block_name(blk, i), all_cols[i].name);
+        assert_string_equal(sl__ch_block_type(blk, i), all_cols[i].type);
+    }
+    assert_string_equal(sl__ch_block_name(blk, SL_ARRAY_LEN(all_cols)),
+                        "_sluice_batch");
+    struct sl_arena a;
+    sl__arena_init(&a, 4096);
+    struct sl_val v;
+#define AT(col, r) (sl__ch_block_value(blk, col, r, &a, &v, &err) == SL_OK)
+    assert_true(AT(0, 0) && v.kind == SL_V_STR && v.len == 2);
+    assert_true(AT(1, 0) && v.len == 2 && memcmp(v.u.s, "\x00\xff", 2) == 0);
+    assert_true(AT(2, 0) && v.u.i == -2);
+    assert_true(AT(3, 0) && v.u.f == 1.5);
+    assert_true(AT(4, 0) && v.kind == SL_V_DEC && v.u.d == -1500000000);
+    assert_true(AT(5, 0) && v.u.d == 12345);
+    assert_true(AT(6, 0) && v.len == 3 && memcmp(v.u.s, "1.5", 3) == 0);
+    assert_true(AT(7, 0) && v.kind == SL_V_DEC && v.u.d == -2250);
+    assert_true(AT(8, 0) && v.u.i == 1);
+    assert_true(AT(9, 0) && v.u.i == -1);
+    assert_true(AT(10, 0) && v.u.i == 1);
+    assert_true(AT(11, 0) && v.u.i == 3600000000);
+    assert_true(AT(12, 0) && v.u.i == -5);
+    assert_true(AT(13, 0) && v.kind == SL_V_NULL);
+    assert_true(AT(15, 0) && v.kind == SL_V_LIST && v.len == 2 &&
+                v.u.v[1].len == 0);
+    assert_true(AT(16, 0) && v.u.i == 7);
+    assert_true(AT(17, 0) && v.len == 2 && memcmp(v.u.s, "zz", 2) == 0);
+    assert_true(AT(18, 0) && v.kind == SL_V_LIST && v.len == 2);
+    assert_true(AT(19, 0) && v.len == 2 && v.u.v[0].kind == SL_V_NULL &&
+                v.u.v[1].u.i == 5);
+    assert_true(AT(20, 0) && v.len == 2 && v.u.v[0].len == 2 &&
+                v.u.v[0].u.v[1].u.i == 2 && v.u.v[1].len == 0);
+    assert_true(AT(21, 0) && v.kind == SL_V_NUMTEXT &&
+                strcmp(v.u.s, "258") == 0);
+    /* row 2: NULL members under the NULL RECORD, empty arrays */
+    for (size_t col = 1; col <= 14; col++) {
+        if (col != 12) {
+            assert_true(AT(col, 1) && v.kind == SL_V_NULL);
+        }
+    }
+    assert_true(AT(12, 1) && v.u.i == 9);
+    assert_true(AT(15, 1) && v.len == 0);
+    assert_true(AT(16, 1) && v.kind == SL_V_NULL);
+    assert_true(AT(17, 1) && v.kind == SL_V_NULL);
+    assert_true(AT(18, 1) && v.len == 0);
+    assert_true(AT(20, 1) && v.len == 0);
+#undef AT
+    sl__arena_release(&a);
+    sl__ch_block_free(blk);
+    /* a value of the wrong kind is refused and breaks the block */
     row2[2] = (struct sl_val)V_STR("x");
-    assert_int_equal(sl__ch_rowbin(&b, &p, row2, SL_ARRAY_LEN(row2), 0, &err),
+    assert_int_equal(sl__ch_bw_row(w, row2, SL_ARRAY_LEN(row2), &err),
                      -SL_EINVAL);
-    assert_int_equal(b.len, 0);
     assert_string_equal(err.column, "i");
+    sl__buf_reset(&b);
+    assert_int_equal(sl__ch_bw_flush(w, &b, &err), -SL_EWAREHOUSE);
+    sl__ch_bw_destroy(w);
+    /* a small block, byte for byte: one Int64 column, two rows */
+    struct sl_table *t2 =
+        tu_table("{\"fields\":[{\"name\":\"n\",\"type\":\"INT64\"}]}");
+    struct ch_plan p2;
+    assert_int_equal(sl__ch_plan_table(t2, &p2, NULL, &err), SL_OK);
+    assert_int_equal(sl__ch_bw_create(&p2, 7, &w, &err), SL_OK);
+    struct sl_val r1[] = {V_I64(3)}, r2[] = {V_NULL};
+    assert_int_equal(sl__ch_bw_row(w, r1, 1, &err), SL_OK);
+    assert_int_equal(sl__ch_bw_row(w, r2, 1, &err), SL_OK);
+    sl__buf_reset(&b);
+    assert_int_equal(sl__ch_bw_flush(w, &b, &err), SL_OK);
+    static const char want[] =
+        "\x02\x02"
+        "\x01n\x0fNullable(Int64)\x00\x01"
+        "\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x0d_sluice_batch\x06UInt64"
+        "\x07\x00\x00\x00\x00\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00";
+    expect_bytes(&b, want, sizeof(want) - 1);
+    sl__ch_bw_destroy(w);
+    sl__ch_plan_free(&p2);
+    sl_table_destroy(t2);
     sl__buf_release(&b);
     sl__ch_plan_free(&p);
     sl_table_destroy(t);
@@ -499,18 +575,17 @@ static void test_route(void **state)
     struct ch_plan p;
     struct sl_error err = {0};
     assert_int_equal(sl__ch_plan_table(t, &p, NULL, &err), SL_OK);
-    struct sl_buf scratch;
-    sl__buf_init(&scratch);
+    struct ch_route scratch = {0};
     struct sl_val row[] = {V_STR("abc")};
     size_t s = 9;
     /* SELECT halfMD5('abc') = 10376663631224000432 (ClickHouse 18.16) */
-    assert_int_equal(sl__ch_route(&p, row, 1, 2, &scratch, &s), SL_OK);
+    assert_int_equal(sl__ch_route(&p, row, 1, 0, 2, &scratch, &s), SL_OK);
     assert_int_equal(s, 10376663631224000432ULL % 2);
-    assert_int_equal(sl__ch_route(&p, row, 1, 3, &scratch, &s), SL_OK);
+    assert_int_equal(sl__ch_route(&p, row, 1, 0, 3, &scratch, &s), SL_OK);
     assert_int_equal(s, 10376663631224000432ULL % 3);
-    assert_int_equal(sl__ch_route(&p, row, 1, 1, &scratch, &s), SL_OK);
+    assert_int_equal(sl__ch_route(&p, row, 1, 0, 1, &scratch, &s), SL_OK);
     assert_int_equal(s, 0);
-    sl__buf_release(&scratch);
+    sl__ch_route_release(&scratch);
     sl__ch_plan_free(&p);
     sl_table_destroy(t);
 }
@@ -882,12 +957,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uri_cases),
+        cmocka_unit_test(test_uri_streams),
         cmocka_unit_test(test_uri_env_credentials),
         cmocka_unit_test(test_driver_for),
         cmocka_unit_test(test_plan_all_types),
         cmocka_unit_test(test_plan_keys),
         cmocka_unit_test(test_plan_refusals),
-        cmocka_unit_test(test_rowbin_every_type),
+        cmocka_unit_test(test_native_writer_every_type),
         cmocka_unit_test(test_decimal_text),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_native_every_type),
