@@ -651,6 +651,67 @@ static int feed_files(struct run *r, struct sl_error *err)
     return SL_OK;
 }
 
+/* A batch recorded before: what was recorded - its rows and checksum, and
+ * each file's outcome and rows (matched by fingerprint, in order), as the
+ * gateway needs them to archive a batch a crash left committed. Returns 1
+ * (nothing to do) or the error. */
+static int batch_info(struct run *r, struct sl_error *err)
+{
+    struct sl_batch *b = r->b;
+    struct sl_buf q;
+    sl__buf_init(&q);
+    int rc = sl__buf_printf(&q,
+                            "SELECT rows_loaded, checksum FROM "
+                            "`%s`.`_sluice_loads` FINAL WHERE batch_id = ",
+                            r->db);
+    rc = rc ? rc : sl__ch_literal(&q, b->id_out, strlen(b->id_out));
+    struct sl_cursor *c = NULL;
+    const struct sl_val *row = NULL;
+    rc = rc ? nomem(err) : sl__ch_cursor_open_on(r->wh, 0, q.data, &c, err);
+    rc = rc ? rc : sl__ch_cursor_next(c, &row, err);
+    if (rc == SL_OK && row != NULL) {
+        b->rows_loaded = row[0].kind == SL_V_I64 ? (uint64_t)row[0].u.i : 0;
+        b->checksum =
+            row[1].kind == SL_V_NUMTEXT ? strtoull(row[1].u.s, NULL, 10) : 0;
+    }
+    sl__ch_cursor_close(c);
+    c = NULL;
+    sl__buf_reset(&q);
+    rc = rc ? rc
+            : sl__buf_printf(&q,
+                             "SELECT fingerprint, outcome = 'duplicate', "
+                             "rows_loaded FROM `%s`.`_sluice_files` FINAL "
+                             "WHERE batch_id = ",
+                             r->db);
+    rc = rc ? rc : sl__ch_literal(&q, b->id_out, strlen(b->id_out));
+    bool *seen = sl__calloc(b->n_files ? b->n_files : 1, sizeof(*seen));
+    if (rc == SL_OK && seen == NULL) {
+        rc = nomem(err);
+    }
+    rc = rc ? rc : sl__ch_cursor_open_on(r->wh, 0, q.data, &c, err);
+    while (rc == SL_OK && (rc = sl__ch_cursor_next(c, &row, err)) == SL_OK &&
+           row != NULL) {
+        for (size_t i = 0; i < b->n_files && row[0].kind == SL_V_STR; i++) {
+            struct sl_batch_file *f = &b->files[i];
+            if (!seen[i] && f->fingerprint != NULL &&
+                strlen(f->fingerprint) == row[0].len &&
+                memcmp(f->fingerprint, row[0].u.s, row[0].len) == 0) {
+                seen[i] = true;
+                f->outcome = row[1].kind == SL_V_I64 && row[1].u.i != 0
+                                 ? SL_FILE_DUPLICATE
+                                 : SL_FILE_LOADED;
+                f->rows_loaded =
+                    row[2].kind == SL_V_I64 ? (uint64_t)row[2].u.i : 0;
+                break;
+            }
+        }
+    }
+    sl__ch_cursor_close(c);
+    sl__free(seen);
+    sl__buf_release(&q);
+    return rc != SL_OK ? rc : 1;
+}
+
 static int run_batch(struct run *r, struct sl_error *err)
 {
     struct sl_batch *b = r->b;
@@ -660,10 +721,11 @@ static int run_batch(struct run *r, struct sl_error *err)
         if (!id_ok(b->id)) {
             return SL_ERR(err, -SL_EUSAGE, "clickhouse: bad batch id");
         }
+        snprintf(b->id_out, sizeof(b->id_out), "%s", b->id);
         rc = sl__ch_batch_recorded(r->wh, b->id, &yes, err);
         if (rc != SL_OK || yes) {
             b->already = yes;
-            return rc != SL_OK ? rc : 1;
+            return rc != SL_OK ? rc : batch_info(r, err);
         }
         rc = parts_done(r, b->id, err);
         if (rc != SL_OK) {
@@ -695,7 +757,7 @@ static int run_batch(struct run *r, struct sl_error *err)
         rc = sl__ch_batch_recorded(r->wh, b->id_out, &yes, err);
         if (rc != SL_OK || yes) {
             b->already = yes;
-            return rc != SL_OK ? rc : 1;
+            return rc != SL_OK ? rc : batch_info(r, err);
         }
         rc = parts_done(r, b->id_out, err);
         if (rc != SL_OK) {
@@ -748,7 +810,9 @@ int sl__ch_load_batch(struct sl_wh *wh, struct sl_batch *b,
     sl__ch_feed_release(&r->feed);
     sl__ch_feed_drop(&r->feed);
     if (rc == 1) {
-        b->rows_loaded = 0;
+        if (!b->already) {
+            b->rows_loaded = 0; /* stdin content the table holds */
+        }
         rc = SL_OK;
     } else if (rc != SL_OK) {
         b->rows_loaded = 0;

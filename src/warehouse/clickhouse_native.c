@@ -548,6 +548,12 @@ static int ncol_parse(struct reader *r, const struct ch_ntype *t, size_t rows,
         if (rows > UINT32_MAX) {
             return 0;
         }
+        /* each value takes a byte at least: ask for those before
+           allocating for them (a bogus row count costs nothing) */
+        if (rows > (size_t)(r->end - r->p)) {
+            r->need = rows - (size_t)(r->end - r->p);
+            return 0;
+        }
         c->str_off = sl__malloc((rows ? rows : 1) * sizeof(*c->str_off));
         c->str_len = sl__malloc((rows ? rows : 1) * sizeof(*c->str_len));
         if (c->str_off == NULL || c->str_len == NULL) {
@@ -850,7 +856,10 @@ static int value(const struct ncol *c, size_t r, struct sl_arena *a,
         out->u.i = read_int(c->data + r * 4, 4, false) * 1000000;
         return SL_OK;
     case NT_DT64: {
-        int64_t v = read_int(c->data + r * 8, 8, true);
+        /* ticks of 10^-scale s to microseconds, rounded down; beyond what
+           64 bits of microseconds hold, clamped (no such DateTime64 exists:
+           its range ends in 2299) */
+        __int128 v = read_int(c->data + r * 8, 8, true);
         for (int s = t->scale; s < 6; s++) {
             v *= 10;
         }
@@ -858,7 +867,9 @@ static int value(const struct ncol *c, size_t r, struct sl_arena *a,
             v = v >= 0 ? v / 10 : -((-v + 9) / 10);
         }
         out->kind = SL_V_TS;
-        out->u.i = v;
+        out->u.i = v > INT64_MAX   ? INT64_MAX
+                   : v < INT64_MIN ? INT64_MIN
+                                   : (int64_t)v;
         return SL_OK;
     }
     case NT_ENUM: {

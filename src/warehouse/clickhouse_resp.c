@@ -176,8 +176,9 @@ int sl__ch_judge(const char *what, const char *user,
         snprintf(ex.msg, sizeof(ex.msg), "HTTP status %ld", r->status);
     } else {
         code = -SL_EWAREHOUSE;
-        snprintf(ex.msg, sizeof(ex.msg), "HTTP status %ld: %.200s", r->status,
-                 body);
+        /* the body is r->body.len bytes, not a C string (a pulled answer) */
+        snprintf(ex.msg, sizeof(ex.msg), "HTTP status %ld: %.*s", r->status,
+                 (int)(r->body.len < 200 ? r->body.len : 200), body);
     }
     int rc;
     if (code == -SL_EAUTH) {

@@ -7,6 +7,7 @@
 
 #include "../support/testutil.h"
 
+#include "../fuzz/harness_chnative.c"
 #include "../fuzz/harness_csv.c"
 #include "../fuzz/harness_input.c"
 #include "../fuzz/harness_ndjson.c"
@@ -35,6 +36,7 @@ static const struct target targets[] = {
     {"csv", harness_csv},
     {"schema", harness_schema},
     {"input", harness_input},
+    {"chnative", harness_chnative},
 };
 
 static char current[8192];

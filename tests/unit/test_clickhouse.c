@@ -112,13 +112,11 @@ static void test_uri_streams(void **state)
     struct sl_error err = {0};
     assert_int_equal(sl__ch_uri_parse("clickhouse://h:1/db", &u, &err), SL_OK);
     assert_int_equal(u.streams, 2);
-    assert_int_equal(sl__ch_uri_parse("clickhouse://h:1,h:2/db?cluster=c", &u,
-                                      &err),
-                     SL_OK);
+    assert_int_equal(
+        sl__ch_uri_parse("clickhouse://h:1,h:2/db?cluster=c", &u, &err), SL_OK);
     assert_int_equal(u.streams, 1);
-    assert_int_equal(sl__ch_uri_parse("clickhouse://h:1/db?streams=3", &u,
-                                      &err),
-                     SL_OK);
+    assert_int_equal(
+        sl__ch_uri_parse("clickhouse://h:1/db?streams=3", &u, &err), SL_OK);
     assert_int_equal(u.streams, 3);
     assert_int_equal(u.timeout_ms, 60000);
 }
@@ -890,6 +888,20 @@ static void test_exceptions(void **state)
     }
 }
 
+/* A pulled answer's body is bytes, not a C string (found by fuzz_chnative:
+ * tests/fuzz/corpus/chnative/bug-status-body-not-a-string). */
+static void test_judge_body_bytes(void **state)
+{
+    (void)state;
+    char body[4] = {'n', 'o', 'p', 'e'}; /* no NUL after it */
+    struct sl_http_resp r = {.status = 400};
+    r.body.data = body;
+    r.body.len = 3;
+    struct sl_error err = {0};
+    assert_int_equal(sl__ch_judge("h:1", "u", &r, &err), -SL_EWAREHOUSE);
+    assert_string_equal(err.msg, "clickhouse h:1: HTTP status 400: nop");
+}
+
 /* ---- scripts ------------------------------------------------------------- */
 
 static void test_split(void **state)
@@ -969,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_native_every_type),
         cmocka_unit_test(test_native_types),
         cmocka_unit_test(test_exceptions),
+        cmocka_unit_test(test_judge_body_bytes),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_oom),
     };
