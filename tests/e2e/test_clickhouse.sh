@@ -181,6 +181,10 @@ W="clickhouse://127.0.0.1:$P/par?streams=3"
 expect_exit 0 -- "$SLUICE" load --threads 2 --schemas "$TMP/ev" --warehouse "$W" --table ev "$TMP/big.ndjson"
 check_eq "parallel load: every row once" "$(V "$W" "SELECT count(), uniqExact(id), sum(id) FROM ev")" "60000,60000,1799970000"
 check_eq "parallel load: the file's rows recorded" "$(V "$W" "SELECT rows_loaded FROM _sluice_files FINAL")" "60000"
+# gzip'd request bodies (the default off loopback)
+W="clickhouse://127.0.0.1:$P/gz?compress=gzip"
+expect_exit 0 -- "$SLUICE" load --threads 2 --schemas "$TMP/ev" --warehouse "$W" --table ev "$TMP/big.ndjson"
+check_eq "gzip'd load: every row once" "$(V "$W" "SELECT count(), uniqExact(id), sum(id) FROM ev")" "60000,60000,1799970000"
 W="clickhouse://127.0.0.1:$P/parcrash"
 SLUICE_CRASH_AT=ch-staged "$SLUICE" load --threads 2 --schemas "$TMP/ev" --warehouse "$W" --table ev "$TMP/big.ndjson" >/dev/null 2>&1
 check_eq "parallel load: kill -9" "$?" "137"
