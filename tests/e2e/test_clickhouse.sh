@@ -60,6 +60,16 @@ check_eq "load: CSV" "$(V "$WH" "SELECT count() FROM equipment_flat")" "390"
 expect_exit 0 -- L --table diagnostic_sessions - < "$SRC/samples/data/sessions.ndjson"
 check_grep "stdin: content already loaded" "already loaded" "$TMP/out"
 check_eq "stdin: no new rows" "$(V "$WH" "SELECT count() FROM diagnostic_sessions")" "490"
+# --replace (WRITE_TRUNCATE) and WRITE_EMPTY
+W="clickhouse://127.0.0.1:$P/rep"
+RL() { "$SLUICE" load --max-bad-records 100 --schemas "$SRC/samples/schemas" --warehouse "$W" --table diagnostic_sessions "$@"; }
+expect_exit 0 -- RL "$SRC/samples/data/sessions.ndjson"
+expect_exit 0 -- RL --replace "$SRC/samples/data/sessions_clean.ndjson.gz"
+check_eq "--replace: the table holds the new file only" "$(V "$W" "SELECT count() FROM diagnostic_sessions")" "100"
+head -n 300 "$SRC/samples/data/sessions.ndjson" > "$TMP/s300.ndjson"
+expect_exit 2 -- RL --write_disposition WRITE_EMPTY "$TMP/s300.ndjson"
+check_grep "WRITE_EMPTY refused" "is not empty" "$TMP/err"
+check_eq "WRITE_EMPTY: nothing loaded" "$(V "$W" "SELECT count() FROM diagnostic_sessions")" "100"
 # nothing staged stays behind
 check_eq "no staging tables left" "$(V "$WH" "SELECT count() FROM system.tables WHERE database = 'e2e' AND name LIKE '\\_sluice\\_%' AND name NOT IN ('_sluice_loads', '_sluice_files', '_sluice_parts')")" "0"
 
