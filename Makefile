@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-release test-asan memcheck bench fuzz fuzz-smoke clean
+.PHONY: all setup build demo test test-release test-asan memcheck bench bench-gateway fuzz fuzz-smoke clean
 
 all: build
 
@@ -25,10 +25,12 @@ test: test-release test-asan memcheck
 test-release: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# (the crash test runs a smaller set under ASan: 400 files, 15 kills)
 test-asan: setup
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSL_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  SLUICE_CRASH_FILES=400 SLUICE_CRASH_KILLS=15 SLUICE_CRASH_NTH=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 memcheck: build
@@ -47,6 +49,10 @@ fuzz-smoke:
 
 bench: build
 	@./bench/run.sh $(BUILD)
+
+# the gateway service's floors (small files, a large file, latency)
+bench-gateway: build
+	@./bench/gateway.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -555,11 +555,13 @@ def main():
                  "its portable code here; the `openssl sha256` row of the results table is its "
                  "real speed on this machine.")
         L.append("")
-    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ANALYSIS.md")
-    if os.path.exists(analysis):
-        with open(analysis, encoding="utf-8") as f:
-            L.append(f.read().rstrip("\n"))
-        L.append("")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for part in ("ANALYSIS.md", "rules_bench.md"):  # hand-written sections
+        path = os.path.join(here, part)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                L.append(f.read().rstrip("\n"))
+            L.append("")
     L.append("## Commands")
     L.append("")
     L.append("Every command ran in the temporary work folder (`cd $T`), under "
@@ -597,13 +599,16 @@ def main():
     L.append(f"- Raw runs and medians: `runs.tsv` and `summary.tsv` in the work folder "
              f"({meta.get('workdir')}, temporary).")
     L.append("")
-    # bench/clickhouse.sh's section (issue 14) is kept as it is
+    # bench/registry.sh, bench/gateway.sh and bench/clickhouse.sh write their sections into the same file: keep them
     if os.path.exists(a.md):
-        old = open(a.md, encoding="utf-8").read()
-        b, e = old.find("<!-- clickhouse:begin"), old.find("<!-- clickhouse:end -->")
-        if b >= 0 and e > b:
-            L.append(old[b:e + len("<!-- clickhouse:end -->")])
-            L.append("")
+        with open(a.md, encoding="utf-8") as f:
+            old = f.read()
+        for name in ("registry", "gateway", "clickhouse"):
+            end = "<!-- %s:end -->" % name
+            b, e = old.find("<!-- %s:begin" % name), old.find(end)
+            if b >= 0 and e > b:
+                L.append(old[b:e + len(end)])
+                L.append("")
     with open(a.md, "w", encoding="utf-8") as f:
         f.write("\n".join(L))
     return 0

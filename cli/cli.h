@@ -21,7 +21,7 @@ enum cli_cmd {
     CLI_APPLY = 1u << 3, /* schema apply */
 };
 
-/* --schema_update_option values (kept for schema evolution; not acted on) */
+/* --schema_update_option values (the load applies them in its transaction) */
 enum {
     CLI_ALLOW_FIELD_ADDITION = 1u << 0,
     CLI_ALLOW_FIELD_RELAXATION = 1u << 1,
@@ -117,6 +117,10 @@ void cli_out_abort(struct cli_out *o);
  * --autodetect and no definition, inferred from the inputs (cli/tables.c).
  * 0 with *out_t (borrowed from *out_reg or owned in *out_own: release both
  * with cli_table_release), or an exit code after a message. */
+/* The format a file is read in: --format (or --source_format), else its
+ * name (.csv/.tsv with .gz/.zst: CSV; anything else NDJSON). */
+enum sl_format cli_format_of(const struct cli_opts *o, const char *file);
+
 int cli_table_resolve(struct cli_opts *o, struct sl_registry **out_reg,
                       struct sl_table **out_own, const struct sl_table **out_t);
 void cli_table_release(struct sl_registry *reg, struct sl_table *own);
@@ -131,5 +135,11 @@ int cmd_load(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_rules(int argc, char **argv); /* rules_cmd.c */
+int cmd_status(int argc, char **argv);
+int cmd_health(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -4,12 +4,14 @@
 #include "core/common.h"
 
 #include "cli/cli.h"
+#include "cli/schema_cli.h"
 #include "core/buf.h"
 #include "core/crash.h"
 #include "pipeline/load.h"
 #include "validate/rowjson.h"
 #include "schema/schema.h"
 #include "warehouse/driver.h"
+#include "warehouse/evolve.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -151,22 +153,9 @@ static void show_progress(void *ud, uint64_t done, uint64_t total,
 /* ---- shared setup
  * ------------------------------------------------------------ */
 
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
 static enum sl_format format_for(const struct cli_opts *o, const char *file)
 {
-    if (o->format != NULL) {
-        return strcmp(o->format, "csv") == 0 ? SL_FMT_CSV : SL_FMT_NDJSON;
-    }
-    return (ends_with(file, ".csv") || ends_with(file, ".csv.gz") ||
-            ends_with(file, ".csv.zst") || ends_with(file, ".tsv") ||
-            ends_with(file, ".tsv.gz"))
-               ? SL_FMT_CSV
-               : SL_FMT_NDJSON;
+    return cli_format_of(o, file);
 }
 
 struct run {
@@ -534,6 +523,41 @@ static void cli_waiting(void *ud, const char *holder)
             (const char *)ud, holder);
 }
 
+/* --schema_update_option as the driver's flags. */
+static unsigned update_flags(const struct cli_opts *o)
+{
+    return ((o->schema_update & CLI_ALLOW_FIELD_ADDITION)
+                ? SL_WH_ALLOW_FIELD_ADDITION
+                : 0) |
+           ((o->schema_update & CLI_ALLOW_FIELD_RELAXATION)
+                ? SL_WH_ALLOW_FIELD_RELAXATION
+                : 0);
+}
+
+/* The table's definition and the warehouse disagree: show the plan (what
+ * differs, what is safe), and the way forward. */
+static void print_table_plan(const struct sl_wh_ops *ops, struct sl_wh *wh,
+                             const struct sl_table *t, const char *uri)
+{
+    struct sl_table *one[1] = {(struct sl_table *)t};
+    struct sl_registry reg = {.tables = one, .n_tables = 1};
+    struct sl_evolve ev;
+    struct sl_error err = {0};
+    if (ops->schema_read == NULL ||
+        sl_evolve_plan(ops, wh, &reg, 0, &ev, &err) != SL_OK) {
+        return;
+    }
+    struct schema_report rep = {.ev = &ev, .warehouse = uri};
+    schema_print_text(&rep, stderr, stderr);
+    fprintf(stderr,
+            "sluice load: nothing was loaded. Apply the safe changes with "
+            "`sluice schema apply`, or let the load make them:\n"
+            "  --schema_update_option ALLOW_FIELD_ADDITION (new NULLABLE "
+            "fields), --schema_update_option ALLOW_FIELD_RELAXATION "
+            "(REQUIRED to NULLABLE)\n");
+    sl_evolve_release(&ev);
+}
+
 /* ---- validate
  * ------------------------------------------------------------------ */
 
@@ -615,9 +639,18 @@ int cmd_load(int argc, char **argv)
     bool created = false;
     if (rc == SL_OK) {
         rc = ops->ensure_table(wh, r.t, &created, &err);
+        if (rc == -SL_ESCHEMA && update_flags(&r.o) != 0) {
+            /* the definition gained fields or relaxed modes: the batch
+             * applies them inside its own transaction, if allowed */
+            sl__error_clear(&err);
+            rc = SL_OK;
+        }
     }
     if (rc != SL_OK) {
         cli_print_error("load", &err);
+        if (rc == -SL_ESCHEMA) {
+            print_table_plan(ops, wh, r.t, shown);
+        }
         set_exit(&r, rc);
         ops->close(wh);
         return finish(&r);
@@ -638,7 +671,8 @@ int cmd_load(int argc, char **argv)
         memset(&err, 0, sizeof(err));
         struct sl_load_result res;
         double f0 = cli_now();
-        struct sl_load_opts lo = {r.o.threads, r.o.force, r.o.batch_flags};
+        struct sl_load_opts lo = {r.o.threads, r.o.force, r.o.batch_flags,
+                                  update_flags(&r.o)};
         rc = sl_load_file(ops, wh, r.t, &r.o.v, file, &lo, &r.rs, &res, &err);
         clear_progress(&r);
         if (rc != SL_OK) {

@@ -2,13 +2,18 @@
  * a registry folder (--schemas), one BigQuery schema given as a file or in
  * bq's inline form (--schema, or bq load's positional SCHEMA), or, with
  * --autodetect and no definition, the schema inferred from the inputs. cli. */
+#include "core/common.h"
+
 #include "cli/cli.h"
 #include "core/buf.h"
-#include "core/common.h"
+#include "validate/infer.h"
+#include "warehouse/driver.h"
+#include "warehouse/evolve.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 int cli_check_schemas_dir(const char *cmd, const char *dir)
@@ -150,24 +155,113 @@ static int schema_arg(struct cli_opts *o, const char *ds, const char *name,
     return 0;
 }
 
-/* --autodetect for a table with no definition: the schema BigQuery's schema
- * auto-detection would give the inputs. To be wired to src/validate/infer.h
- * once it is merged: sl_infer_create (format and CSV options from o, header
- * AUTO unless --header), sl_infer_file on each of o->files (stdin would have
- * to be kept aside first: it cannot be read twice), sl_infer_schema_json,
- * then sl_table_parse into *out as for --schema, and the options the
- * inference prints (a CSV header to skip) applied to o->v. Until then it
- * refuses, as a usage error naming what to give instead. */
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+enum sl_format cli_format_of(const struct cli_opts *o, const char *file)
+{
+    if (o->format != NULL) {
+        return strcmp(o->format, "csv") == 0 ? SL_FMT_CSV : SL_FMT_NDJSON;
+    }
+    return (ends_with(file, ".csv") || ends_with(file, ".csv.gz") ||
+            ends_with(file, ".csv.zst") || ends_with(file, ".tsv") ||
+            ends_with(file, ".tsv.gz"))
+               ? SL_FMT_CSV
+               : SL_FMT_NDJSON;
+}
+
+/* The schema the inputs imply (schema inference, src/validate/infer.h), as
+ * BigQuery's autodetect would give it. */
+static int infer_table(struct cli_opts *o, const char *ds, const char *name,
+                       struct sl_table **out)
+{
+    struct sl_infer_opts io;
+    sl_infer_opts_default(&io);
+    io.format = cli_format_of(o, o->files[0]);
+    io.csv = o->v.csv;
+    io.skip_leading_rows = o->v.skip_leading_rows;
+    io.null_marker = o->v.null_marker;
+    if (o->v.header) {
+        io.header = SL_INFER_HEADER_YES;
+    }
+    struct sl_infer *inf = NULL;
+    struct sl_error err = {0};
+    struct sl_buf json;
+    sl__buf_init(&json);
+    int rc = sl_infer_create(&io, &inf, &err);
+    for (size_t i = 0; rc == SL_OK && i < o->n_files; i++) {
+        if (strcmp(o->files[i], "-") == 0) {
+            sl_infer_destroy(inf);
+            return cli_fail(o->name, -SL_EUSAGE,
+                            "--autodetect reads the inputs twice (to infer, "
+                            "then to load): stdin cannot be; give a file");
+        }
+        rc = sl_infer_file(inf, o->files[i], &err);
+    }
+    rc = rc ? rc : sl_infer_schema_json(inf, &json, &err);
+    struct sl_infer_stats st;
+    if (rc == SL_OK) {
+        sl_infer_stats(inf, &st);
+        if (io.format == SL_FMT_CSV && st.load_skip_rows > 0 &&
+            o->v.skip_leading_rows == 0 && !o->v.header) {
+            o->v.skip_leading_rows = st.load_skip_rows; /* the header row */
+        }
+    }
+    sl_infer_destroy(inf);
+    if (rc == SL_OK) {
+        rc = sl_table_parse(json.data, json.len, "the inferred schema", ds,
+                            name, out, &err);
+    }
+    sl__buf_release(&json);
+    if (rc != SL_OK) {
+        sl__error_prefix(&err, "--autodetect: ");
+        cli_print_error(o->name, &err);
+        return sl_exit_code(rc);
+    }
+    return 0;
+}
+
+/* --autodetect for a table with no definition: the warehouse's own table
+ * when it exists (as bq load's autodetect keeps an existing table's
+ * schema), else the schema the inputs imply. */
 static int autodetect_table(struct cli_opts *o, const char *ds,
                             const char *name, struct sl_table **out)
 {
     *out = NULL;
-    return cli_fail(o->name, -SL_EUSAGE,
-                    "--autodetect: %s.%s has no definition, and schema "
-                    "inference is not available in this build; give the "
-                    "table's schema with --schema FILE (or name:TYPE,...) or "
-                    "--schemas DIR",
-                    ds, name);
+    int rc = infer_table(o, ds, name, out);
+    const struct sl_wh_ops *ops =
+        o->warehouse != NULL ? sl_wh_driver_for(o->warehouse) : NULL;
+    if (rc != 0 || ops == NULL || ops->schema_read == NULL ||
+        strcmp(o->name, "load") != 0) {
+        return rc;
+    }
+    struct sl_wh_open_opts oo = {.mode = SL_WH_READ,
+                                 .lock_timeout_ms = o->lock_timeout_ms};
+    struct sl_wh *wh = NULL;
+    struct sl_error err = {0};
+    if (ops->open(o->warehouse, &oo, &wh, &err) != SL_OK) {
+        return 0; /* no warehouse yet (or not now): the inferred one */
+    }
+    const struct sl_table *want = *out;
+    struct sl_wh_table_state ts;
+    memset(&ts, 0, sizeof(ts));
+    if (ops->schema_read(wh, &want, 1, &ts, &err) == SL_OK && ts.exists &&
+        !ts.same && ts.have != NULL && ts.drift == NULL &&
+        ts.foreign == NULL) {
+        sl_table_destroy(*out);
+        *out = ts.have; /* takes it over */
+        ts.have = NULL;
+        if (!o->quiet) {
+            printf("--autodetect: %s.%s exists: its schema is used\n", ds,
+                   name);
+        }
+    }
+    sl_wh_table_state_release(&ts);
+    ops->close(wh);
+    return 0;
 }
 
 /* "main.a, main.b, ... (N tables)" of a registry, for a table not found. */

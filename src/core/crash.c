@@ -42,3 +42,34 @@ void sl__crash_point(const char *name)
         _exit(137); /* not reached */
     }
 }
+
+static pthread_once_t fonce = PTHREAD_ONCE_INIT;
+static char fwant[128];
+static long flo = 1, fhi = -1; /* passes flo..fhi fail; fhi -1 = all */
+static long fhits;
+
+static void finit(void)
+{
+    const char *v = getenv("SLUICE_FAIL_AT");
+    if (v == NULL || strlen(v) >= sizeof(fwant)) {
+        return;
+    }
+    strcpy(fwant, v);
+    char *colon = strrchr(fwant, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        char *dash = strchr(colon + 1, '-');
+        flo = atol(colon + 1);
+        fhi = dash != NULL ? atol(dash + 1) : flo;
+    }
+}
+
+bool sl__fault_point(const char *name)
+{
+    (void)pthread_once(&fonce, finit);
+    if (fwant[0] == '\0' || strcmp(name, fwant) != 0) {
+        return false;
+    }
+    long n = __atomic_add_fetch(&fhits, 1, __ATOMIC_SEQ_CST);
+    return n >= flo && (fhi < 0 || n <= fhi);
+}

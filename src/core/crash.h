@@ -12,4 +12,10 @@
  * this point and this is its N-th pass (default 1). Thread-safe. */
 void sl__crash_point(const char *name);
 
+/* Deterministic faults: SLUICE_FAIL_AT names a point ("NAME", "NAME:N" for
+ * its N-th pass only, "NAME:N-M" for passes N to M); true when this pass of
+ * point `name` is to fail. The caller makes it fail its own way (a write
+ * that reports ENOSPC, a file deleted under a claim). Thread-safe. */
+bool sl__fault_point(const char *name);
+
 #endif

@@ -80,14 +80,16 @@ enum sl_format sl_gw_format_for(const struct sl_gw_load *l, const char *name)
     return SL_FMT_NDJSON;
 }
 
-/* Append "FILE: PATH: what[ detail]". */
+/* Append "FILE: PATH: what[ detail]": -1 (a problem recorded), or NO_ROOM
+ * when even that failed (never to be confused with -1 = -SL_ENOMEM). */
+#define NO_ROOM (-SL_ENOMEM - 1000)
 static int problem(struct sl_buf *p, const char *file, const char *path,
                    const char *what, const char *detail)
 {
     if (p != NULL &&
         sl__buf_printf(p, "%s: %s: %s%s%s\n", file, path, what,
                        detail ? " " : "", detail ? detail : "") != SL_OK) {
-        return -SL_ENOMEM;
+        return NO_ROOM;
     }
     return -1;
 }
@@ -270,9 +272,13 @@ int sl_gw_load_option(struct sl_gw_load *l, const char *key,
     if (rc == -SL_ENOMEM) {
         return rc;
     }
-    return rc == 0 ? 0
-                   : problem(problems, file, path,
-                             "bad value for the load option", key);
+    if (rc == 0) {
+        return 0;
+    }
+    return problem(problems, file, path, "bad value for the load option",
+                   key) == NO_ROOM
+               ? -SL_ENOMEM
+               : -1;
 }
 
 /* ---- the file ------------------------------------------------------------ */
@@ -285,7 +291,7 @@ struct ctx {
 
 static void note(struct ctx *x, const char *path, const char *what)
 {
-    if (problem(x->problems, "sluice.json", path, what, NULL) == -SL_ENOMEM) {
+    if (problem(x->problems, "sluice.json", path, what, NULL) == NO_ROOM) {
         x->bad = -1000000;
     }
     x->bad++;
@@ -320,6 +326,8 @@ static void read_load(struct ctx *x, json_t *obj, const char *path,
         int rc = sl_gw_load_option(l, k, v, "sluice.json", p, x->problems);
         if (rc == 1) {
             note(x, p, "unknown key (not a load option)");
+        } else if (rc == -SL_ENOMEM) {
+            x->bad = -1000000;
         } else if (rc != 0) {
             x->bad++;
         }
@@ -533,7 +541,9 @@ int sl_gw_config_load(const char *dir, struct sl_buf *problems,
     } else if (!json_is_object(root)) {
         rc = SL_ERR(err, -SL_ESCHEMA, "%s: must be a JSON object", file);
     } else {
-        struct ctx x = {c, problems, 0};
+        struct sl_buf local;
+        sl__buf_init(&local);
+        struct ctx x = {c, problems != NULL ? problems : &local, 0};
         read_top(&x, root);
         if (c->warehouse == NULL) {
             c->warehouse = absolute_warehouse(abs, "warehouse.duckdb");
@@ -541,10 +551,14 @@ int sl_gw_config_load(const char *dir, struct sl_buf *problems,
         if (x.bad < 0 || c->warehouse == NULL) {
             rc = SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", file);
         } else if (x.bad > 0) {
-            rc = SL_ERR(err, -SL_ESCHEMA, "%s: %d problem%s", file, x.bad,
-                        x.bad == 1 ? "" : "s");
+            const char *first = x.problems->len > 0 ? x.problems->data : "";
+            int fl = (int)strcspn(first, "\n");
+            rc =
+                SL_ERR(err, -SL_ESCHEMA, "%.*s%s", fl, first,
+                       x.bad > 1 ? " (and more: every problem is listed)" : "");
             sl__error_path(err, file);
         }
+        sl__buf_release(&local);
     }
     json_decref(root);
     if (rc != SL_OK) {

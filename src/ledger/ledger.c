@@ -11,7 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_PUT_FILE, ST_NEW_FILE, ST_PUT_BATCH, ST_EVENT, ST_FP, ST_SIZE, ST_N };
+enum {
+    ST_PUT_FILE,
+    ST_NEW_FILE,
+    ST_PUT_BATCH,
+    ST_EVENT,
+    ST_FP,
+    ST_SIZE,
+    ST_FP_ANY,
+    ST_N
+};
 
 struct sl_ledger {
     sqlite3 *db;
@@ -45,7 +54,7 @@ static const char schema[] =
     " rows INTEGER, rows_valid INTEGER, rows_rejected INTEGER, batch TEXT,"
     " attempts INTEGER, next_try_us INTEGER, err_class TEXT, err_msg TEXT,"
     " first_seen_us INTEGER, staged_us INTEGER, done_us INTEGER,"
-    " force INTEGER);"
+    " force INTEGER, dup INTEGER);"
     "CREATE UNIQUE INDEX IF NOT EXISTS files_claimed ON files(raw_name)"
     " WHERE state = 0;"
     "CREATE INDEX IF NOT EXISTS files_state ON files(state);"
@@ -63,17 +72,19 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events ("
     " id INTEGER PRIMARY KEY, ts_us INTEGER, file_id INTEGER, batch TEXT,"
     " what TEXT, detail TEXT);"
+    "CREATE TABLE IF NOT EXISTS requests ("
+    " raw_name TEXT PRIMARY KEY, force INTEGER, made_us INTEGER);"
     "INSERT OR IGNORE INTO meta VALUES ('version', '1');";
 
 static const char *const sqls[ST_N] = {
     [ST_PUT_FILE] =
         "INSERT OR REPLACE INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27)",
+        " ?23, ?24, ?25, ?26, ?27, ?28)",
     [ST_NEW_FILE] =
         "INSERT INTO files VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27)",
+        " ?23, ?24, ?25, ?26, ?27, ?28)",
     [ST_PUT_BATCH] =
         "INSERT OR REPLACE INTO batches VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
@@ -83,6 +94,8 @@ static const char *const sqls[ST_N] = {
               " fingerprint = ?2 AND state = 3",
     [ST_SIZE] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
                 " size = ?2 AND state = 3",
+    [ST_FP_ANY] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
+                  " fingerprint = ?2 AND state IN (1, 2, 3) AND id <> ?3",
 };
 
 static int db_fail(struct sl_ledger *l, struct sl_error *err, const char *what)
@@ -261,6 +274,7 @@ int sl_ledger_put_file(struct sl_ledger *l, const struct sl_lfile *f,
     sqlite3_bind_int64(st, 25, f->staged_us);
     sqlite3_bind_int64(st, 26, f->done_us);
     sqlite3_bind_int(st, 27, f->force ? 1 : 0);
+    sqlite3_bind_int(st, 28, f->dup ? 1 : 0);
     int rc = step_done(l, st, "writing a file row", err);
     if (rc == SL_OK && out_id != NULL) {
         *out_id = f->id != 0 ? f->id : sqlite3_last_insert_rowid(l->db);
@@ -342,6 +356,7 @@ static void read_file(sqlite3_stmt *st, struct sl_lfile *f)
     f->staged_us = sqlite3_column_int64(st, 24);
     f->done_us = sqlite3_column_int64(st, 25);
     f->force = sqlite3_column_int(st, 26) != 0;
+    f->dup = sqlite3_column_int(st, 27) != 0;
 }
 
 static void read_batch(sqlite3_stmt *st, struct sl_lbatch *b)
@@ -562,4 +577,64 @@ int sl_ledger_check(struct sl_ledger *l, char *out, size_t size,
     out[0] = '\0';
     char *ud[2] = {out, (char *)(uintptr_t)size};
     return sl_ledger_rows(l, "PRAGMA quick_check", first_text, ud, err);
+}
+
+int sl_ledger_request_force(struct sl_ledger *l, const char *raw_name,
+                            struct sl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "INSERT OR REPLACE INTO requests VALUES (?1, 1, ?2)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "writing a request");
+    }
+    bind_text(st, 1, raw_name);
+    sqlite3_bind_int64(st, 2, now_us());
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? SL_OK
+                 : db_fail(l, err, "writing a request");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_ledger_take_request(struct sl_ledger *l, const char *raw_name,
+                           bool *out_force, struct sl_error *err)
+{
+    *out_force = false;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "DELETE FROM requests WHERE raw_name = ?1 "
+                           "RETURNING force",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "reading a request");
+    }
+    bind_text(st, 1, raw_name);
+    int r, rc = SL_OK;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        *out_force = sqlite3_column_int(st, 0) != 0;
+    }
+    if (r != SQLITE_DONE) {
+        rc = db_fail(l, err, "reading a request");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_ledger_fp_taken(struct sl_ledger *l, const char *table, const char *fp,
+                       int64_t self, bool *out_yes, struct sl_error *err)
+{
+    sqlite3_stmt *st = l->st[ST_FP_ANY];
+    bind_text(st, 1, table);
+    bind_text(st, 2, fp);
+    sqlite3_bind_int64(st, 3, self);
+    int rc = SL_OK;
+    *out_yes = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out_yes = sqlite3_column_int64(st, 0) > 0;
+    } else {
+        rc = db_fail(l, err, "looking a fingerprint up");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
 }

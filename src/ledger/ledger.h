@@ -54,6 +54,8 @@ struct sl_lfile {
     const char *err_msg;
     int64_t first_seen_us, staged_us, done_us;
     bool force; /* load even if its content was loaded */
+    bool dup;   /* staged as a copy of content the table holds (not
+                   validated; the load records it as a duplicate) */
 };
 
 enum sl_bstate {
@@ -126,11 +128,25 @@ SL_NODISCARD int sl_ledger_each_batch(struct sl_ledger *l, const char *where,
 SL_NODISCARD int sl_ledger_fp_loaded(struct sl_ledger *l, const char *table,
                                      const char *fp, bool *out_yes,
                                      struct sl_error *err);
+/* Is content fp of table staged, batched or loaded under another file than
+ * self? (a second copy must not be validated and quarantined again) */
+SL_NODISCARD int sl_ledger_fp_taken(struct sl_ledger *l, const char *table,
+                                    const char *fp, int64_t self,
+                                    bool *out_yes, struct sl_error *err);
 /* Has table a loaded file of exactly size bytes? (worth hashing first) */
 SL_NODISCARD int sl_ledger_size_loaded(struct sl_ledger *l, const char *table,
                                        int64_t size, bool *out_yes,
                                        struct sl_error *err);
 
+/* A request for a file not yet claimed (replay --force): when raw_name is
+ * claimed, it is loaded even if its content was loaded before.
+ * sl_ledger_take_request reads and removes it (*out_force false when none). */
+SL_NODISCARD int sl_ledger_request_force(struct sl_ledger *l,
+                                         const char *raw_name,
+                                         struct sl_error *err);
+SL_NODISCARD int sl_ledger_take_request(struct sl_ledger *l,
+                                        const char *raw_name, bool *out_force,
+                                        struct sl_error *err);
 /* Small key-value store (gateway id, batch sequence). *out "" when absent;
  * out holds size bytes. */
 SL_NODISCARD int sl_ledger_meta_get(struct sl_ledger *l, const char *key,

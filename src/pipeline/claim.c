@@ -92,6 +92,25 @@ static void fail_moves(struct svc *s, struct gfile *f, int code,
 
 /* ---- claiming ------------------------------------------------------------ */
 
+/* Tests: a producer deletes or replaces a file just after it was claimed
+ * (SLUICE_FAIL_AT=claimed-delete / claimed-replace). */
+static void claim_faults(struct svc *s, const char *rel)
+{
+    char p[SL_GW_PATH], tmp[SL_GW_PATH];
+    sl_gw_abs(s->cfg->dir, rel, p, sizeof(p));
+    if (sl__fault_point("claimed-delete")) {
+        unlink(p);
+    } else if (sl__fault_point("claimed-replace") &&
+               sl_gw_pathf(tmp, sizeof(tmp), "%s.replacing", p)) {
+        FILE *f = fopen(tmp, "w");
+        if (f != NULL) {
+            fputs("{}\n", f); /* another file, one empty object */
+            fclose(f);
+            rename(tmp, p);
+        }
+    }
+}
+
 static int claim_one(struct svc *s, const char *name, const struct stat *st,
                      struct sl_error *err)
 {
@@ -112,7 +131,11 @@ static int claim_one(struct svc *s, const char *name, const struct stat *st,
     f->ino = (int64_t)st->st_ino;
     f->state = SL_F_CLAIMED;
     f->first_seen_us = sl_gw_now_us();
-    int rc = svc_put_file(s, f, err);
+    int rc = SL_OK;
+    if (s->requests > 0) { /* replay --force asked for this name? */
+        rc = sl_ledger_take_request(s->ledger, name, &f->force, err);
+    }
+    rc = rc ? rc : svc_put_file(s, f, err);
     if (rc == SL_OK && (rc = svc_add_file(s, f)) != SL_OK) {
         gfile_free(f);
         return SL_ERR(err, rc, "out of memory claiming a file");
@@ -126,6 +149,7 @@ static int claim_one(struct svc *s, const char *name, const struct stat *st,
     }
     s->stats->claimed++;
     sl__crash_point("claimed");
+    claim_faults(s, rel);
     return SL_OK;
 }
 
@@ -227,6 +251,9 @@ int claim_scan(struct svc *s, struct sl_error *err)
     struct walk w = {.s = s, .err = err};
     s->scan_more = false;
     int rc = svc_tx_begin(s, err);
+    rc = rc ? rc
+            : sl_ledger_scalar(s->ledger, "SELECT count(*) FROM requests",
+                               &s->requests, err);
     if (rc != SL_OK) {
         return rc;
     }
@@ -404,6 +431,34 @@ static int stage_retry(struct svc *s, struct gfile *f, struct job *j,
     return svc_put_file(s, f, err);
 }
 
+/* A second copy of content another file of the table holds (staged, in a
+ * batch or loaded): it goes on as a duplicate, as it came, and what its
+ * validation wrote is dropped, so its bad records are not quarantined twice. */
+static int as_copy(struct svc *s, struct gfile *f, struct job *j,
+                   struct sl_error *err)
+{
+    struct sl_stage_res *r = &j->res;
+    bool taken = false;
+    int rc = f->force ? SL_OK
+                      : sl_ledger_fp_taken(s->ledger, s->tables[f->tix].name,
+                                           r->fingerprint, f->id, &taken, err);
+    if (rc != SL_OK || !taken) {
+        return rc;
+    }
+    const char *rels[] = {j->good_rel, j->rejects_rel};
+    for (size_t i = 0; i < SL_ARRAY_LEN(rels); i++) {
+        char tmp[SL_GW_PATH], p[SL_GW_PATH];
+        sl_gw_tmp_path(rels[i], tmp, sizeof(tmp));
+        sl_gw_abs(s->cfg->dir, tmp, p, sizeof(p));
+        unlink(p);
+    }
+    r->outcome = SL_STAGE_DUPLICATE;
+    memcpy(r->data_fp, r->fingerprint, sizeof(r->data_fp));
+    r->format = (int)sl_gw_format_for(&s->tables[f->tix].load, f->raw_name);
+    memset(&r->st, 0, sizeof(r->st));
+    return SL_OK;
+}
+
 /* Phase one of a staging result, inside the caller's ledger transaction:
  * record the outcome; j->act says what claim_apply does once it commits. */
 int claim_record(struct svc *s, struct job *j, struct sl_error *err)
@@ -416,6 +471,11 @@ int claim_record(struct svc *s, struct job *j, struct sl_error *err)
     switch (r->outcome) {
     case SL_STAGE_CLEAN:
     case SL_STAGE_DIRTY:
+        rc = as_copy(s, f, j, err);
+        if (rc != SL_OK) {
+            break;
+        }
+        /* fall through */
     case SL_STAGE_DUPLICATE:
         rc = stage_ok(s, f, j, err);
         j->act = ACT_STAGED;

@@ -24,6 +24,7 @@ struct sl_load_opts {
     unsigned n_threads; /* > 1: a plain file on that many threads */
     bool force;         /* load even content loaded before */
     unsigned flags;     /* SL_BATCH_TRUNCATE | SL_BATCH_EMPTY */
+    unsigned schema_update; /* SL_WH_ALLOW_FIELD_* (warehouse/evolve.h) */
 };
 
 struct sl_load_result {

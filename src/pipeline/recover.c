@@ -82,6 +82,7 @@ static struct gfile *from_row(struct svc *s, const struct sl_lfile *l)
     f->staged_us = l->staged_us;
     f->done_us = l->done_us;
     f->force = l->force;
+    f->dup_hint = l->dup;
     return f;
 }
 
@@ -317,7 +318,9 @@ int recover(struct svc *s, struct sl_error *err)
     }
     for (size_t i = 0; i < s->n_tables; i++) {
         struct gtable *t = &s->tables[i];
-        qsort(t->staged, t->n_staged, sizeof(*t->staged), by_staged);
+        if (t->n_staged > 1) {
+            qsort(t->staged, t->n_staged, sizeof(*t->staged), by_staged);
+        }
     }
     static const char *const dirs[] = {"transformed", "quarantine", "failed",
                                        "cloud_ready"};

@@ -270,6 +270,7 @@ int svc_put_file(struct svc *s, struct gfile *f, struct sl_error *err)
         .staged_us = f->staged_us,
         .done_us = f->done_us,
         .force = f->force,
+        .dup = f->dup_hint,
     };
     return sl_ledger_put_file(s->ledger, &l, &f->id, err);
 }
@@ -382,7 +383,7 @@ static int take_lock(const char *dir, int *out_fd, struct sl_error *err)
                       dir, pid[0] ? pid : "?");
     }
     char pid[32];
-    int n = sl_gw_pathf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
         /* the lock holds without the pid; only the message is poorer */
     }
@@ -450,8 +451,7 @@ static void report_problems(struct svc *s, const struct sl_buf *problems)
     char *copy = strndup(problems->data, problems->len);
     for (char *line = copy ? strtok(copy, "\n") : NULL; line != NULL;
          line = strtok(NULL, "\n")) {
-        svc_log(s, SL_LOG_WARN, NULL, NULL, "schema", "definition refused: %s",
-                line);
+        svc_log(s, SL_LOG_WARN, NULL, NULL, "schema", "refused: %s", line);
     }
     free(copy);
 }
@@ -704,6 +704,33 @@ static int loop(struct svc *s, struct sl_error *err)
     }
 }
 
+/* Is there anything in the staged folders (a ledger missing then was
+ * lost, not never made)? */
+static bool has_work(const char *dir)
+{
+    static const char *const folders[] = {"sent", "failed", "transformed",
+                                          "cloud_ready"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(folders); i++) {
+        char p[SL_GW_PATH];
+        if (!sl_gw_pathf(p, sizeof(p), "%s/%s", dir, folders[i])) {
+            continue;
+        }
+        DIR *d = opendir(p);
+        struct dirent *de;
+        bool any = false;
+        while (d != NULL && !any && (de = readdir(d)) != NULL) {
+            any = de->d_name[0] != '.';
+        }
+        if (d != NULL) {
+            closedir(d);
+        }
+        if (any) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void teardown(struct svc *s)
 {
     for (size_t i = 0; i < s->n_tables; i++) {
@@ -738,8 +765,8 @@ int sl_service_run(const struct sl_service_opts *o,
     int lock_fd = -1;
     int rc = load_setup(o->dir, &s.cfg, &s.reg, &s.tables, &s.n_tables,
                         &problems, err);
+    report_problems(&s, &problems);
     if (rc == SL_OK) {
-        report_problems(&s, &problems);
         /* the folders, should someone have removed one */
         rc = sl_gw_init(s.cfg->dir, false, err);
     }
@@ -748,13 +775,19 @@ int sl_service_run(const struct sl_service_opts *o,
     }
     sl__buf_release(&problems);
     char lpath[SL_GW_PATH];
+    bool lost = false;
     if (rc == SL_OK) {
-        sl_gw_pathf(lpath, sizeof(lpath), "%s/.sluice/ledger.db", s.cfg->dir);
+        (void)sl_gw_pathf(lpath, sizeof(lpath), "%s/.sluice/ledger.db",
+                          s.cfg->dir);
+        lost = access(lpath, F_OK) != 0 && has_work(s.cfg->dir);
         rc = sl_ledger_open(lpath, SL_LEDGER_CREATE, &s.ledger, err);
     }
     if (rc == SL_OK && (s.ops = sl_wh_driver_for(s.cfg->warehouse)) == NULL) {
         rc = SL_ERR(err, -SL_EUSAGE, "sluice.json: unknown warehouse URI %s",
                     s.cfg->warehouse);
+    }
+    if (rc == SL_OK && lost) {
+        rc = rebuild_ledger(&s, err);
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     s.threads = o->threads                ? o->threads

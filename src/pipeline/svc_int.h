@@ -130,6 +130,7 @@ struct svc {
     uint32_t jobs_out;     /* jobs queued or running */
     uint32_t stage_jobs;   /* of which staging */
     int64_t tx_started_us; /* start of the ledger transaction open, or 0 */
+    int64_t requests;      /* force requests waiting in the ledger */
 };
 
 /* ---- service.c ---------------------------------------------------------- */
@@ -202,6 +203,9 @@ SL_NODISCARD int batch_finish_committed(struct svc *s, struct gbatch *b,
                                         uint64_t rows, uint64_t checksum,
                                         struct sl_error *err);
 SL_NODISCARD int batch_queue_load(struct svc *s, struct gbatch *b);
+
+/* ---- rebuild.c: a lost ledger ------------------------------------------- */
+SL_NODISCARD int rebuild_ledger(struct svc *s, struct sl_error *err);
 
 /* ---- recover.c ---------------------------------------------------------- */
 SL_NODISCARD int recover(struct svc *s, struct sl_error *err);

@@ -9,26 +9,40 @@
 #include "schema/schema_int.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <locale.h>
 #include <pcre2.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
-/* Column names that BigQuery reserves (case-insensitive prefixes, §1.5). */
+/* Column names that BigQuery reserves (case-insensitive prefixes, §1.5), and
+ * _COLON_, which BigQuery writes for ':' when it maps a flexible name to a
+ * classic one (a column of that name would collide with such a mapping). */
 static const char *const reserved_prefixes[] = {
-    "_TABLE_",
-    "_FILE_",
-    "_PARTITION",
-    "_ROW_TIMESTAMP",
-    "__ROOT__",
-    "_COLIDENTIFIER",
-    "_CHANGE_SEQUENCE_NUMBER",
-    "_CHANGE_TYPE",
-    "_CHANGE_TIMESTAMP",
+    "_TABLE_",        "_FILE_",
+    "_PARTITION",     "_ROW_TIMESTAMP",
+    "__ROOT__",       "_COLON_",
+    "_COLIDENTIFIER", "_CHANGE_SEQUENCE_NUMBER",
+    "_CHANGE_TYPE",   "_CHANGE_TIMESTAMP",
 };
 
 /* ------------------------------------------------------------------ lookup */
+
+static const struct sl_field *find_folded(const struct sl_field *rec,
+                                          const char *name, size_t len);
+
+static bool has_high_byte(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] >= 0x80) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static uint32_t lookup_cap_for(size_t n)
 {
@@ -47,10 +61,12 @@ const struct sl_field *sl_field_find(const struct sl_field *rec,
     }
     uint32_t mask = rec->lookup_cap - 1;
     uint32_t i = (uint32_t)sl__hash_ci(name, len) & mask;
-    for (;;) {
+    for (uint32_t probes = 0; probes <= mask; probes++) {
         uint32_t e = rec->lookup[i];
         if (e == 0) {
-            return NULL;
+            /* a non-ASCII name may still match with other letter cases */
+            return has_high_byte(name, len) ? find_folded(rec, name, len)
+                                            : NULL;
         }
         const struct sl_field *f = &rec->fields[e - 1];
         if (sl__eq_ci(f->name, f->name_len, name, len)) {
@@ -58,12 +74,182 @@ const struct sl_field *sl_field_find(const struct sl_field *rec,
         }
         i = (i + 1) & mask;
     }
+    return NULL;
 }
 
 struct sl_field *sl__field_find_mut(struct sl_field *rec, const char *name,
                                     size_t len)
 {
     return (struct sl_field *)sl_field_find(rec, name, len);
+}
+
+/* ------------------------------------------------- Unicode case collisions */
+
+/* glibc's C.UTF-8 locale, made once: its towupper/towlower know Unicode's
+ * simple case mappings whatever the user's locale. NULL if unavailable (then
+ * only ASCII letters fold). */
+static locale_t fold_locale(void)
+{
+    static _Atomic(locale_t) loc;
+    static atomic_bool tried;
+    locale_t l = atomic_load(&loc);
+    if (l != (locale_t)0 || atomic_load(&tried)) {
+        return l;
+    }
+    l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t expect = (locale_t)0;
+    if (l != (locale_t)0 && !atomic_compare_exchange_strong(&loc, &expect, l)) {
+        freelocale(l);
+        l = expect;
+    }
+    atomic_store(&tried, true);
+    return l;
+}
+
+/* Decode one code point of valid UTF-8 (jansson checked it) at s[*i]. */
+static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
+{
+    uint32_t c = s[(*i)++];
+    int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+    c &= more == 3 ? 0x07u : more == 2 ? 0x0Fu : more == 1 ? 0x1Fu : 0x7Fu;
+    while (more-- > 0 && *i < n) {
+        c = (c << 6) | (s[(*i)++] & 0x3Fu);
+    }
+    return c;
+}
+
+/* The case-folded code points of name, as a NUL-terminated UTF-32 string
+ * (caller frees): lower(upper(c)), so that K, k and KELVIN SIGN agree. */
+static uint32_t *fold_name(const char *name, size_t n, locale_t l)
+{
+    uint32_t *out = sl__malloc((n + 1) * sizeof(uint32_t));
+    size_t k = 0;
+    if (out == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n;) {
+        uint32_t c = utf8_next((const unsigned char *)name, n, &i);
+        if (c < 0x80) {
+            c |= (uint32_t)((c - 'A') < 26u) << 5;
+        } else if (l != (locale_t)0) {
+            c = (uint32_t)towlower_l(towupper_l((wint_t)c, l), l);
+        }
+        out[k++] = c;
+    }
+    out[k] = 0;
+    return out;
+}
+
+struct folded {
+    uint32_t *key; /* owned */
+    size_t idx;    /* field index */
+};
+
+static int cmp_folded(const void *a, const void *b)
+{
+    const uint32_t *x = ((const struct folded *)a)->key,
+                   *y = ((const struct folded *)b)->key;
+    while (*x != 0 && *x == *y) {
+        x++;
+        y++;
+    }
+    return (*x > *y) - (*x < *y);
+}
+
+/* Do a and b agree once case-folded (fold_name's folding)? */
+static bool fold_eq(const char *a, size_t an, const char *b, size_t bn,
+                    locale_t l)
+{
+    size_t i = 0, k = 0;
+    while (i < an && k < bn) {
+        uint32_t x = utf8_next((const unsigned char *)a, an, &i);
+        uint32_t y = utf8_next((const unsigned char *)b, bn, &k);
+        if (x < 0x80) {
+            x |= (uint32_t)((x - 'A') < 26u) << 5;
+        } else if (l != (locale_t)0) {
+            x = (uint32_t)towlower_l(towupper_l((wint_t)x, l), l);
+        }
+        if (y < 0x80) {
+            y |= (uint32_t)((y - 'A') < 26u) << 5;
+        } else if (l != (locale_t)0) {
+            y = (uint32_t)towlower_l(towupper_l((wint_t)y, l), l);
+        }
+        if (x != y) {
+            return false;
+        }
+    }
+    return i == an && k == bn;
+}
+
+/* The slow way, for a key with non-ASCII letters that the ASCII-folding
+ * table did not find: compare it with every name fully folded. Only misses
+ * pay for it (keys of unknown fields, or É where the definition says é). */
+static const struct sl_field *find_folded(const struct sl_field *rec,
+                                          const char *name, size_t len)
+{
+    locale_t l = fold_locale();
+    for (size_t k = 0; l != (locale_t)0 && k < rec->n_fields; k++) {
+        const struct sl_field *f = &rec->fields[k];
+        if (f->name != NULL && fold_eq(f->name, f->name_len, name, len, l)) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* Names that differ only in the case of non-ASCII letters (É and é) collide in
+ * BigQuery as ASCII ones do; the lookup table folds ASCII only, so RECORDs
+ * holding a non-ASCII name get a second check on fully folded names. */
+static int unicode_dups(struct sl_pctx *c, struct sl_field *rec)
+{
+    bool any = false;
+    for (size_t k = 0; k < rec->n_fields && !any; k++) {
+        const char *nm = rec->fields[k].name;
+        for (size_t i = 0; nm != NULL && i < rec->fields[k].name_len; i++) {
+            any = any || (unsigned char)nm[i] >= 0x80;
+        }
+    }
+    if (!any) {
+        return c->oom;
+    }
+    locale_t l = fold_locale();
+    struct folded *fs = sl__calloc(rec->n_fields, sizeof(*fs));
+    size_t n = 0;
+    if (fs == NULL) {
+        return sl__schema_oom(c);
+    }
+    for (size_t k = 0; k < rec->n_fields; k++) {
+        const struct sl_field *f = &rec->fields[k];
+        if (f->name == NULL) {
+            continue;
+        }
+        if ((fs[n].key = fold_name(f->name, f->name_len, l)) == NULL) {
+            sl__schema_oom(c);
+            break;
+        }
+        fs[n++].idx = k;
+    }
+    if (!c->oom) {
+        qsort(fs, n, sizeof(*fs), cmp_folded);
+    }
+    for (size_t i = 1; !c->oom && i < n; i++) {
+        const struct sl_field *a = &rec->fields[fs[i - 1].idx],
+                              *b = &rec->fields[fs[i].idx];
+        if (cmp_folded(&fs[i - 1], &fs[i]) == 0 &&
+            !sl__eq_ci(a->name, a->name_len, b->name, b->name_len)) {
+            const struct sl_field *later = a->idx > b->idx ? a : b;
+            const struct sl_field *first = a->idx > b->idx ? b : a;
+            sl__schema_fail(c, later->path,
+                            "duplicate field name \"%s\" (same as \"%s\"; "
+                            "names are case-insensitive)",
+                            later->name, first->name);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        sl__free(fs[i].key);
+    }
+    sl__free(fs);
+    return c->oom;
 }
 
 /* Build rec's lookup table; a case-insensitive duplicate is a problem. */
@@ -99,7 +285,7 @@ static int build_lookup(struct sl_pctx *c, struct sl_field *rec)
             rec->lookup[i] = (uint32_t)k + 1;
         }
     }
-    return c->oom;
+    return unicode_dups(c, rec);
 }
 
 /* ------------------------------------------------------------------ names */
@@ -121,12 +307,34 @@ static bool classic_name_ok(const char *s, size_t n)
 }
 
 /* Flexible column names (§1.5): letters, marks, numbers, connector and dash
- * punctuation, white space and & % = + : ' < > # |. Matched with a PCRE2
- * pattern compiled once per process. */
+ * punctuation, spaces and & % = + : ' < > # |. Of white space only the space
+ * separators (\p{Zs}: ' ', no-break space, ...) are taken: a tab or line break
+ * in a column name is refused, as it would break every line-oriented report
+ * that names the column. Matched with a PCRE2 pattern compiled once per
+ * process. */
 static bool flexible_name_ok(const char *s, size_t n)
 {
+    /* ASCII names (nearly all) by a byte test: in ASCII, \p{Pc} is '_',
+     * \p{Pd} '-' and \p{Zs} ' ', so this is the pattern's exact answer. */
+    static const char ascii_ok[] = "_- &%=+:'<>#|";
+    bool ascii = n > 0;
+    for (size_t i = 0; i < n && ascii; i++) {
+        unsigned ch = (unsigned char)s[i];
+        bool alnum = ((ch | 0x20u) >= 'a' && (ch | 0x20u) <= 'z') ||
+                     (ch >= '0' && ch <= '9');
+        if (ch >= 0x80) {
+            ascii = false; /* decided by the pattern below */
+            break;
+        }
+        if (!alnum && (ch == 0 || strchr(ascii_ok, (int)ch) == NULL)) {
+            return false;
+        }
+    }
+    if (ascii) {
+        return true;
+    }
     static const char pat[] =
-        "^[\\p{L}\\p{M}\\p{N}\\p{Pc}\\p{Pd}\\s&%=+:'<>#|]+$";
+        "^[\\p{L}\\p{M}\\p{N}\\p{Pc}\\p{Pd}\\p{Zs}&%=+:'<>#|]+$";
     static _Atomic(pcre2_code *) re;
     pcre2_code *r = atomic_load(&re);
     if (r == NULL) {
@@ -251,20 +459,21 @@ static void check_name(struct sl_pctx *c, struct sl_field *f, bool top)
                         SL_SCHEMA_MAX_NAME_CHARS);
         return;
     }
-    if (c->opts->flexible_names) {
+    if (!c->opts->classic_names) {
         if (!flexible_name_ok(f->name, f->name_len)) {
             sl__schema_fail(c, f->path,
-                            "invalid field name \"%s\": flexible names allow "
-                            "letters, marks, "
-                            "digits, '_', '-', spaces and & %% = + : ' < > # |",
+                            "invalid field name \"%.200s\": flexible names "
+                            "allow letters, marks, digits, '_', '-', spaces "
+                            "and & %% = + : ' < > # |",
                             f->name);
             return;
         }
     } else if (!classic_name_ok(f->name, f->name_len)) {
         sl__schema_fail(
             c, f->path,
-            "invalid field name \"%s\": use letters, digits and underscores, "
-            "starting with a letter or underscore",
+            "invalid field name \"%.200s\": use letters, digits and "
+            "underscores, starting with a letter or underscore (classic "
+            "names)",
             f->name);
         return;
     }

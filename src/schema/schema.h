@@ -32,9 +32,13 @@ enum sl_type {
 
 enum sl_mode { SL_M_NULLABLE, SL_M_REQUIRED, SL_M_REPEATED };
 
-/* Options for sl_table_parse_ex / sl_registry_load_ex; zero-initialise. */
+/* Options for sl_table_parse_ex / sl_registry_load_ex; zero-initialise.
+ * Column names follow BigQuery's flexible column names by default
+ * (docs/SCHEMAS.md §3.1). */
 struct sl_schema_opts {
-    bool flexible_names; /* BigQuery "flexible column names" instead of the classic rule */
+    bool classic_names;  /* only the classic rule: ASCII letters, digits, '_' */
+    bool flexible_names; /* ignored: flexible names are the default now (kept
+                            so that older callers build) */
 };
 
 /* Canonical upper-case BigQuery name ("INTEGER", "RECORD", ...). */
@@ -129,6 +133,9 @@ struct sl_table {
 struct sl_registry {
     struct sl_table **tables;     /* owned, sorted by dataset then name */
     size_t n_tables;
+    char *dir;           /* the folder loaded, owned */
+    uint64_t files_hash; /* every definition file's path, size and
+                            modification time, as read */
 };
 
 /* Load every definition under dir (see docs/SCHEMAS.md for the layout).
@@ -147,6 +154,15 @@ SL_NODISCARD int sl_registry_load_ex(const char *dir, const struct sl_schema_opt
                                      struct sl_buf *problems, struct sl_registry **out,
                                      struct sl_error *err);
 void sl_registry_destroy(struct sl_registry *reg);
+
+/* Have the definition files under reg->dir changed since reg was loaded (a
+ * file edited, added, removed or renamed)? Lists the folder and stats each
+ * file again (a few ms for a thousand files); *out_changed is set, err
+ * describes a folder that cannot be listed (-SL_EIO / -SL_ENOTFOUND) or
+ * -SL_ENOMEM. A long-running process or a long apply calls it before
+ * committing work based on reg. */
+SL_NODISCARD int sl_registry_changed(const struct sl_registry *reg,
+                                     bool *out_changed, struct sl_error *err);
 
 /* Whether s is a safe dataset / table name for a registry: ASCII letters,
  * digits and '_' (tables also '-', not first), 1..1024 bytes. These names reach
@@ -176,6 +192,15 @@ SL_NODISCARD int sl_table_parse_ex(const char *text, size_t len, const char *fil
                                    struct sl_buf *problems, struct sl_table **out,
                                    struct sl_error *err);
 void sl_table_destroy(struct sl_table *t);
+
+/* A view of t under another dataset and name: the same fields, rules,
+ * partitioning and clustering, shared with t (which must outlive the view and
+ * is not changed). For tables made from a template (a rule's
+ * Schema.Template, a transient table). -SL_ENOMEM. Caller frees with
+ * sl_table_view_destroy, never sl_table_destroy. Thread-safe. */
+SL_NODISCARD int sl_table_view(const struct sl_table *t, const char *dataset,
+                               const char *name, struct sl_table **out);
+void sl_table_view_destroy(struct sl_table *v); /* NULL ok */
 
 /* Case-insensitive (ASCII) lookup of a sub-field of a RECORD by name (len
  * bytes, need not be NUL-terminated): one hash and usually one compare.

@@ -383,6 +383,67 @@ void sl_table_destroy(struct sl_table *t)
     sl__free(t);
 }
 
+/* A view shares everything of t but its names; its own allocations are the
+ * struct and the two names (root.fields etc. are t's: top-level fields have no
+ * parent pointer, so nothing in them points back at the struct). */
+int sl_table_view(const struct sl_table *t, const char *dataset,
+                  const char *name, struct sl_table **out)
+{
+    *out = NULL;
+    struct sl_table *v = sl__malloc(sizeof(*v));
+    if (v == NULL) {
+        return -SL_ENOMEM;
+    }
+    *v = *t;
+    v->dataset = sl__strdup(dataset);
+    v->name = sl__strdup(name);
+    if (v->dataset == NULL || v->name == NULL) {
+        sl_table_view_destroy(v);
+        return -SL_ENOMEM;
+    }
+    *out = v;
+    return SL_OK;
+}
+
+void sl_table_view_destroy(struct sl_table *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    sl__free(v->dataset);
+    sl__free(v->name);
+    sl__free(v);
+}
+
+/* Does root map several names to what look like schemas (arrays of field
+ * objects, or objects with "fields")? Some pipelines keep every table of a
+ * dataset in one such file; a definition is one table, so it is refused, but
+ * with that reason rather than "no fields". */
+static bool is_multi_table(json_t *root, struct sl_buf *names)
+{
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    json_object_foreach(root, k, v)
+    {
+        json_t *arr = json_is_object(v) ? json_object_get(v, "fields") : v;
+        json_t *first = json_array_get(arr, 0);
+        if (!json_is_array(arr) || !json_is_object(first) ||
+            !json_is_string(json_object_get(first, "name"))) {
+            return false;
+        }
+        /* the names only decorate the message: a failed append drops them */
+        if (n < 4 &&
+            sl__buf_printf(names, "%s%.64s", n > 0 ? ", " : "", k) != SL_OK) {
+            sl__buf_release(names);
+        } else if (n == 4 && sl__buf_printf(names, ", ...") != SL_OK) {
+            sl__buf_release(names);
+        }
+        n++;
+    }
+    return n >= 2;
+}
+
 static void parse_root(struct sl_pctx *c, struct sl_table *t, json_t *root)
 {
     static const char *const keys[] = {"fields",
@@ -395,6 +456,20 @@ static void parse_root(struct sl_pctx *c, struct sl_table *t, json_t *root)
                                        "note"};
     json_t *fields = root, *v;
     if (json_is_object(root)) {
+        struct sl_buf names;
+        sl__buf_init(&names);
+        if (json_object_get(root, "fields") == NULL &&
+            is_multi_table(root, &names)) {
+            sl__schema_fail(c, "",
+                            "the file holds %zu tables (%s), not one "
+                            "definition: put each table in a file of its own "
+                            "(DIR/<dataset>/<table>.json)",
+                            json_object_size(root),
+                            names.data != NULL ? names.data : "");
+            sl__buf_release(&names);
+            return;
+        }
+        sl__buf_release(&names);
         keys_known(c, root, "definition", keys, SL_ARRAY_LEN(keys));
         fields = json_object_get(root, "fields");
         if ((v = sl__schema_opt(root, "description")) != NULL) {

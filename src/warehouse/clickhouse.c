@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "warehouse/clickhouse_int.h"
+#include "warehouse/evolve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,6 +659,156 @@ static int ch_ensure_table(struct sl_wh *wh, const struct sl_table *t,
     return rc ? rc : sl__ch_audit_ready(wh, err);
 }
 
+/* ---- schema plan / apply (evolve.h) ---------------------------------------
+ * Sluice creates ClickHouse tables and checks existing ones against their
+ * definitions, but does not change them in place: ClickHouse has no
+ * transactions to make a registry's ALTERs all or nothing, and its ALTERs of
+ * Nested/Array columns differ by version. A table that differs is refused
+ * with the difference named (docs/CLICKHOUSE.md). */
+
+int sl__ch_table_state(struct sl_wh *wh, const struct sl_table *t,
+                       bool *out_exists, struct sl_error *err)
+{
+    *out_exists = false;
+    const char *db = sl__ch_dataset_db(wh, t->dataset);
+    if (strcmp(db, "system") == 0) {
+        return SL_ERR(err, -SL_ESCHEMA,
+                      "table %s.%s: dataset system is ClickHouse's own",
+                      t->dataset, t->name);
+    }
+    struct ch_plan p;
+    int rc = sl__ch_plan_table(t, &p, NULL, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    char local[1100], shown[2600];
+    snprintf(local, sizeof(local), "%s%s", t->name,
+             wh->n_shards > 1 ? "_local" : "");
+    bool all = true;
+    for (size_t s = 0; rc == SL_OK && s < wh->n_shards; s++) {
+        bool exists = false;
+        snprintf(shown, sizeof(shown), "%s.%s%s%s", db, local,
+                 wh->n_shards > 1 ? " on " : "",
+                 wh->n_shards > 1 ? wh->shard[s].name : "");
+        rc = compare_table(wh, s, db, local, &p, true, shown, &exists, err);
+        all &= exists;
+        if (rc == SL_OK && wh->n_shards > 1) {
+            snprintf(shown, sizeof(shown), "%s.%s on %s", db, t->name,
+                     wh->shard[s].name);
+            rc = compare_table(wh, s, db, t->name, &p, false, shown, &exists,
+                               err);
+            all &= exists;
+        }
+    }
+    sl__ch_plan_free(&p);
+    *out_exists = all;
+    return rc;
+}
+
+static int ch_schema_read(struct sl_wh *wh, const struct sl_table *const *want,
+                          size_t n, struct sl_wh_table_state *out,
+                          struct sl_error *err)
+{
+    if (wh->cursor != NULL || wh->loading) {
+        return SL_ERR(err, -SL_EWAREHOUSE,
+                      "clickhouse: schema_read during a load or a query");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sl_error e = {0};
+        bool exists = false;
+        int rc = sl__ch_table_state(wh, want[i], &exists, &e);
+        out[i].exists = exists;
+        out[i].recorded = true; /* nothing is recorded apart from the table */
+        if (rc == SL_OK) {
+            out[i].same = exists;
+        } else if (rc == -SL_ESCHEMA) {
+            /* cannot be held, or held otherwise: the plan refuses it */
+            struct sl_buf f;
+            sl__buf_init(&f);
+            if (sl__buf_printf(&f, "%s%s", e.msg,
+                               exists ? "; Sluice does not ALTER ClickHouse "
+                                        "tables: ALTER it yourself to match "
+                                        "the definition, or name another "
+                                        "table"
+                                      : "") != SL_OK) {
+                sl__buf_release(&f);
+                return nomem(err);
+            }
+            out[i].foreign = f.data; /* a sl__malloc string */
+        } else {
+            if (err != NULL) {
+                *err = e;
+            }
+            return rc;
+        }
+    }
+    return SL_OK;
+}
+
+static int ch_schema_apply(struct sl_wh *wh, const struct sl_plan *const *plans,
+                           size_t n, const struct sl_wh_apply_opts *opts,
+                           struct sl_error *err)
+{
+    if (wh->cursor != NULL || wh->loading) {
+        return SL_ERR(err, -SL_EWAREHOUSE,
+                      "clickhouse: schema_apply during a load or a query");
+    }
+    if (wh->read_only) {
+        return SL_ERR(err, -SL_EUSAGE, "clickhouse: %s is open read-only",
+                      wh->uri.shown);
+    }
+    /* everything refused before anything runs */
+    for (size_t i = 0; i < n; i++) {
+        const struct sl_plan *p = plans[i];
+        if (p->have != NULL && p->n_changes > 0) {
+            return SL_ERR(err, -SL_ESCHEMA,
+                          "table %s.%s: Sluice does not change ClickHouse "
+                          "tables in place (%zu change%s planned); create "
+                          "the table under another name, or ALTER it "
+                          "yourself and match the definition to it",
+                          p->want->dataset, p->want->name, p->n_changes,
+                          p->n_changes == 1 ? "" : "s");
+        }
+    }
+    /* no transaction: the hook runs before the first CREATE (each is
+     * IF NOT EXISTS, so applying again finishes an interrupted apply) */
+    if (opts != NULL && opts->before_commit != NULL) {
+        int rc = opts->before_commit(opts->ud, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sl_table *t = plans[i]->want;
+        bool created = false;
+        int rc = plans[i]->have == NULL
+                     ? ch_ensure_table(wh, t, &created, err)
+                     : SL_OK; /* unchanged: nothing to record */
+        if (rc != SL_OK) {
+            sl__error_prefix(err, "%s.%s: ", t->dataset, t->name);
+            return rc;
+        }
+    }
+    return SL_OK;
+}
+
+/* ---- SQL text for stage-independent code (sl_wh_table_ref and friends) --
+ * Backquoted identifiers with \ escapes, and no catalog part: dataset main is
+ * the URI's database, as everywhere in this driver. */
+static int ch_table_ref(const struct sl_wh *wh, struct sl_buf *b,
+                        const char *dataset, const char *name)
+{
+    int rc =
+        sl__ch_ident(b, wh != NULL ? sl__ch_dataset_db(wh, dataset) : dataset);
+    rc = rc ? rc : sl__buf_putc(b, '.');
+    return rc ? rc : sl__ch_ident(b, name);
+}
+
+static int ch_quote_literal(struct sl_buf *b, const char *s)
+{
+    return sl__ch_literal(b, s, strlen(s));
+}
+
 const struct sl_wh_ops sl__clickhouse_ops = {
     .scheme = "clickhouse",
     .open = ch_open,
@@ -673,4 +824,9 @@ const struct sl_wh_ops sl__clickhouse_ops = {
     .cursor_close = sl__ch_cursor_close,
     .split_statements = sl__ch_split_statements,
     .free_statements = sl__ch_free_statements,
+    .table_ref = ch_table_ref,
+    .quote_ident = sl__ch_ident,
+    .quote_literal = ch_quote_literal,
+    .schema_read = ch_schema_read,
+    .schema_apply = ch_schema_apply,
 };

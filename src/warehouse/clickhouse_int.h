@@ -108,6 +108,11 @@ SL_NODISCARD int sl__ch_exec(struct sl_wh *wh, size_t s, const char *sql,
  * *out = that value, 0 for no row. */
 SL_NODISCARD int sl__ch_count(struct sl_wh *wh, size_t s, const char *sql,
                               int64_t *out, struct sl_error *err);
+/* t as the warehouse holds it: *out_exists when its tables exist on every
+ * shard; SL_OK if those that exist match the definition, -SL_ESCHEMA naming
+ * what ClickHouse cannot hold or the first difference. Creates nothing. */
+SL_NODISCARD int sl__ch_table_state(struct sl_wh *wh, const struct sl_table *t,
+                                    bool *out_exists, struct sl_error *err);
 /* Append the URL path and query of a request on wh's database with settings
  * (may be NULL). */
 SL_NODISCARD int sl__ch_path(struct sl_wh *wh, struct sl_buf *b,

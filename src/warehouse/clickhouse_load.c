@@ -785,6 +785,32 @@ int sl__ch_load_batch(struct sl_wh *wh, struct sl_batch *b,
         return SL_ERR(err, -SL_EWAREHOUSE,
                       "clickhouse: a load or a query is in progress");
     }
+    if (b->n_post_sql > 0) {
+        /* a rule's transient-to-destination SQL must run in the batch's
+         * transaction, so that a failure takes the rows back out and a
+         * crash cannot run it twice: ClickHouse has none */
+        return SL_ERR(err, -SL_EUSAGE,
+                      "clickhouse: a batch with SQL to run after its rows "
+                      "(a rule's transient table: %zu statement%s) needs a "
+                      "transaction, which ClickHouse does not have; load "
+                      "the destination table directly (no Transient in the "
+                      "rule)",
+                      b->n_post_sql, b->n_post_sql == 1 ? "" : "s");
+    }
+    if (b->schema_update != 0) {
+        /* schema update options: the table must already be the definition
+         * (Sluice does not ALTER ClickHouse tables; docs/CLICKHOUSE.md) */
+        bool exists = false;
+        int rc = sl__ch_table_state(wh, b->t, &exists, err);
+        if (rc != SL_OK) {
+            if (rc == -SL_ESCHEMA) {
+                sl__error_prefix(err, "--schema_update_option: Sluice does "
+                                      "not change ClickHouse tables in a "
+                                      "load: ");
+            }
+            return rc;
+        }
+    }
     struct run *r = sl__calloc(1, sizeof(*r));
     if (r == NULL) {
         return nomem(err);
@@ -798,7 +824,13 @@ int sl__ch_load_batch(struct sl_wh *wh, struct sl_batch *b,
     r->feed.tmp = r->tmp;
     r->feed.marker = random_token();
     snprintf(r->tmp, sizeof(r->tmp), "_sluice_tmp_%016" PRIx64, r->feed.marker);
-    snprintf(r->table, sizeof(r->table), "%s.%s", b->t->dataset, b->t->name);
+    if (b->audit_table != NULL) {
+        /* a rule's transient load: the trail names its destination */
+        snprintf(r->table, sizeof(r->table), "%s", b->audit_table);
+    } else {
+        snprintf(r->table, sizeof(r->table), "%s.%s", b->t->dataset,
+                 b->t->name);
+    }
     sl__buf_init(&r->local);
     wh->loading = true;
     int rc = sl__ch_plan_table(b->t, &r->plan, NULL, err);

@@ -10,6 +10,7 @@
 #ifndef SL_WAREHOUSE_DRIVER_H
 #define SL_WAREHOUSE_DRIVER_H
 
+#include "core/buf.h"
 #include "core/common.h"
 #include "core/error.h"
 #include "schema/schema.h"
@@ -18,6 +19,11 @@
 
 struct sl_wh;     /* an open warehouse connection (driver-private layout) */
 struct sl_cursor; /* a query result being read (driver-private layout) */
+
+struct sl_plan;           /* schema/plan.h: one table's changes */
+struct sl_wh_table_state; /* warehouse/evolve.h: a table as the warehouse holds
+                             it */
+struct sl_wh_apply_opts;  /* warehouse/evolve.h: how schema_apply runs */
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -101,11 +107,28 @@ struct sl_batch {
     unsigned flags;     /* SL_BATCH_* */
     const char *origin; /* "load", "gateway", ... recorded with the batch */
     const char *salt;   /* mixed into a derived id (a forced reload), or NULL */
+    unsigned schema_update; /* SL_WH_ALLOW_FIELD_ADDITION/_RELAXATION (evolve.h):
+                               the table is brought to t's definition with
+                               only those changes, inside the batch's own
+                               transaction, before its rows */
     int64_t first_seen_us; /* the oldest file's first sighting */
     struct sl_batch_source src;
+    /* Statements run inside the batch's transaction after its rows are
+     * appended to t and before the batch is recorded, in order (a rule's
+     * transient-to-destination step: src/rules/rules.h); any failure rolls
+     * the whole batch back. NULL/0 = none. Borrowed. */
+    const char *const *post_sql;
+    size_t n_post_sql;
+    /* The table the audit trail names ("dataset.table"): files whose content
+     * it already holds are duplicates, and the batch and file records name
+     * it. NULL = t (the table the rows are appended to); a rule's transient
+     * load names its destination here. Borrowed. */
+    const char *audit_table;
     /* outputs */
-    bool already;         /* the id was recorded before: nothing was done */
-    uint64_t rows_loaded; /* rows appended (0 when already) */
+    bool already;         /* the id was recorded before: nothing was done,
+                             and rows_loaded, checksum and each file's
+                             outcome and rows_loaded are those recorded */
+    uint64_t rows_loaded; /* rows appended (or recorded, when already) */
     uint64_t checksum;    /* order-independent checksum of the rows loaded */
     char id_out[65];      /* the id used (the given or the derived one) */
 };
@@ -194,6 +217,33 @@ struct sl_wh_ops {
     int (*split_statements)(struct sl_wh *wh, const char *sql, char ***out,
                             size_t *out_n, struct sl_error *err);
     void (*free_statements)(char **stmts, size_t n);
+    /* SQL text: append the name of table dataset.name as this warehouse's
+     * statements must spell it, quoted (DuckDB: with the database's catalog,
+     * so that a dataset named temp or system is not ambiguous); wh may be
+     * NULL (no open warehouse: the plain quoted dataset.name). Append an
+     * identifier (column, alias) quoted, and a string literal. -SL_ENOMEM.
+     * Any of the three may be NULL: sl_wh_table_ref and friends below then
+     * use standard SQL ("a""b", 'it''s'). */
+    int (*table_ref)(const struct sl_wh *wh, struct sl_buf *b,
+                     const char *dataset, const char *name);
+    int (*quote_ident)(struct sl_buf *b, const char *name);
+    int (*quote_literal)(struct sl_buf *b, const char *s);
+
+    /* ---- schema evolution (docs/EVOLUTION.md; contracts in evolve.h) ---- */
+    /* Describe each of the n tables in want as the warehouse holds it, reading
+     * the catalog once for all of them. */
+    int (*schema_read)(struct sl_wh *wh, const struct sl_table *const *want,
+                       size_t n, struct sl_wh_table_state *out,
+                       struct sl_error *err);
+    /* Apply n plans in one transaction: all or nothing. */
+    int (*schema_apply)(struct sl_wh *wh, const struct sl_plan *const *plans,
+                        size_t n, const struct sl_wh_apply_opts *opts,
+                        struct sl_error *err);
+    /* Inside the caller's open transaction, bring t's table to t with only the
+     * changes `allow` permits (SL_WH_ALLOW_FIELD_ADDITION/_RELAXATION). */
+    int (*schema_update_in_tx)(struct sl_wh *wh, const struct sl_table *t,
+                               unsigned allow, size_t *out_applied,
+                               struct sl_error *err);
 };
 
 /* The URI as messages and logs may show it: a password in its user info
@@ -201,6 +251,17 @@ struct sl_wh_ops {
  * Truncated to size. Every printed or logged warehouse URI goes through
  * this (docs/CLICKHOUSE.md: credentials are never printed). */
 void sl_wh_uri_shown(const char *uri, char *out, size_t size);
+
+/* ops' table_ref / quote_ident / quote_literal, or standard SQL when the
+ * driver has none. Every name the rules module writes into SQL goes through
+ * these. -SL_ENOMEM. */
+SL_NODISCARD int sl_wh_table_ref(const struct sl_wh_ops *ops,
+                                 const struct sl_wh *wh, struct sl_buf *b,
+                                 const char *dataset, const char *name);
+SL_NODISCARD int sl_wh_quote_ident(const struct sl_wh_ops *ops,
+                                   struct sl_buf *b, const char *name);
+SL_NODISCARD int sl_wh_quote_literal(const struct sl_wh_ops *ops,
+                                     struct sl_buf *b, const char *s);
 
 /* Pick the driver for a URI; NULL if the scheme is unknown. A bare path is
  * taken as duckdb://PATH. */

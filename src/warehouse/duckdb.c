@@ -59,11 +59,26 @@ int sl__duckdb_exec(struct sl_wh *wh, const char *sql, struct sl_error *err)
     duckdb_result res;
     int rc = SL_OK;
     if (duckdb_query(wh->con, sql, &res) == DuckDBError) {
-        rc = sl__duckdb_fail(err, (int)duckdb_result_error_type(&res), sql,
-                             duckdb_result_error(&res));
+        rc = sl__duckdb_fail_result(err, &res, sql);
     }
     duckdb_destroy_result(&res);
     return rc;
+}
+
+/* Catalog changes (CREATE SCHEMA/TABLE, the audit tables) one at a time in
+ * this process: two connections creating at once conflict in DuckDB's
+ * catalog ("write-write conflict"), which would fail a batch for nothing.
+ * Recursive: ensure_table prepares the audit tables inside its own turn. */
+static pthread_mutex_t ddl_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+void sl__duckdb_ddl_lock(void)
+{
+    pthread_mutex_lock(&ddl_mu);
+}
+
+void sl__duckdb_ddl_unlock(void)
+{
+    pthread_mutex_unlock(&ddl_mu);
 }
 
 /* ROLLBACK after a failure; its own failure cannot add anything useful. */
@@ -115,6 +130,31 @@ static const char *cell_str(duckdb_data_chunk ch, idx_t col, idx_t row,
 /* ---- open / close -----------------------------------------------------------
  */
 
+/* The catalog name DuckDB gave the database (the file's base name, "memory"
+ * for :memory:): tables are named with it (sl__duckdb_qualified). */
+static int read_catalog(struct sl_wh *wh, struct sl_error *err)
+{
+    duckdb_result res;
+    if (duckdb_query(wh->con, "SELECT current_database()", &res) ==
+        DuckDBError) {
+        return sl__duckdb_fail_result(err, &res, "current_database()");
+    }
+    duckdb_data_chunk ch = duckdb_fetch_chunk(res);
+    int rc = SL_OK;
+    size_t n = 0;
+    const char *s = ch != NULL && duckdb_data_chunk_get_size(ch) > 0
+                        ? cell_str(ch, 0, 0, &n)
+                        : NULL;
+    if (s != NULL && (wh->catalog = sl__strndup(s, n)) == NULL) {
+        rc = sl__duckdb_nomem(err);
+    }
+    if (ch != NULL) {
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
 /* The file path in a URI: "duckdb://./w.duckdb" -> "./w.duckdb",
  * "duckdb:///abs/w.duckdb" -> "/abs/w.duckdb", "duckdb:w.duckdb" and a bare
  * path are taken as they are. */
@@ -154,6 +194,7 @@ static void dd_close(struct sl_wh *wh)
         duckdb_close(&wh->db);
     }
     sl__free(wh->path);
+    sl__free(wh->catalog);
     sl__free(wh);
 }
 
@@ -216,6 +257,11 @@ static int open_instance(struct sl_wh *wh, const char *path,
     /* Never download extensions behind the user's back (JSON is probed
      * below; an auto-install would hit the network from a data loader). */
     (void)duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
+    /* New files in the current storage format: with the default (v0.10) an
+     * empty column costs ~3 KB of metadata, so the 1,217 real tables made a
+     * 110 MB file that took ~1 s to open; now 5 MB and ~0.1 s
+     * (BENCHMARKS.md, "Registry"). Existing files keep their format. */
+    (void)duckdb_set_config(cfg, "storage_compatibility_version", "latest");
     if (o->mode == SL_WH_READ && strcmp(path, ":memory:") != 0) {
         (void)duckdb_set_config(cfg, "access_mode", "READ_ONLY");
     } else {
@@ -238,15 +284,26 @@ static int open_instance(struct sl_wh *wh, const char *path,
     if (strcmp(path, ":memory:") == 0) {
         st = duckdb_open_ext(path, &wh->db, cfg, &derr);
     } else {
+        /* one opening at a time in this process: two threads creating the
+         * same file's instance at once could both try to lock it */
+        static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
         (void)pthread_once(&cache_once, cache_init);
+        pthread_mutex_lock(&open_mu);
         st = instance_cache == NULL
                  ? duckdb_open_ext(path, &wh->db, cfg, &derr)
                  : duckdb_get_or_create_from_cache(instance_cache, path,
                                                    &wh->db, cfg, &derr);
+        pthread_mutex_unlock(&open_mu);
     }
     if (st == DuckDBError) {
         wh->db = NULL;
-        if (lock_holder(path, o->mode != SL_WH_READ, who, who_size)) {
+        /* the lock may be gone by the time we look: DuckDB's own words then
+         * say it was a lock (it gives no error code at open) */
+        bool lock = derr != NULL && strstr(derr, "Could not set lock") != NULL;
+        if (lock_holder(path, o->mode != SL_WH_READ, who, who_size) || lock) {
+            if (who[0] == '\0') {
+                snprintf(who, who_size, "another process");
+            }
             *out_busy = true;
             rc =
                 SL_ERR(err, -SL_EBUSY, "duckdb: %s is locked by %s", path, who);
@@ -346,6 +403,7 @@ static int dd_open(const char *uri, const struct sl_wh_open_opts *o,
     if (!wh->read_only) {
         sl__duckdb_par_register(wh);
     }
+    rc = read_catalog(wh, err);
 out:
     if (rc != SL_OK) {
         dd_close(wh);
@@ -377,10 +435,15 @@ static void dd_local_files(const char *uri, struct sl_wh_files *out)
 /* ---- ensure_table
  * ------------------------------------------------------------ */
 
-int sl__duckdb_qualified(struct sl_buf *b, const char *dataset,
-                         const char *name)
+int sl__duckdb_qualified(const struct sl_wh *wh, struct sl_buf *b,
+                         const char *dataset, const char *name)
 {
-    int rc = sl__sql_quote_ident(b, dataset);
+    int rc = SL_OK;
+    if (wh != NULL && wh->catalog != NULL) {
+        rc = sl__sql_quote_ident(b, wh->catalog);
+        rc = rc ? rc : sl__buf_putc(b, '.');
+    }
+    rc = rc ? rc : sl__sql_quote_ident(b, dataset);
     if (rc == SL_OK) {
         rc = sl__buf_putc(b, '.');
     }
@@ -494,7 +557,7 @@ static int compare_table(struct sl_wh *wh, const struct sl_table *t,
     bool have_res = false;
     int rc = sl__buf_append(&b, "SELECT * FROM ", 14);
     if (rc == SL_OK) {
-        rc = sl__duckdb_qualified(&b, t->dataset, t->name);
+        rc = sl__duckdb_qualified(wh, &b, t->dataset, t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_append(&b, " LIMIT 0", 8);
@@ -585,7 +648,7 @@ out:
 /* "description [sluice: partitioned by DAY(ts); clustered by a, b]": DuckDB
  * has neither partitions nor clustering, so they are recorded for people and
  * for later migrations (docs/TYPES.md). */
-static int table_comment(struct sl_buf *b, const struct sl_table *t)
+int sl__duckdb_table_comment(struct sl_buf *b, const struct sl_table *t)
 {
     int rc = SL_OK;
     bool extra = t->part_kind != SL_PART_NONE || t->n_cluster > 0;
@@ -617,12 +680,14 @@ static int table_comment(struct sl_buf *b, const struct sl_table *t)
     return rc == SL_OK ? sl__buf_putc(b, ']') : rc;
 }
 
-static int create_table_sql(struct sl_buf *b, const struct sl_table *t,
-                            const struct col *cols)
+int sl__duckdb_create_sql(const struct sl_wh *wh, struct sl_buf *b,
+                          const struct sl_table *t, const struct col *cols,
+                          bool strict)
 {
-    int rc = sl__buf_append(b, "CREATE TABLE IF NOT EXISTS ", 27);
+    int rc = strict ? sl__buf_append(b, "CREATE TABLE ", 13)
+                    : sl__buf_append(b, "CREATE TABLE IF NOT EXISTS ", 27);
     if (rc == SL_OK) {
-        rc = sl__duckdb_qualified(b, t->dataset, t->name);
+        rc = sl__duckdb_qualified(wh, b, t->dataset, t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_append(b, " (", 2);
@@ -661,6 +726,9 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
     }
     bool oom =
         sl__buf_append(&b, "CREATE SCHEMA IF NOT EXISTS ", 28) != SL_OK ||
+        (wh->catalog != NULL &&
+         (sl__sql_quote_ident(&b, wh->catalog) != SL_OK ||
+          sl__buf_putc(&b, '.') != SL_OK)) ||
         sl__sql_quote_ident(&b, t->dataset) != SL_OK;
     if (oom) {
         goto out;
@@ -669,40 +737,31 @@ static int create_table(struct sl_wh *wh, const struct sl_table *t,
         goto out;
     }
     sl__buf_reset(&b);
-    if ((oom = create_table_sql(&b, t, cols) != SL_OK)) {
+    if ((oom = sl__duckdb_create_sql(wh, &b, t, cols, false) != SL_OK)) {
         goto out;
     }
     if ((rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
         goto out;
     }
-    if ((oom = table_comment(&note, t) != SL_OK)) {
+    if ((oom = sl__duckdb_table_comment(&note, t) != SL_OK)) {
         goto out;
     }
     if (note.len > 0) {
         sl__buf_reset(&b);
         oom = sl__buf_append(&b, "COMMENT ON TABLE ", 17) != SL_OK ||
-              sl__duckdb_qualified(&b, t->dataset, t->name) != SL_OK ||
+              sl__duckdb_qualified(wh, &b, t->dataset, t->name) != SL_OK ||
               sl__buf_append(&b, " IS ", 4) != SL_OK ||
               sl__sql_quote_literal(&b, note.data) != SL_OK;
         if (oom || (rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
             goto out;
         }
     }
-    for (size_t i = 0; i < t->root.n_fields; i++) {
-        const struct sl_field *f = &t->root.fields[i];
-        if (f->description == NULL || f->description[0] == '\0') {
-            continue;
-        }
-        sl__buf_reset(&b);
-        oom = sl__buf_append(&b, "COMMENT ON COLUMN ", 18) != SL_OK ||
-              sl__duckdb_qualified(&b, t->dataset, t->name) != SL_OK ||
-              sl__buf_putc(&b, '.') != SL_OK ||
-              sl__sql_quote_ident(&b, f->name) != SL_OK ||
-              sl__buf_append(&b, " IS ", 4) != SL_OK ||
-              sl__sql_quote_literal(&b, f->description) != SL_OK;
-        if (oom || (rc = sl__duckdb_exec(wh, b.data, err)) != SL_OK) {
-            goto out;
-        }
+    /* Field descriptions are kept with the recorded definition (view
+     * main._sluice_columns), not as column comments: COMMENT ON COLUMN costs
+     * ~0.5 ms a statement (docs/EVOLUTION.md). The definition is recorded
+     * for `sluice schema plan` (docs/EVOLUTION.md). */
+    if ((rc = sl__duckdb_record(wh, t, NULL, err)) != SL_OK) {
+        goto out;
     }
     rc = sl__duckdb_exec(wh, "COMMIT", err);
 out:
@@ -717,8 +776,20 @@ out:
     return rc;
 }
 
+static int ensure_table(struct sl_wh *wh, const struct sl_table *t,
+                        bool *out_created, struct sl_error *err);
+
 static int dd_ensure_table(struct sl_wh *wh, const struct sl_table *t,
                            bool *out_created, struct sl_error *err)
+{
+    sl__duckdb_ddl_lock();
+    int rc = ensure_table(wh, t, out_created, err);
+    sl__duckdb_ddl_unlock();
+    return rc;
+}
+
+static int ensure_table(struct sl_wh *wh, const struct sl_table *t,
+                        bool *out_created, struct sl_error *err)
 {
     *out_created = false;
     if (wh->active != NULL) {
@@ -746,6 +817,12 @@ static int dd_ensure_table(struct sl_wh *wh, const struct sl_table *t,
     return rc;
 }
 
+static int dd_table_ref(const struct sl_wh *wh, struct sl_buf *b,
+                        const char *dataset, const char *name)
+{
+    return sl__duckdb_qualified(wh, b, dataset, name);
+}
+
 const struct sl_wh_ops sl__duckdb_ops = {
     .scheme = "duckdb",
     .open = dd_open,
@@ -761,4 +838,10 @@ const struct sl_wh_ops sl__duckdb_ops = {
     .cursor_close = sl__duckdb_cursor_close,
     .split_statements = sl__duckdb_split_statements,
     .free_statements = sl__duckdb_free_statements,
+    .table_ref = dd_table_ref,
+    .quote_ident = sl__sql_quote_ident,
+    .quote_literal = sl__sql_quote_literal,
+    .schema_read = sl__duckdb_schema_read,
+    .schema_apply = sl__duckdb_schema_apply,
+    .schema_update_in_tx = sl__duckdb_schema_update_in_tx,
 };

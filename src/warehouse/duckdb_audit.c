@@ -11,6 +11,7 @@
 #include "warehouse/duckdb_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,11 +98,21 @@ static int count_sql(struct sl_wh *wh, const char *sql, int64_t *out,
     return SL_OK;
 }
 
+static int audit_ready(struct sl_wh *wh, struct sl_error *err);
+
 int sl__duckdb_audit_ready(struct sl_wh *wh, struct sl_error *err)
 {
     if (wh->audit_ready || wh->read_only) {
         return SL_OK;
     }
+    sl__duckdb_ddl_lock();
+    int rc = audit_ready(wh, err);
+    sl__duckdb_ddl_unlock();
+    return rc;
+}
+
+static int audit_ready(struct sl_wh *wh, struct sl_error *err)
+{
     int64_t v1 = 0;
     int rc = count_sql(wh,
                        "SELECT count(*) FROM duckdb_columns() WHERE "
@@ -504,5 +515,67 @@ int sl__duckdb_file_history(struct sl_wh *wh, const char *table,
         duckdb_destroy_data_chunk(&ch);
     }
     duckdb_destroy_result(&res);
+    return SL_OK;
+}
+
+/* For a batch recorded before: what was recorded (rows, checksum, each
+ * file's outcome and rows, matched by fingerprint in order). */
+int sl__duckdb_batch_info(struct sl_wh *wh, struct sl_batch *b,
+                          struct sl_error *err)
+{
+    duckdb_result res;
+    int rc = sl__duckdb_query2(
+        wh,
+        "SELECT rows_loaded, checksum::VARCHAR FROM main._sluice_loads WHERE "
+        "batch_id = ? AND ? IS NOT NULL",
+        b->id_out, b->id_out, "reading _sluice_loads", &res, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    duckdb_data_chunk ch = duckdb_fetch_chunk(res);
+    if (ch != NULL && duckdb_data_chunk_get_size(ch) > 0) {
+        char sum[32];
+        b->rows_loaded = (uint64_t)cell_i64(ch, 0, 0);
+        cell_copy(ch, 1, 0, sum, sizeof(sum));
+        b->checksum = strtoull(sum, NULL, 10);
+    }
+    if (ch != NULL) {
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&res);
+    rc = sl__duckdb_query2(
+        wh,
+        "SELECT fingerprint, (outcome = 'duplicate')::BIGINT, "
+        "rows_loaded FROM main._sluice_files WHERE "
+        "batch_id = ? AND ? IS NOT NULL",
+        b->id_out, b->id_out, "reading _sluice_files", &res, err);
+    if (rc != SL_OK) {
+        return rc;
+    }
+    bool *seen = sl__calloc(b->n_files ? b->n_files : 1, sizeof(*seen));
+    while (seen != NULL && (ch = duckdb_fetch_chunk(res)) != NULL) {
+        idx_t rows = duckdb_data_chunk_get_size(ch);
+        for (idx_t r = 0; r < rows; r++) {
+            char fp[80];
+            cell_copy(ch, 0, r, fp, sizeof(fp));
+            for (size_t i = 0; i < b->n_files; i++) {
+                struct sl_batch_file *f = &b->files[i];
+                if (!seen[i] && f->fingerprint != NULL &&
+                    strcmp(f->fingerprint, fp) == 0) {
+                    seen[i] = true;
+                    f->outcome =
+                        cell_i64(ch, 1, r) ? SL_FILE_DUPLICATE : SL_FILE_LOADED;
+                    f->rows_loaded = (uint64_t)cell_i64(ch, 2, r);
+                    break;
+                }
+            }
+        }
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&res);
+    if (seen == NULL) {
+        return sl__duckdb_nomem(err);
+    }
+    sl__free(seen);
     return SL_OK;
 }

@@ -38,7 +38,7 @@ static int dispositions(struct run *r, struct sl_error *err)
     bool empty = r->b->flags & SL_BATCH_EMPTY;
     int rc = sl__buf_printf(&sql, empty ? "SELECT count(*) FROM (SELECT 1 FROM "
                                         : "DELETE FROM ");
-    rc = rc ? rc : sl__duckdb_qualified(&sql, t->dataset, t->name);
+    rc = rc ? rc : sl__duckdb_qualified(r->wh, &sql, t->dataset, t->name);
     rc = rc ? rc : sl__buf_printf(&sql, empty ? " LIMIT 1)" : "");
     if (rc != SL_OK) {
         sl__buf_release(&sql);
@@ -209,6 +209,20 @@ static int derive_id(struct sl_batch *b, const char *table,
     return SL_OK;
 }
 
+/* The batch's own statements after its rows (struct sl_batch.post_sql). */
+static int post_sql(struct run *r, struct sl_error *err)
+{
+    for (size_t i = 0; i < r->b->n_post_sql; i++) {
+        int rc = sl__duckdb_exec(r->wh, r->b->post_sql[i], err);
+        if (rc != SL_OK) {
+            sl__error_prefix(err, "batch step %zu of %zu: ", i + 1,
+                             r->b->n_post_sql);
+            return rc;
+        }
+    }
+    return SL_OK;
+}
+
 /* The transaction's body; rc 1 = roll back quietly (nothing to commit). */
 static int run_batch(struct run *r, struct sl_error *err)
 {
@@ -216,9 +230,23 @@ static int run_batch(struct run *r, struct sl_error *err)
     bool yes = false;
     int rc = b->id != NULL ? sl__duckdb_batch_recorded(r->wh, b->id, &yes, err)
                            : SL_OK;
-    if (rc != SL_OK || yes) {
-        b->already = yes;
+    if (rc == SL_OK && yes) {
+        /* committed before (a retry after a crash): say what it holds */
+        snprintf(b->id_out, sizeof(b->id_out), "%s", b->id);
+        b->already = true;
+        rc = sl__duckdb_batch_info(r->wh, b, err);
         return rc != SL_OK ? rc : 1;
+    }
+    if (rc != SL_OK) {
+        return rc;
+    }
+    if (b->schema_update != 0) {
+        size_t applied = 0;
+        rc = sl__duckdb_schema_update_in_tx(r->wh, b->t, b->schema_update,
+                                            &applied, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
     }
     if ((rc = dispositions(r, err)) != SL_OK) {
         return rc;
@@ -233,6 +261,9 @@ static int run_batch(struct run *r, struct sl_error *err)
         return rc;
     }
     if ((rc = sl__duckdb_load_close(r->ld, err)) != SL_OK) {
+        return rc;
+    }
+    if ((rc = post_sql(r, err)) != SL_OK) {
         return rc;
     }
     b->rows_loaded = r->ld->n_rows + r->ld->par_rows;
@@ -266,7 +297,11 @@ int sl__duckdb_load_batch(struct sl_wh *wh, struct sl_batch *b,
                       "duckdb: a load is already in progress");
     }
     struct run r = {.wh = wh, .b = b};
-    snprintf(r.table, sizeof(r.table), "%s.%s", b->t->dataset, b->t->name);
+    if (b->audit_table != NULL) {
+        snprintf(r.table, sizeof(r.table), "%s", b->audit_table);
+    } else {
+        snprintf(r.table, sizeof(r.table), "%s.%s", b->t->dataset, b->t->name);
+    }
     int rc = sl__duckdb_audit_ready(wh, err);
     if (rc == SL_OK) {
         rc = sl__duckdb_exec(wh, "BEGIN TRANSACTION", err);
@@ -303,7 +338,9 @@ int sl__duckdb_load_batch(struct sl_wh *wh, struct sl_batch *b,
     }
     sl__duckdb_rollback(wh);
     if (rc == 1) {
-        b->rows_loaded = 0;
+        if (!b->already) {
+            b->rows_loaded = 0;
+        }
         return SL_OK;
     }
     return rc;

@@ -1,12 +1,14 @@
 /* duckdb_int.h - private to the DuckDB driver (duckdb.c, duckdb_plan.c,
- * duckdb_load.c, duckdb_cursor.c): handle layouts, the storage plan and the
- * statement helpers; included only from inside src/warehouse/. warehouse
- * stage. */
+ * duckdb_load.c, duckdb_cursor.c, duckdb_audit.c, duckdb_batch.c, and for
+ * schema evolution duckdb_catalog.c, duckdb_schema.c, duckdb_evolve.c,
+ * duckdb_alter.c): handle layouts, the storage plan and the statement
+ * helpers; included only from inside src/warehouse/. warehouse stage. */
 #ifndef SL_WAREHOUSE_DUCKDB_INT_H
 #define SL_WAREHOUSE_DUCKDB_INT_H
 
 #include "core/common.h"
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "warehouse/driver.h"
@@ -22,6 +24,10 @@ struct sl_wh {
     duckdb_database db;    /* owned */
     duckdb_connection con; /* owned; the one connection all work goes through */
     char *path;            /* database file as given to DuckDB, owned */
+    char *catalog;         /* its catalog name (current_database()), owned:
+                              every table is named catalog.dataset.table, so
+                              a dataset called like a catalog (temp, system)
+                              is not ambiguous */
     bool has_json;         /* the JSON type exists in this libduckdb */
     bool read_only;        /* opened SL_WH_READ */
     bool audit_ready;      /* _sluice_loads/_sluice_files exist in today's
@@ -97,9 +103,14 @@ SL_NODISCARD int sl__duckdb_nomem(struct sl_error *err);
 SL_NODISCARD int sl__duckdb_exec(struct sl_wh *wh, const char *sql,
                                  struct sl_error *err);
 
-/* Append "dataset"."table", each part quoted (sl__sql_quote_ident). */
-SL_NODISCARD int sl__duckdb_qualified(struct sl_buf *b, const char *dataset,
-                                      const char *name);
+/* Append "catalog"."dataset"."table", each part quoted
+ * (sl__sql_quote_ident); without the catalog when wh is NULL. */
+SL_NODISCARD int sl__duckdb_qualified(const struct sl_wh *wh, struct sl_buf *b,
+                                      const char *dataset, const char *name);
+
+/* Catalog changes one at a time in this process (recursive). */
+void sl__duckdb_ddl_lock(void);
+void sl__duckdb_ddl_unlock(void);
 
 /* ROLLBACK after a failure; its own failure cannot add anything useful. */
 void sl__duckdb_rollback(struct sl_wh *wh);
@@ -137,6 +148,13 @@ SL_NODISCARD int sl__duckdb_fail_result(struct sl_error *err,
 SL_NODISCARD int sl__duckdb_plan_table(const struct sl_table *t, bool has_json,
                                        struct col **out, struct sl_error *err);
 
+/* Plan one field (and its sub-fields) into *out, as sl__duckdb_plan_table
+ * does for a top-level column; release with sl__duckdb_cols_free(out, 1) when
+ * out was allocated, or free its kids with sl__duckdb_col_release. */
+SL_NODISCARD int sl__duckdb_plan_field(const struct sl_field *f, bool has_json,
+                                       struct col *out, struct sl_error *err);
+void sl__duckdb_col_release(struct col *c);
+
 /* Free n planned columns and their kids; NULL is a no-op. */
 void sl__duckdb_cols_free(struct col *cols, size_t n);
 
@@ -145,6 +163,159 @@ SL_NODISCARD int sl__duckdb_sql_type(struct sl_buf *b, const struct col *c);
 
 /* Does an existing column's DuckDB type equal the planned one? */
 bool sl__duckdb_type_matches(const struct col *c, duckdb_logical_type lt);
+
+/* ---- tables (duckdb.c), shared with schema evolution --------------------- */
+
+/* Append CREATE TABLE "ds"."t" (...) for t planned as cols (no IF NOT
+ * EXISTS when strict). */
+SL_NODISCARD int sl__duckdb_create_sql(const struct sl_wh *wh,
+                                       struct sl_buf *b,
+                                       const struct sl_table *t,
+                                       const struct col *cols, bool strict);
+/* Append the table comment: the description and a "[sluice: partitioned by
+ * ...; clustered by ...]" note (empty when neither). */
+SL_NODISCARD int sl__duckdb_table_comment(struct sl_buf *b,
+                                          const struct sl_table *t);
+
+/* ---- schema evolution (duckdb_catalog.c, duckdb_schema.c, duckdb_evolve.c) */
+
+/* A column type as the catalog spells it (duckdb_columns().data_type). */
+enum ctk {
+    CT_BOOL,
+    CT_I64,
+    CT_F64,
+    CT_DEC,
+    CT_STR,
+    CT_JSON,
+    CT_BLOB,
+    CT_DATE,
+    CT_TIME,
+    CT_TIMESTAMP,
+    CT_TIMESTAMPTZ,
+    CT_STRUCT,
+    CT_LIST,
+    CT_OTHER /* a type Sluice never creates; text says which */
+};
+
+struct ctype {
+    enum ctk k;
+    uint8_t width, scale; /* CT_DEC */
+    char *name;           /* member name inside a STRUCT, else NULL */
+    const char *text;     /* CT_OTHER: the type's text */
+    struct ctype *kids;   /* STRUCT members, or the LIST element */
+    size_t n_kids;
+};
+
+struct ccol {
+    char *name;
+    struct ctype type;
+    bool nullable;
+    char *comment; /* NULL if none */
+};
+
+/* One table of the catalog; everything lives in the catalog's arena. */
+struct ctab {
+    char *schema, *name;
+    struct ccol *cols; /* in column order */
+    size_t n_cols;
+    char *comment;  /* table comment, NULL if none */
+    bool recorded;  /* main._sluice_tables has its definition */
+    char *rec_hash; /* that definition's fingerprint */
+};
+
+struct catalog {
+    struct ctab *tabs; /* sorted by schema, name (ASCII case-insensitive) */
+    size_t n_tabs;
+    bool comments_read; /* ctab.comment filled (sl__duckdb_catalog_comments) */
+    struct sl_arena arena;
+};
+
+/* Read every table of the database (schema NULL) or only schema.table, with
+ * the record fingerprints, in two queries. Release with
+ * sl__duckdb_catalog_release (also after a failure). */
+SL_NODISCARD int sl__duckdb_catalog_read(struct sl_wh *wh, const char *schema,
+                                         const char *table, struct catalog *out,
+                                         struct sl_error *err);
+void sl__duckdb_catalog_release(struct catalog *cat);
+/* Fill the tables' comments (one more query, once). */
+SL_NODISCARD int sl__duckdb_catalog_comments(struct sl_wh *wh,
+                                             struct catalog *cat,
+                                             struct sl_error *err);
+/* Case-insensitive lookup; NULL if absent. */
+struct ctab *sl__duckdb_catalog_find(const struct catalog *cat,
+                                     const char *schema, const char *name);
+/* Parse DuckDB type text into out (arena memory); -SL_ENOMEM. */
+SL_NODISCARD int sl__duckdb_ctype_parse(struct sl_arena *a, const char *text,
+                                        size_t len, struct ctype *out);
+/* Does a catalog type equal the planned column's type? */
+bool sl__duckdb_ctype_matches(const struct ctype *ct, const struct col *c);
+/* The recorded definition of dataset.name (caller frees), *out NULL if none. */
+SL_NODISCARD int sl__duckdb_record_read(struct sl_wh *wh, const char *dataset,
+                                        const char *name, char **out,
+                                        struct sl_error *err);
+/* Describe want as the catalog holds it (the schema_read contract, one
+ * table). */
+SL_NODISCARD int sl__duckdb_describe(struct sl_wh *wh, struct catalog *cat,
+                                     const struct sl_table *want,
+                                     struct sl_wh_table_state *out,
+                                     struct sl_error *err);
+/* The statements of one apply (duckdb_evolve.c) or one in-transaction
+ * update: the SQL being built, the fault point, the definitions to record. */
+/* A definition to record, kept until the rows are written at the end. */
+struct pending {
+    char *name; /* "dataset.table", owned */
+    char *json; /* canonical definition, owned */
+    char *old;  /* the definition it replaces, owned, NULL for a new table */
+    char hash[17];
+    const struct sl_plan *plan; /* borrowed: its changes become history */
+};
+
+/* One apply (or one in-transaction update): statements, the fault point,
+ * the definitions to record and the tables that have a record. */
+struct ddl {
+    struct sl_wh *wh;
+    struct sl_error *err;
+    struct sl_buf sql;    /* the statement being built */
+    long step;            /* statements run so far */
+    long fail_at;         /* SLUICE_FAULT_APPLY_STEP: fail this statement */
+    bool fail_commit;     /* SLUICE_FAULT_APPLY_STEP=commit */
+    struct pending *recs; /* owned */
+    size_t n_recs;
+    char **recorded; /* lower-cased names with a record, sorted */
+    size_t n_recorded;
+    char **schemas; /* datasets created in this transaction */
+    size_t n_schemas;
+};
+
+/* Run one statement of an apply (a->sql when sql is NULL), counting it for
+ * the fault hook (SLUICE_FAULT_APPLY_STEP). */
+SL_NODISCARD int sl__duckdb_ddl_exec(struct ddl *a, const char *sql);
+/* The statements creating t (schema, table, comment) (duckdb_alter.c). */
+SL_NODISCARD int sl__duckdb_ddl_create(struct ddl *a, const struct sl_table *t);
+/* The statements taking p->have's table to p->want (duckdb_alter.c). */
+SL_NODISCARD int sl__duckdb_ddl_change(struct ddl *a, const struct sl_plan *p);
+
+/* The sl_wh_ops entries; contracts in evolve.h. */
+SL_NODISCARD int sl__duckdb_schema_read(struct sl_wh *wh,
+                                        const struct sl_table *const *want,
+                                        size_t n, struct sl_wh_table_state *out,
+                                        struct sl_error *err);
+SL_NODISCARD int sl__duckdb_schema_apply(struct sl_wh *wh,
+                                         const struct sl_plan *const *plans,
+                                         size_t n,
+                                         const struct sl_wh_apply_opts *opts,
+                                         struct sl_error *err);
+SL_NODISCARD int sl__duckdb_schema_update_in_tx(struct sl_wh *wh,
+                                                const struct sl_table *t,
+                                                unsigned allow,
+                                                size_t *out_applied,
+                                                struct sl_error *err);
+/* Create _sluice_tables and _sluice_schema_history if absent, and record t
+ * as applied by the changes of p (NULL: created by ensure_table), inside
+ * the open transaction. */
+SL_NODISCARD int sl__duckdb_record(struct sl_wh *wh, const struct sl_table *t,
+                                   const struct sl_plan *p,
+                                   struct sl_error *err);
 
 /* ---- loading (duckdb_load.c) --------------------------------------------- */
 
@@ -192,6 +363,10 @@ SL_NODISCARD int sl__duckdb_fp_loaded(struct sl_wh *wh, const char *table,
 SL_NODISCARD int sl__duckdb_fps_loaded(struct sl_wh *wh, const char *table,
                                        const char *const *fps, size_t n,
                                        bool *out_yes, struct sl_error *err);
+/* b's id (id_out) is recorded: fill rows_loaded, checksum and each file's
+ * outcome and rows from the record. */
+SL_NODISCARD int sl__duckdb_batch_info(struct sl_wh *wh, struct sl_batch *b,
+                                       struct sl_error *err);
 /* Record b and its files (inside the open transaction). */
 SL_NODISCARD int sl__duckdb_record_batch(struct sl_wh *wh,
                                          const struct sl_batch *b,

@@ -94,7 +94,7 @@ int sl__duckdb_load_open(struct sl_wh *wh, const struct sl_table *t,
     /* Verified (tests/unit/test_duckdb.c, test_abort_leaves_no_rows): an
      * appender appends inside the connection's open transaction, so ROLLBACK
      * drops its rows and no staging table is needed. */
-    if (duckdb_appender_create_ext(wh->con, NULL, t->dataset, t->name,
+    if (duckdb_appender_create_ext(wh->con, wh->catalog, t->dataset, t->name,
                                    &ld->app) == DuckDBError) {
         rc = appender_fail(ld, t->name, err);
         goto fail;

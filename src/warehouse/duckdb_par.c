@@ -222,7 +222,7 @@ int sl__duckdb_load_parallel(struct sl_load *ld, struct sl_psource *src,
     ld->par_rc = SL_OK;
     int rc = sl__buf_printf(&sql, "INSERT INTO ");
     if (rc == SL_OK) {
-        rc = sl__duckdb_qualified(&sql, ld->t->dataset, ld->t->name);
+        rc = sl__duckdb_qualified(ld->wh, &sql, ld->t->dataset, ld->t->name);
     }
     if (rc == SL_OK) {
         rc = sl__buf_printf(&sql, " SELECT * FROM sluice_rows(%llu)",

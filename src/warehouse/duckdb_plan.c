@@ -10,10 +10,10 @@
 
 #include <string.h>
 
-static void col_release(struct col *c)
+void sl__duckdb_col_release(struct col *c)
 {
     for (size_t i = 0; i < c->n_kids; i++) {
-        col_release(&c->kids[i]);
+        sl__duckdb_col_release(&c->kids[i]);
     }
     sl__free(c->kids);
     c->kids = NULL;
@@ -26,7 +26,7 @@ void sl__duckdb_cols_free(struct col *cols, size_t n)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        col_release(&cols[i]);
+        sl__duckdb_col_release(&cols[i]);
     }
     sl__free(cols);
 }
@@ -121,6 +121,16 @@ static int col_build(struct col *c, const struct sl_field *f, bool as_elem,
     }
     return SL_ERR(err, -SL_ESCHEMA, "%s: unknown type %d", f->name,
                   (int)f->type);
+}
+
+int sl__duckdb_plan_field(const struct sl_field *f, bool has_json,
+                          struct col *out, struct sl_error *err)
+{
+    int rc = col_build(out, f, false, has_json, err);
+    if (rc != SL_OK) {
+        sl__duckdb_col_release(out);
+    }
+    return rc;
 }
 
 int sl__duckdb_plan_table(const struct sl_table *t, bool has_json,

@@ -11,6 +11,7 @@
 #include "../fuzz/harness_csv.c"
 #include "../fuzz/harness_input.c"
 #include "../fuzz/harness_ndjson.c"
+#include "../fuzz/harness_rules.c"
 #include "../fuzz/harness_schema.c"
 
 #include <dirent.h>
@@ -32,11 +33,9 @@ struct target {
 };
 
 static const struct target targets[] = {
-    {"ndjson", harness_ndjson},
-    {"csv", harness_csv},
-    {"schema", harness_schema},
-    {"input", harness_input},
-    {"chnative", harness_chnative},
+    {"ndjson", harness_ndjson}, {"csv", harness_csv},
+    {"schema", harness_schema}, {"input", harness_input},
+    {"rules", harness_rules},   {"chnative", harness_chnative},
 };
 
 static char current[8192];

@@ -64,27 +64,20 @@ cd "$TMP" || exit 1
 # ---- the reference platform's import line, with `sluice load` for `bq load` --------
 REF=(--source_format=NEWLINE_DELIMITED_JSON --autodetect --write_disposition=WRITE_TRUNCATE
      --max_bad_records=100 --ignore_unknown_values my-project:ds.events)
-# no definition for ds.events: --autodetect must infer one (sl_infer, not in this
-# build yet): until then a usage error saying so; nothing is created
+# no definition for ds.events: --autodetect infers one from the file (id holds
+# 1, 2, "x", 4: INTEGER and STRING widen to STRING, docs/SCHEMAS.md §7), so all
+# four rows load; the same line again with another file and WRITE_TRUNCATE
+# keeps the table's schema (as bq load does for an existing table) and
+# replaces its rows
 mkdir -p ref && cd ref || exit 1
-"$SLUICE" load "${REF[@]}" ../ev.ndjson >"$TMP/out" 2>"$TMP/err"
-rc=$?
-if grep -q "not available in this build" "$TMP/err"; then
-    check_eq "reference line without inference: exit 2" "$rc" "2"
-    errs "--autodetect reaches its hook, naming the table" "--autodetect: ds.events has no definition"
-    errs "and says what to give instead" "give the table's schema with --schema FILE"
-    check_eq "reference line without inference: no warehouse created" "$(sum warehouse.duckdb)" "absent"
-    # SKIPPED until sl_infer is merged (the hook is autodetect_table in cli/tables.c):
-    # the same line loads the 3 good rows with the inferred schema, and again
-    # with WRITE_TRUNCATE the table still holds them once.
-    echo "skipped: --autodetect with no definition (schema inference not in this build)"
-else
-    # ---- enabled once --autodetect infers: the reference line loads
-    check_eq "reference line with inference: exit 0" "$rc" "0"
-    check_eq "inferred table loaded" "$(qw warehouse.duckdb 'SELECT count(*) FROM ds.events')" "3"
-    "$SLUICE" load "${REF[@]}" ../ev2.ndjson >"$TMP/out" 2>"$TMP/err"
-    check_eq "WRITE_TRUNCATE replaces the rows" "$(qw warehouse.duckdb 'SELECT count(*) FROM ds.events')" "2"
-fi
+expect_exit 0 -- "$SLUICE" load "${REF[@]}" ../ev.ndjson
+check_eq "inferred table loaded" "$(qw warehouse.duckdb 'SELECT count(*) FROM ds.events')" "4"
+check_eq "id inferred as STRING" "$(qw warehouse.duckdb "SELECT data_type FROM duckdb_columns() WHERE table_name = 'events' AND column_name = 'id'")" "VARCHAR"
+expect_exit 0 -- "$SLUICE" load "${REF[@]}" ../ev2.ndjson
+check_grep "the existing table's schema used" "ds.events exists: its schema is used" "$TMP/out"
+check_eq "WRITE_TRUNCATE replaces the rows" "$(qw warehouse.duckdb "SELECT string_agg(id, '|' ORDER BY id) FROM ds.events")" "7|8"
+expect_exit 2 -- sh -c "'$SLUICE' load ${REF[*]} - < ../ev.ndjson"
+check_grep "autodetect and stdin" "stdin cannot be" "$TMP/err"
 cd "$TMP" || exit 1
 check_eq "reference line: input intact" "$(sum ev.ndjson)" "$in_sum"
 # the same line where the table has a definition: it is used, and the line loads

@@ -3,7 +3,7 @@
 # SECONDS (default 60), then fold what they found back into the committed
 # corpora (tests/fuzz/corpus/<target>/, minimised with -merge=1).
 #
-#   tests/fuzz/run.sh [SECONDS] [TARGET...]     TARGET: ndjson csv schema input
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]     TARGET: ndjson csv schema input rules
 #                                               chnative
 #
 # Seeds are taken at run time from ../shared/data (JSONTestSuite, csv-spectrum,
@@ -24,7 +24,7 @@ SHARED=$(cd "$ROOT/.." && pwd)/shared/data
 SECS=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(ndjson csv schema input chnative)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(ndjson csv schema input rules chnative)
 CC=${CC:-clang-14}
 JOBS=${JOBS:-2}
 OUT=$ROOT/build-fuzz
@@ -36,7 +36,7 @@ command -v "$CC" >/dev/null ||
     { echo "run.sh: $CC not found (apt-get install -y clang-14 libclang-rt-14-dev)" >&2; exit 2; }
 
 # ---- build: the project's sources compiled directly (no CMake library) -------
-PKGS="libpcre2-8 jansson zlib libzstd libcrypto"
+PKGS="libpcre2-8 jansson zlib libzstd libcrypto yaml-0.1"
 CFLAGS="-std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined"
 CFLAGS="$CFLAGS -fno-sanitize-recover=undefined -I$ROOT/src -I$ROOT/include"
 CFLAGS="$CFLAGS $(pkg-config --cflags $PKGS)"
@@ -45,8 +45,12 @@ mkdir -p "$OUT/obj" "$OUT/artifacts"
 echo "run.sh: building with $CC into $OUT"
 objs=()
 cpids=()
-# (and the ClickHouse driver's two response parsers, which need no libcurl)
+# rules: all but its actions (HTTP, warehouse calls), with the two files of
+# other stages it uses (load options, SQL quoting); and the ClickHouse
+# driver's two response parsers, which need no libcurl
+RULES=$(ls "$ROOT"/src/rules/*.c | grep -v -e /actions.c -e /http.c)
 for s in "$ROOT"/src/core/*.c "$ROOT"/src/schema/*.c "$ROOT"/src/parse/*.c "$ROOT"/src/validate/*.c \
+    $RULES "$ROOT"/src/gateway/config.c "$ROOT"/src/warehouse/sql.c \
     "$ROOT"/src/warehouse/clickhouse_native.c "$ROOT"/src/warehouse/clickhouse_resp.c; do
     o=$OUT/obj/$(basename "$(dirname "$s")")_$(basename "$s" .c).o
     objs+=("$o")

@@ -590,6 +590,23 @@ static bool fp_loaded(struct sl_wh *wh, const char *table, const char *fp)
     return false;
 }
 
+/* Is content fp recorded as loaded into table from path? */
+static bool fp_loaded_path(struct sl_wh *wh, const char *table,
+                           const char *path, const char *fp)
+{
+    struct sl_error err = {0};
+    struct sl_prior_load p[8];
+    size_t n = 0;
+    assert_int_equal(D->file_history(wh, table, path, 0, p, 8, &n, &err),
+                     SL_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i].fingerprint, fp) == 0 && !p[i].duplicate) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void test_all_types_roundtrip(void **state)
 {
     struct fx *fx = *state;
@@ -948,6 +965,78 @@ static char *run_query(struct sl_wh *wh, const char *sql,
     return out;
 }
 
+/* A dataset named like a DuckDB catalog (temp, system) is not ambiguous:
+ * tables are named catalog.dataset.table. A batch's post_sql runs in its
+ * transaction (a failure rolls the rows back), and audit_table names the
+ * table its records and duplicate checks are about. */
+static void test_post_sql_and_temp_dataset(void **state)
+{
+    struct fx *fx = *state;
+    static struct all_table tmp, dst;
+    all_table_init(&tmp, "temp", "t_batch");
+    all_table_init(&dst, "system", "dest");
+    struct sl_error err = {0};
+    struct sl_wh *wh = NULL;
+    bool created;
+    assert_int_equal(D->open(fx->uri, NULL, &wh, &err), SL_OK);
+    int rc = D->ensure_table(wh, &tmp.t, &created, &err);
+    if (rc != SL_OK) {
+        fail_msg("ensure temp.t_batch: %s", err.msg);
+    }
+    assert_int_equal(D->ensure_table(wh, &dst.t, &created, &err), SL_OK);
+    struct sl_buf ref;
+    sl__buf_init(&ref);
+    assert_int_equal(sl_wh_table_ref(D, wh, &ref, "temp", "t_batch"), SL_OK);
+    assert_string_equal(ref.data, "\"wh\".\"temp\".\"t_batch\"");
+    sl__buf_reset(&ref);
+    assert_int_equal(sl_wh_table_ref(D, NULL, &ref, "temp", "t"), SL_OK);
+    assert_string_equal(ref.data, "\"temp\".\"t\"");
+    sl__buf_release(&ref);
+
+    const char *bad[] = {"INSERT INTO \"wh\".\"system\".\"dest\" SELECT * "
+                         "FROM \"wh\".\"temp\".\"t_batch\"",
+                         "SELECT no_such_column"};
+    struct gen g = {.n = 10, .bad_at = -1, .fail_at = -1, .mid_at = -1};
+    struct sl_batch b;
+    struct sl_batch_file f;
+    memset(&b, 0, sizeof(b));
+    b.post_sql = bad;
+    b.n_post_sql = 2;
+    b.audit_table = "system.dest";
+    memset(&f, 0, sizeof(f));
+    f.path = "/in/a.ndjson";
+    f.fingerprint = "fpA";
+    b.t = &tmp.t;
+    b.files = &f;
+    b.n_files = 1;
+    b.origin = "test";
+    b.src.feed = gen_feed;
+    b.src.ud = &g;
+    assert_int_equal(D->load_batch(wh, &b, &err), -SL_EWAREHOUSE);
+    assert_non_null(strstr(err.msg, "batch step 2 of 2: "));
+    char *out = run_query(wh,
+                          "SELECT (SELECT count(*) FROM wh.temp.t_batch) AS a, "
+                          "(SELECT count(*) FROM wh.system.dest) AS b",
+                          SL_QF_CSV);
+    assert_string_equal(out, "a,b\n0,0\n");
+    free(out);
+
+    memset(&err, 0, sizeof(err));
+    b.n_post_sql = 1;
+    assert_int_equal(D->load_batch(wh, &b, &err), SL_OK);
+    assert_int_equal(b.rows_loaded, 10);
+    out = run_query(wh, "SELECT count(*) FROM wh.system.dest", SL_QF_CSV);
+    assert_string_equal(out, "count_star()\n10\n");
+    free(out);
+    assert_true(fp_loaded_path(wh, "system.dest", "/in/a.ndjson", "fpA"));
+    /* the same content again, audited against the destination: a duplicate */
+    b.id = NULL;
+    b.salt = "again";
+    assert_int_equal(D->load_batch(wh, &b, &err), SL_OK);
+    assert_int_equal(f.outcome, SL_FILE_DUPLICATE);
+    D->close(wh);
+}
+
 static void test_query_formats(void **state)
 {
     struct fx *fx = *state;
@@ -1191,6 +1280,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_failure_leaves_no_rows, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ensure_different_definition, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_post_sql_and_temp_dataset, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_query_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles_one_file, setup,
