@@ -902,6 +902,61 @@ static void test_judge_body_bytes(void **state)
     assert_string_equal(err.msg, "clickhouse h:1: HTTP status 400: nop");
 }
 
+/* ---- SQL text for other stages, and what a batch may ask ------------------ */
+
+/* sl_wh_table_ref and friends on ClickHouse: backquotes with backslash
+ * escapes, no catalog part, dataset main as the URI's database. */
+static void test_sql_text(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *dataset, *name, *want_null, *want_wh;
+    } refs[] = {
+        {"ds", "t", "`ds`.`t`", "`ds`.`t`"},
+        {"main", "t", "`main`.`t`", "`db`.`t`"},
+        {"d`s", "t\\x", "`d\\`s`.`t\\\\x`", "`d\\`s`.`t\\\\x`"},
+    };
+    struct sl_wh *wh = sl__calloc(1, sizeof(*wh));
+    assert_non_null(wh);
+    snprintf(wh->uri.database, sizeof(wh->uri.database), "db");
+    struct sl_buf b;
+    sl__buf_init(&b);
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        sl__buf_reset(&b);
+        assert_int_equal(sl_wh_table_ref(&sl__clickhouse_ops, NULL, &b,
+                                         refs[i].dataset, refs[i].name), 0);
+        assert_string_equal(b.data, refs[i].want_null);
+        sl__buf_reset(&b);
+        assert_int_equal(sl_wh_table_ref(&sl__clickhouse_ops, wh, &b,
+                                         refs[i].dataset, refs[i].name), 0);
+        assert_string_equal(b.data, refs[i].want_wh);
+    }
+    sl__buf_reset(&b);
+    assert_int_equal(sl_wh_quote_ident(&sl__clickhouse_ops, &b, "a`b"), 0);
+    assert_string_equal(b.data, "`a\\`b`");
+    sl__buf_reset(&b);
+    assert_int_equal(sl_wh_quote_literal(&sl__clickhouse_ops, &b, "it's\\"), 0);
+    assert_string_equal(b.data, "'it\\'s\\\\'");
+    sl__buf_release(&b);
+    sl__free(wh);
+}
+
+/* A batch with SQL to run after its rows needs a transaction: refused
+ * before anything is sent, saying why. */
+static void test_batch_post_sql_refused(void **state)
+{
+    (void)state;
+    struct sl_wh *wh = sl__calloc(1, sizeof(*wh));
+    assert_non_null(wh);
+    const char *const stmts[] = {"INSERT INTO d.t SELECT * FROM d.tmp"};
+    struct sl_batch b = {.post_sql = stmts, .n_post_sql = 1};
+    struct sl_error err = {0};
+    assert_int_equal(sl__ch_load_batch(wh, &b, &err), -SL_EUSAGE);
+    assert_non_null(strstr(err.msg, "needs a transaction"));
+    assert_false(wh->loading);
+    sl__free(wh);
+}
+
 /* ---- scripts ------------------------------------------------------------- */
 
 static void test_split(void **state)
@@ -983,6 +1038,8 @@ int main(void)
         cmocka_unit_test(test_exceptions),
         cmocka_unit_test(test_judge_body_bytes),
         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_sql_text),
+        cmocka_unit_test(test_batch_post_sql_refused),
         cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
