@@ -280,4 +280,16 @@ fake midstream
 expect_exit 4 -- "$SLUICE" query --warehouse "clickhouse://127.0.0.1:$FP/e2e" --format csv "SELECT x"
 check_eq "an exception after a block: its rows" "$(cat "$TMP/out" | tr '\n' ' ')" "x 1 2 3 "
 check_grep "an exception after a block: the error" "Code 241: Memory limit" "$TMP/err"
+# a load whose rows are answered 200 with an exception in the body (a proxy
+# to the real server that answers only the INSERTs of rows so): parsed,
+# transient, nothing half-loaded; the same load on the server then lands once
+fake "insert200:$P"
+W="clickhouse://127.0.0.1:$FP/exc200load"
+expect_exit 4 -- evload "$W"
+check_grep "rows answered 200 + exception: parsed and transient" "Code 241: Memory limit .*\[SL_EBUSY, transient\]" "$TMP/err"
+W="clickhouse://127.0.0.1:$P/exc200load"
+check_eq "rows answered 200 + exception: nothing loaded" "$(V "$W" "SELECT count() FROM ev")" "0"
+check_eq "rows answered 200 + exception: no batch recorded" "$(V "$W" "SELECT count() FROM _sluice_loads")" "0"
+expect_exit 0 -- evload "$W"
+evcheck "$W" "after a 200 + exception answer"
 finish

@@ -11,6 +11,11 @@ request as MODE says:
   midstream   HTTP 200, a Native block of one UInt8 column, then an exception
   exc200new   HTTP 200 with the X-ClickHouse-Exception-Code header and the
               later versions' wording (Code: 394. DB::Exception: ...)
+  insert200:PORT
+              a proxy to the real server on PORT, except that every INSERT
+              of Native rows is answered HTTP 200 whose body, after the
+              server would have read the rows, is a ClickHouse exception
+              (Code 241): a load's rows refused inside a success answer
 Runs until killed.
 """
 import socket
@@ -64,7 +69,86 @@ def read_request(conn):
         return b""
 
 
+def dechunk(body):
+    out, i = b"", 0
+    while True:
+        j = body.index(b"\r\n", i)
+        n = int(body[i:j].split(b";")[0], 16)
+        if n == 0:
+            return out
+        out += body[j + 2:j + 2 + n]
+        i = j + 2 + n + 2
+
+
+def proxy(conn, upstream):
+    """insert200: forward to the real server, answer INSERTs of Native rows
+    with 200 and an exception."""
+    import http.client
+    import urllib.parse
+    up = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
+    while True:
+        conn.settimeout(30)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+        except OSError:
+            return
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        method, path = lines[0].split(b" ")[0:2]
+        hdrs, length, chunked = {}, 0, False
+        for line in lines[1:]:
+            k, _, v = line.partition(b":")
+            k, v = k.strip().decode(), v.strip().decode()
+            if k.lower() == "content-length":
+                length = int(v)
+            elif k.lower() == "transfer-encoding":
+                chunked = "chunked" in v.lower()
+            elif k.lower() in ("authorization", "content-type", "content-encoding",
+                               "x-clickhouse-user", "x-clickhouse-key"):
+                hdrs[k] = v
+        body = rest
+        try:
+            if chunked:
+                while not body.endswith(b"0\r\n\r\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    body += chunk
+                body = dechunk(body)
+            else:
+                while len(body) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    body += chunk
+        except OSError:
+            return
+        # the statement is in the URL's query=, or heads the body
+        q = urllib.parse.unquote_plus(path.decode()).upper() + " " + \
+            body[:400].decode("latin-1").upper()
+        if "INSERT" in q and "FORMAT NATIVE" in q:
+            status, reason, rbody, rtype = 200, "OK", EXC_18, "text/plain; charset=UTF-8"
+        else:
+            up.request(method.decode(), path.decode(), body=body, headers=hdrs)
+            r = up.getresponse()
+            status, reason, rbody = r.status, r.reason, r.read()
+            rtype = r.getheader("Content-Type", "text/plain")
+        out = ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+               "Connection: keep-alive\r\n\r\n" % (status, reason, rtype, len(rbody)))
+        try:
+            conn.sendall(out.encode() + rbody)
+        except OSError:
+            return
+
+
 def answer(conn, mode):
+    if mode.startswith("insert200:"):
+        return proxy(conn, int(mode.split(":")[1]))
     while True:
         req = read_request(conn)
         if mode == "silent":
