@@ -175,6 +175,9 @@ counts = {
 }
 rev = subprocess.run(["git", "-C", here, "log", "-1", "--format=%h"], capture_output=True, text=True).stdout.strip()
 nproc = os.cpu_count()
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem_gb = next((int(l.split()[1]) / 1024 / 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+cmd = f"BENCH_CH_ROWS={nlines} BENCH_CH_ROUNDS={rounds} bench/clickhouse.sh"
 L = ["<!-- clickhouse:begin (bench/clickhouse.sh writes this section; report.py keeps it) -->",
      "## ClickHouse (issue 14)", "",
      f"`bench/clickhouse.sh` at `{rev}`, one run of {rounds} alternating rounds (medians), "
@@ -182,6 +185,10 @@ L = ["<!-- clickhouse:begin (bench/clickhouse.sh writes this section; report.py 
      f"shards of cluster `sluice`), {nproc} CPUs shared with other work. File: "
      f"`bench/gen.py --table equipment --rows {nlines:,} --bad-fraction 0.01 --main-rules` "
      f"({nbytes:,} bytes, {len(bad):,} bad records listed in its truth file).", "",
+     f"Machine: {cpu}, {nproc} CPUs, {mem_gb:.0f} GB RAM, {os.uname().release}. Command: `{cmd}`. "
+     "Every run (s, in round order): " +
+     "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in t[k])
+               for k in ("peer_single", "sluice_single", "peer_cluster", "sluice_cluster")) + ".", "",
      "| load | target | s | MB/s | rows/s stored | sluice / peer | sluice peak RSS MB |",
      "|---|---|---:|---:|---:|---:|---:|"]
 for tgt in ("single", "cluster"):
@@ -201,6 +208,17 @@ kinds = counts["peer_single"][3]
 if kinds:
     L += ["", "Bad records ClickHouse's JSONEachRow stored (one server), by kind (the generator's names): " +
           ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items(), key=lambda x: -x[1])) + "."]
+ratio = {tgt: med["peer_" + tgt] / med["sluice_" + tgt] for tgt in ("single", "cluster")}
+peak = max(max(v) for v in rss.values())
+peer_bad = counts["peer_single"][1]
+sl_bad = max(counts["sluice_single"][1], counts["sluice_cluster"][1])
+def met(ok):
+    return "met" if ok else "**not met**"
+L += ["", "Issue 14's floors, this run: at least 2x the peer's rate: one server "
+      f"{ratio['single']:.2f}x ({met(ratio['single'] >= 2)}), cluster {ratio['cluster']:.2f}x "
+      f"({met(ratio['cluster'] >= 2)}); every bad record ClickHouse itself kept ({peer_bad:,}) "
+      f"rejected: Sluice stored {sl_bad:,} ({met(sl_bad == 0)}); Sluice's peak RSS under 100 MB: "
+      f"{peak:.0f} MB ({met(peak < 100)})."]
 L += ["",
       "- The peer is given every setting that lets it finish: `input_format_skip_unknown_fields`, "
       "`date_time_input_format=best_effort`, `input_format_import_nested_json` (the `specs` object "
