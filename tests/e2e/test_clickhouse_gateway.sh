@@ -59,6 +59,13 @@ check_grep "run --once: loads" "10 files claimed: 10 loaded, 0 duplicates, 0 fai
 drained "$TMP/g0" g0 "run --once"
 expect_exit 0 -- "$SLUICE" run --gateway "$TMP/g0" --once
 check_grep "run --once again: nothing to do" "0 files claimed" "$TMP/err"
+# status reads the ledger; health also probes the ClickHouse warehouse (and,
+# with no service running, fails on that alone)
+expect_exit 0 -- "$SLUICE" status --gateway "$TMP/g0"
+check_grep "status: the table's rows" "^main\.ev .* 6000 " "$TMP/out"
+expect_exit 2 -- "$SLUICE" health --gateway "$TMP/g0"
+check_grep "health: ClickHouse reachable" "^ok: warehouse reachable" "$TMP/out"
+check_grep "health: the service" "^fail: service not running" "$TMP/out"
 
 # kill -9 at each transition, then run until drained
 i=0
