@@ -206,8 +206,7 @@ static int run(const struct sopts *o, bool apply)
     sl_wh_uri_shown(o->warehouse, shown, sizeof(shown));
     const struct sl_wh_ops *ops = sl_wh_driver_for(o->warehouse);
     if (ops == NULL) {
-        fprintf(stderr, "sluice %s: unknown warehouse URI '%s'\n", cmd,
-                shown);
+        fprintf(stderr, "sluice %s: unknown warehouse URI '%s'\n", cmd, shown);
         sl__buf_release(&problems);
         return 2;
     }
