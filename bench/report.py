@@ -599,11 +599,11 @@ def main():
     L.append(f"- Raw runs and medians: `runs.tsv` and `summary.tsv` in the work folder "
              f"({meta.get('workdir')}, temporary).")
     L.append("")
-    # bench/registry.sh and bench/gateway.sh write their sections into the same file: keep them
+    # bench/registry.sh, bench/gateway.sh and bench/clickhouse.sh write their sections into the same file: keep them
     if os.path.exists(a.md):
         with open(a.md, encoding="utf-8") as f:
             old = f.read()
-        for name in ("registry", "gateway"):
+        for name in ("registry", "gateway", "clickhouse"):
             end = "<!-- %s:end -->" % name
             b, e = old.find("<!-- %s:begin" % name), old.find(end)
             if b >= 0 and e > b:

@@ -620,11 +620,14 @@ int cmd_load(int argc, char **argv)
     struct sl_error err = {0};
     const struct sl_wh_ops *ops = sl_wh_driver_for(r.o.warehouse);
     struct sl_wh *wh = NULL;
+    char shown[1024];
+    sl_wh_uri_shown(r.o.warehouse, shown, sizeof(shown));
     if (ops == NULL) {
         r.exit_code = cli_fail("load", -SL_EUSAGE,
                                "--warehouse %s: unknown kind of warehouse "
-                               "(duckdb://PATH, or a path)",
-                               r.o.warehouse);
+                               "(duckdb://PATH, clickhouse://HOST:PORT/DB, "
+                               "or a path)",
+                               shown);
         return finish(&r);
     }
     struct sl_wh_open_opts oo = {.mode = SL_WH_CREATE,
@@ -646,7 +649,7 @@ int cmd_load(int argc, char **argv)
     if (rc != SL_OK) {
         cli_print_error("load", &err);
         if (rc == -SL_ESCHEMA) {
-            print_table_plan(ops, wh, r.t, r.o.warehouse);
+            print_table_plan(ops, wh, r.t, shown);
         }
         set_exit(&r, rc);
         ops->close(wh);
@@ -654,7 +657,7 @@ int cmd_load(int argc, char **argv)
     }
     if (!r.o.quiet) {
         printf("loading into %s.%s (%s)%s\n", r.t->dataset, r.t->name,
-               r.o.warehouse, created ? ", table created" : "");
+               shown, created ? ", table created" : "");
         if (r.o.project[0] != '\0') {
             /* checked by cli_parse; a warehouse with projects would take it */
             printf("  project %s ignored: a %s warehouse has no projects\n",

@@ -166,10 +166,12 @@ int cmd_query(int argc, char **argv)
                                    : SL_QF_TABLE;
     const struct sl_wh_ops *ops = sl_wh_driver_for(o.warehouse);
     if (ops == NULL) {
+        char shown[1024];
+        sl_wh_uri_shown(o.warehouse, shown, sizeof(shown));
         rc = cli_fail("query", -SL_EUSAGE,
                       "--warehouse %s: unknown kind of warehouse "
-                      "(duckdb://PATH, or a path)",
-                      o.warehouse);
+                      "(duckdb://PATH, clickhouse://HOST:PORT/DB, or a path)",
+                      shown);
         cli_opts_release(&o);
         return rc;
     }

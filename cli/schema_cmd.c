@@ -201,10 +201,13 @@ static int run(const struct sopts *o, bool apply)
     struct sl_evolve ev = {0};
     int code = 0;
     sl__buf_init(&problems);
+    /* the URI as printed: never a password (docs/CLICKHOUSE.md) */
+    char shown[1024];
+    sl_wh_uri_shown(o->warehouse, shown, sizeof(shown));
     const struct sl_wh_ops *ops = sl_wh_driver_for(o->warehouse);
     if (ops == NULL) {
-        fprintf(stderr, "sluice %s: unknown warehouse URI '%s'\n", cmd,
-                o->warehouse);
+        fprintf(stderr, "sluice %s: unknown warehouse URI '%s'\n", cmd, shown);
+        sl__buf_release(&problems);
         return 2;
     }
     /* (no folder: fail before a warehouse file is made) */
@@ -252,7 +255,7 @@ static int run(const struct sopts *o, bool apply)
         code = sl_exit_code(rc);
         goto out;
     }
-    struct schema_report r = {.warehouse = o->warehouse,
+    struct schema_report r = {.warehouse = shown,
                               .ev = &ev,
                               .problems = problems.data,
                               .n_invalid = n_invalid,

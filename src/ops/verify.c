@@ -378,7 +378,9 @@ int sl_verify(const struct sl_verify_opts *o, FILE *out,
         walk_sent(&c, "sent");
     }
     if (rc == SL_OK && (c.ops = sl_wh_driver_for(c.cfg->warehouse)) == NULL) {
-        rc = SL_ERR(err, -SL_EUSAGE, "unknown warehouse %s", c.cfg->warehouse);
+        char shown[1024]; /* never a password */
+        sl_wh_uri_shown(c.cfg->warehouse, shown, sizeof(shown));
+        rc = SL_ERR(err, -SL_EUSAGE, "unknown warehouse %s", shown);
     }
     struct sl_wh_open_opts oo = {.mode = SL_WH_READ, .lock_timeout_ms = 60000};
     rc = rc ? rc : c.ops->open(c.cfg->warehouse, &oo, &c.wh, err);

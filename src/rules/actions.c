@@ -505,9 +505,10 @@ static int post(struct ax *x, const char *method, const char *url,
                 const char *body, bool keep)
 {
     bool js = body != NULL && (body[0] == '{' || body[0] == '[');
-    struct sl_http_req q = {method, url, body, js ? "application/json" : NULL,
-                            x->cx->http_timeout_ms};
-    struct sl_http_resp r;
+    struct sl_rules_http_req q = {method, url, body,
+                                  js ? "application/json" : NULL,
+                                  x->cx->http_timeout_ms};
+    struct sl_rules_http_resp r;
     struct sl_error e = {0};
     int rc = sl__rules_http(&q, &r, &e);
     if (keep && (r.status != 0 || rc == SL_OK) &&

@@ -41,8 +41,8 @@ static int status_error(long status, const struct sl_buf *body,
     return rc;
 }
 
-int sl__rules_http(const struct sl_http_req *q, struct sl_http_resp *out,
-                   struct sl_error *err)
+int sl__rules_http(const struct sl_rules_http_req *q,
+                   struct sl_rules_http_resp *out, struct sl_error *err)
 {
     memset(out, 0, sizeof(*out));
     sl__buf_init(&out->body);

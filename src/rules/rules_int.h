@@ -283,7 +283,7 @@ bool sl__rules_table_ref(const char *ref, char *dataset, size_t ds_size,
 
 /* ---- HTTP (http.c) ------------------------------------------------------ */
 
-struct sl_http_req {
+struct sl_rules_http_req {
     const char *method;       /* "GET", "POST", ... */
     const char *url;          /* http:// or https:// only */
     const char *body;         /* NULL = none */
@@ -291,7 +291,7 @@ struct sl_http_req {
     uint32_t timeout_ms;      /* the whole request; 0 = 30 s */
 };
 
-struct sl_http_resp {
+struct sl_rules_http_resp {
     long status;        /* HTTP status, 0 when none came */
     struct sl_buf body; /* the answer's body (caller releases) */
 };
@@ -300,7 +300,8 @@ struct sl_http_resp {
  * a time-out, 5xx or 429: err->sub the HTTP status or curl's code),
  * -SL_EINVAL (any other status), -SL_EUSAGE (not http/https), -SL_ENOMEM.
  * out->body holds whatever body came, also on failure. Thread-safe. */
-SL_NODISCARD int sl__rules_http(const struct sl_http_req *q,
-                                struct sl_http_resp *out, struct sl_error *err);
+SL_NODISCARD int sl__rules_http(const struct sl_rules_http_req *q,
+                                struct sl_rules_http_resp *out,
+                                struct sl_error *err);
 
 #endif

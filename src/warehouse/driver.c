@@ -5,6 +5,7 @@
 #include "warehouse/driver.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,9 +25,38 @@ static size_t scheme_len(const char *uri)
     return strncmp(uri + n, "://", 3) == 0 ? n : 0;
 }
 
+void sl_wh_uri_shown(const char *uri, char *out, size_t size)
+{
+    if (size == 0) {
+        return;
+    }
+    size_t n = uri != NULL ? scheme_len(uri) : 0;
+    if (n == 0) {
+        snprintf(out, size, "%s", uri != NULL ? uri : "");
+        return;
+    }
+    /* user info: up to the last '@' before the path */
+    const char *auth = uri + n + 3;
+    const char *slash = strchr(auth, '/');
+    const char *at = NULL;
+    for (const char *p = auth; *p && (slash == NULL || p < slash); p++) {
+        if (*p == '@') {
+            at = p;
+        }
+    }
+    const char *colon =
+        at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon == NULL) {
+        snprintf(out, size, "%s", uri);
+        return;
+    }
+    snprintf(out, size, "%.*s%s", (int)(colon - uri), uri, at);
+}
+
 const struct sl_wh_ops *sl_wh_driver_for(const char *uri)
 {
-    static const struct sl_wh_ops *const drivers[] = {&sl__duckdb_ops};
+    static const struct sl_wh_ops *const drivers[] = {&sl__duckdb_ops,
+                                                      &sl__clickhouse_ops};
     if (uri == NULL) {
         return NULL;
     }

@@ -246,6 +246,12 @@ struct sl_wh_ops {
                                struct sl_error *err);
 };
 
+/* The URI as messages and logs may show it: a password in its user info
+ * ("scheme://user:password@host...") left out, everything else as given.
+ * Truncated to size. Every printed or logged warehouse URI goes through
+ * this (docs/CLICKHOUSE.md: credentials are never printed). */
+void sl_wh_uri_shown(const char *uri, char *out, size_t size);
+
 /* ops' table_ref / quote_ident / quote_literal, or standard SQL when the
  * driver has none. Every name the rules module writes into SQL goes through
  * these. -SL_ENOMEM. */
@@ -262,5 +268,6 @@ SL_NODISCARD int sl_wh_quote_literal(const struct sl_wh_ops *ops,
 const struct sl_wh_ops *sl_wh_driver_for(const char *uri);
 
 extern const struct sl_wh_ops sl__duckdb_ops;
+extern const struct sl_wh_ops sl__clickhouse_ops; /* docs/CLICKHOUSE.md */
 
 #endif

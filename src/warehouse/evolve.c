@@ -50,13 +50,21 @@ static int plan_one(struct sl_evolve_table *et, bool allow_unsafe,
         struct sl_change *ch = &et->plan.changes[0];
         struct sl_buf what;
         sl__buf_init(&what);
-        char *reason = sl__strdup("Sluice cannot read the table as a "
-                                  "definition, so it cannot plan changes to "
-                                  "it");
+        /* (a table that does not exist: the warehouse cannot hold the
+         * definition, e.g. ClickHouse and two REPEATED fields in a RECORD) */
+        char *reason = sl__strdup(
+            st->exists ? "Sluice cannot read the table as a definition, so "
+                         "it cannot plan changes to it"
+                       : "this warehouse cannot hold the definition as it "
+                         "is");
         char *advice = sl__strdup(
-            "convert or move the column with SQL (or load into another "
-            "table); Sluice only changes tables whose every column has a "
-            "type a definition maps to (docs/TYPES.md)");
+            st->exists ? "convert or move the column with SQL (or load into "
+                         "another table); Sluice only changes tables whose "
+                         "every column has a type a definition maps to "
+                         "(docs/TYPES.md)"
+                       : "change the definition, or load the table into "
+                         "another warehouse (docs/TYPES.md says what each "
+                         "warehouse holds)");
         int brc = st->drift != NULL
                       ? sl__buf_printf(&what, "changed outside Sluice: %s; %s",
                                        st->drift, st->foreign)

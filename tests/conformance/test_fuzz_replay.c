@@ -7,6 +7,7 @@
 
 #include "../support/testutil.h"
 
+#include "../fuzz/harness_chnative.c"
 #include "../fuzz/harness_csv.c"
 #include "../fuzz/harness_input.c"
 #include "../fuzz/harness_ndjson.c"
@@ -34,7 +35,7 @@ struct target {
 static const struct target targets[] = {
     {"ndjson", harness_ndjson}, {"csv", harness_csv},
     {"schema", harness_schema}, {"input", harness_input},
-    {"rules", harness_rules},
+    {"rules", harness_rules},   {"chnative", harness_chnative},
 };
 
 static char current[8192];

@@ -4,6 +4,7 @@
 # corpora (tests/fuzz/corpus/<target>/, minimised with -merge=1).
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]     TARGET: ndjson csv schema input rules
+#                                               chnative
 #
 # Seeds are taken at run time from ../shared/data (JSONTestSuite, csv-spectrum,
 # bigquery-fixtures, ethereum, real schemas) into a temporary directory: they
@@ -23,7 +24,7 @@ SHARED=$(cd "$ROOT/.." && pwd)/shared/data
 SECS=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(ndjson csv schema input rules)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(ndjson csv schema input rules chnative)
 CC=${CC:-clang-14}
 JOBS=${JOBS:-2}
 OUT=$ROOT/build-fuzz
@@ -45,10 +46,12 @@ echo "run.sh: building with $CC into $OUT"
 objs=()
 cpids=()
 # rules: all but its actions (HTTP, warehouse calls), with the two files of
-# other stages it uses (load options, SQL quoting)
+# other stages it uses (load options, SQL quoting); and the ClickHouse
+# driver's two response parsers, which need no libcurl
 RULES=$(ls "$ROOT"/src/rules/*.c | grep -v -e /actions.c -e /http.c)
 for s in "$ROOT"/src/core/*.c "$ROOT"/src/schema/*.c "$ROOT"/src/parse/*.c "$ROOT"/src/validate/*.c \
-    $RULES "$ROOT"/src/gateway/config.c "$ROOT"/src/warehouse/sql.c; do
+    $RULES "$ROOT"/src/gateway/config.c "$ROOT"/src/warehouse/sql.c \
+    "$ROOT"/src/warehouse/clickhouse_native.c "$ROOT"/src/warehouse/clickhouse_resp.c; do
     o=$OUT/obj/$(basename "$(dirname "$s")")_$(basename "$s" .c).o
     objs+=("$o")
     if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$ROOT/src" -name '*.h' -newer "$o" | head -1)" ]; then

@@ -398,7 +398,9 @@ static void test_driver_for(void **state)
     assert_ptr_equal(sl_wh_driver_for("./w.duckdb"), D);
     assert_ptr_equal(sl_wh_driver_for("w.duckdb"), D);
     assert_ptr_equal(sl_wh_driver_for("./odd://name.duckdb"), D);
-    assert_null(sl_wh_driver_for("clickhouse://localhost:9000/db"));
+    assert_ptr_equal(sl_wh_driver_for("clickhouse://localhost:8123/db"),
+                     &sl__clickhouse_ops);
+    assert_null(sl_wh_driver_for("bigquery://project/dataset"));
     assert_null(sl_wh_driver_for(NULL));
 }
 
