@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 PKGS="build-essential cmake pkg-config libsqlite3-dev libpcre2-dev libjansson-dev
 libyaml-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
-sqlite3 jq time valgrind gzip zstd"
+sqlite3 jq time valgrind gzip zstd python3"
 # npm: only from Debian when the machine has none (a Node.js install may ship its own)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
