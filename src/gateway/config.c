@@ -30,7 +30,8 @@ const char sl_gw_default_config[] =
     "  \"rescan_seconds\": 2,\n"
     "  \"threads\": 0,\n"
     "  \"max_in_flight\": 20000,\n"
-    "  \"fsync\": true\n"
+    "  \"fsync\": true,\n"
+    "  \"rules\": {\"fan_out\": false}\n"
     "}\n";
 
 void sl_gw_load_init(struct sl_gw_load *l)
@@ -442,6 +443,42 @@ static char *absolute_warehouse(const char *dir, const char *uri)
     return out;
 }
 
+/* "rules": {"fan_out": bool, "webhook_url": "http(s)://..."} */
+static void read_rules(struct ctx *x, json_t *obj)
+{
+    if (!json_is_object(obj)) {
+        note(x, "rules", "must be an object");
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        char p[300];
+        snprintf(p, sizeof(p), "rules.%s", k);
+        if (strcmp(k, "fan_out") == 0) {
+            if (!json_is_boolean(v)) {
+                note(x, p, "must be true or false");
+            } else {
+                x->c->rules_fan_out = json_is_true(v);
+            }
+        } else if (strcmp(k, "webhook_url") == 0) {
+            const char *u = json_string_value(v);
+            if (u == NULL || (strncasecmp(u, "http://", 7) != 0 &&
+                              strncasecmp(u, "https://", 8) != 0)) {
+                note(x, p, "must be an http:// or https:// URL");
+            } else {
+                sl__free(x->c->webhook_url);
+                if ((x->c->webhook_url = sl__strdup(u)) == NULL) {
+                    x->bad = -1000000;
+                }
+            }
+        } else {
+            note(x, p, "unknown key");
+        }
+    }
+}
+
 static void read_top(struct ctx *x, json_t *root)
 {
     const char *k;
@@ -474,6 +511,8 @@ static void read_top(struct ctx *x, json_t *root)
             if (get_u32(x, v, k, 10000000, &n)) {
                 x->c->max_in_flight = (uint32_t)n;
             }
+        } else if (strcmp(k, "rules") == 0) {
+            read_rules(x, v);
         } else if (strcmp(k, "fsync") == 0) {
             if (!json_is_boolean(v)) {
                 note(x, k, "must be true or false");
@@ -580,6 +619,7 @@ void sl_gw_config_destroy(struct sl_gw_config *c)
     }
     sl__free(c->tables);
     sl_gw_load_release(&c->load);
+    sl__free(c->webhook_url);
     sl__free(c->warehouse);
     sl__free(c->dir);
     sl__free(c);

@@ -1,7 +1,7 @@
 /* config.h - a gateway's sluice.json: the warehouse, default load options by
  * bq load's names (per table overrides), batch window and limits, retry
- * bounds, status thresholds. Validated like a table definition: an unknown key
- * is refused with its path. gateway stage. */
+ * bounds, status thresholds, how rules run (fan-out, webhook). Validated like a
+ * table definition: an unknown key is refused with its path. gateway stage. */
 #ifndef SL_GATEWAY_CONFIG_H
 #define SL_GATEWAY_CONFIG_H
 
@@ -47,6 +47,10 @@ struct sl_gw_config {
     unsigned threads;           /* 0 = the CPU count */
     uint32_t max_in_flight;     /* files claimed and not yet loaded */
     bool fsync;                 /* fsync staged files before recording them */
+    bool rules_fan_out;         /* rules.fan_out: a file matching several
+                                   enabled rules feeds each (docs/RULES.md) */
+    char *webhook_url;          /* rules.webhook_url: where notify and push
+                                   post by default, owned, NULL = none */
 };
 
 /* The sluice.json written by `sluice init` (warehouse relative to DIR). */
