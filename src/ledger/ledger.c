@@ -58,8 +58,6 @@ static const char schema[] =
     " first_seen_us INTEGER, staged_us INTEGER, done_us INTEGER,"
     " force INTEGER, dup INTEGER, rule TEXT, rule_src TEXT, route_key TEXT,"
     " routes INTEGER);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS files_claimed ON files(raw_name)"
-    " WHERE state = 0;"
     "CREATE INDEX IF NOT EXISTS files_state ON files(state);"
     "CREATE INDEX IF NOT EXISTS files_fp ON files(table_name, fingerprint);"
     "CREATE INDEX IF NOT EXISTS files_size ON files(table_name, size)"
@@ -82,7 +80,9 @@ static const char schema[] =
     "INSERT OR IGNORE INTO meta VALUES ('version', '2');";
 
 /* Version 1 to 2 (rules in the service): routes on file rows, recorded plans
- * and pending actions on batch rows (rule_sources is made by schema). */
+ * and pending actions on batch rows (rule_sources is made by schema). A
+ * claimed file is unique per route, not per raw name: with fan-out one raw
+ * file has a claimed row per rule. */
 static const char migrate_1_2[] =
     "BEGIN IMMEDIATE;"
     "ALTER TABLE files ADD COLUMN rule TEXT;"
@@ -93,6 +93,7 @@ static const char migrate_1_2[] =
     "ALTER TABLE batches ADD COLUMN plan TEXT;"
     "ALTER TABLE batches ADD COLUMN post INTEGER;"
     "ALTER TABLE batches ADD COLUMN by_sql INTEGER;"
+    "DROP INDEX IF EXISTS files_claimed;"
     "UPDATE meta SET value = '2' WHERE key = 'version';"
     "COMMIT;";
 
@@ -181,7 +182,9 @@ static int migrate(struct sl_ledger *l, struct sl_error *err)
     if (rc == SL_OK &&
         sqlite3_exec(l->db,
                      "CREATE INDEX IF NOT EXISTS batches_post ON batches(post)"
-                     " WHERE post > 0;",
+                     " WHERE post > 0;"
+                     "CREATE UNIQUE INDEX IF NOT EXISTS files_routed ON"
+                     " files(raw_name, table_name, rule) WHERE state = 0;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(l, err, "indexing the ledger");
     }

@@ -132,6 +132,7 @@ static struct gfile *from_row(struct svc *s, const struct sl_lfile *l)
     (void)s;
     snprintf(f->src, sizeof(f->src), "%s", l->rule_src);
     f->routes = l->routes > 1 ? l->routes : 1;
+    f->off_raw = l->state != SL_F_CLAIMED; /* recovery settles its moves */
     f->sib = f;
     f->tix = -1;
     f->id = l->id;

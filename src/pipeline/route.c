@@ -447,8 +447,11 @@ void route_left_raw(struct svc *s, struct gfile *f)
     if (f->routes <= 1 || f->state == SL_F_CLAIMED) {
         return;
     }
+    f->off_raw = true;
+    /* a sibling staged in the same round (recorded, its link not yet
+     * made) is not CLAIMED any more but still reads raw/ */
     for (struct gfile *g = f->sib; g != NULL && g != f; g = g->sib) {
-        if (g->state == SL_F_CLAIMED) {
+        if (g->state == SL_F_CLAIMED || !g->off_raw) {
             return; /* another route still reads it */
         }
     }

@@ -51,6 +51,8 @@ struct gfile {
     int routes;        /* routes its claim made (fan-out: > 1) */
     struct gfile *sib; /* the next route of the same claim: a ring
                           (itself when alone) */
+    bool off_raw;      /* its moves out of raw/ are done (route_left_raw):
+                          the raw file goes once every route's are */
     int64_t size, mtime_ns, dev, ino;
     char fp[65], data_fp[65];
     enum sl_fstate state;
