@@ -339,6 +339,25 @@ static int check_table(struct vctx *c, const char *table)
     }
     c->ops->cursor_close(cur);
     cur = NULL;
+    /* a column added since (schema_update_options, schema apply) changes
+     * the hash of every row loaded before: only the count is comparable */
+    rc = rc ? rc
+            : table_sql(c, &q,
+                        "SELECT count(*) FROM main._sluice_schema_history "
+                        "WHERE change <> 'create' AND table_name = ",
+                        table, false, "");
+    if (rc == SL_OK) {
+        struct sl_error e = {0};
+        struct sl_error *keep = c->err;
+        c->err = &e; /* no history table: nothing evolved */
+        if (scalar(c, q.data, &row, &cur) == SL_OK && row != NULL &&
+            as_int(&row[0]) > 0) {
+            sums = false;
+        }
+        c->err = keep;
+        c->ops->cursor_close(cur);
+        cur = NULL;
+    }
     rc = rc ? rc : table_sql(c, &q, "SELECT * FROM ", table, true, "");
     rc = rc ? rc : c->ops->query(c->wh, q.data, &cur, c->err);
     sl__buf_release(&q);

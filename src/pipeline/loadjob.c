@@ -202,6 +202,30 @@ static int run_sql(struct svc *s, struct sl_wh *wh, const char *sql,
     return rc;
 }
 
+/* Create t when missing. A table whose definition gained what the schema
+ * update options allow is left to the batch, which applies the change in
+ * its own transaction; without them the error says what to do. */
+static int ensure(struct svc *s, struct sl_wh *wh, const struct sl_table *t,
+                  unsigned schema_update, struct sl_error *err)
+{
+    bool created = false;
+    int rc = s->ops->ensure_table(wh, t, &created, err);
+    if (rc == -SL_ESCHEMA && schema_update != 0) {
+        sl__error_clear(err);
+        return SL_OK;
+    }
+    if (rc == -SL_ESCHEMA && strstr(err->msg, "different definition")) {
+        char msg[sizeof(err->msg)];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        snprintf(err->msg, sizeof(err->msg),
+                 "%.110s: `sluice schema apply` the new definition (or set "
+                 "load.schema_update_options [\"ALLOW_FIELD_ADDITION\"] in "
+                 "sluice.json), then `sluice retry`",
+                 msg);
+    }
+    return rc;
+}
+
 /* A rule's batch: its destination and plan, its tables ensured, and the
  * load's target, steps and audit table set in bt. */
 struct ruled {
@@ -226,9 +250,14 @@ static int plan_rule(struct svc *s, struct job *j, struct sl_wh *wh,
     struct sl_rules_batch rb = {r->d, b->id, x->uri_ptrs, b->n, NULL};
     rc = rc ? rc : sl_rules_plan(j->rs, &rb, s->ops, wh, &r->p, &j->err);
     r->planned = rc == SL_OK;
+    /* sluice.json's schema_update_options for the destination, and the
+     * rule's AllowFieldAddition */
+    unsigned su = f->load != NULL ? f->load->schema_update : 0;
+    if (rc == SL_OK && r->d->allow_field_addition) {
+        su |= SL_WH_ALLOW_FIELD_ADDITION;
+    }
     for (size_t i = 0; rc == SL_OK && i < r->p.n_ensure; i++) {
-        bool created = false;
-        rc = s->ops->ensure_table(wh, r->p.ensure[i], &created, &j->err);
+        rc = ensure(s, wh, r->p.ensure[i], su, &j->err);
     }
     if (rc != SL_OK) {
         return rc;
@@ -239,9 +268,9 @@ static int plan_rule(struct svc *s, struct job *j, struct sl_wh *wh,
     bt->post_sql = (const char *const *)r->p.steps;
     bt->n_post_sql = r->p.n_steps;
     bt->audit_table = r->p.audit_table;
-    if (d->allow_field_addition) {
+    bt->schema_update = su;
+    if (su != 0) {
         /* the destination evolves, also when the rows pass a transient */
-        bt->schema_update = SL_WH_ALLOW_FIELD_ADDITION;
         for (size_t i = 0; i < r->p.n_ensure; i++) {
             char name[1200];
             snprintf(name, sizeof(name), "%s.%s", r->p.ensure[i]->dataset,
@@ -286,12 +315,12 @@ void batch_run_job(struct svc *s, struct job *j)
         .mode = SL_WH_CREATE, .threads = s->threads, .lock_timeout_ms = 2000};
     struct sl_wh *wh = NULL;
     struct ruled r = {0};
-    bool created = false;
     int rc = s->ops->open(s->cfg->warehouse, &oo, &wh, &j->err);
     if (rc == SL_OK && b->g->rule != NULL) {
         rc = plan_rule(s, j, wh, &x, &r, &bt);
     } else if (rc == SL_OK) {
-        rc = s->ops->ensure_table(wh, t->t, &created, &j->err);
+        bt.schema_update = t->load.schema_update;
+        rc = ensure(s, wh, t->t, bt.schema_update, &j->err);
     }
     sl__crash_point("before-load");
     rc = rc ? rc : s->ops->load_batch(wh, &bt, &j->err);
