@@ -26,6 +26,16 @@ struct sl_status_table {
                                             quarantine */
 };
 
+/* Files a rule routed (fan-out: one per route) and its batches' actions. */
+struct sl_status_rule {
+    char rule[256];                        /* "events", "a/b[1]" */
+    int64_t pending, loaded, failed;       /* files */
+    int64_t failed_corrupt, failed_schema; /* of failed, by class */
+    int64_t failed_other;                  /* transient, fatal */
+    int64_t actions_failed; /* action or cleanup failures (ledger events) */
+    int64_t post_pending;   /* batches whose actions are still to run */
+};
+
 struct sl_status {
     char dir[4096];
     bool running; /* a `sluice run` holds the gateway's lock */
@@ -40,6 +50,8 @@ struct sl_status {
     int64_t delay_threshold_s, failure_window_s;
     struct sl_status_table *tables; /* owned */
     size_t n_tables;
+    struct sl_status_rule *rules; /* owned, by name; none without rules */
+    size_t n_rules;
     char warehouse[4096];
 };
 

@@ -122,6 +122,10 @@ expect_exit 0 -- "$SLUICE" status --gateway "$G"
 cp "$TMP/out" "$TMP/status1"
 check_grep "status: a rule's destination" "^app\\.events_20240102 " "$TMP/status1"
 check_grep "status: fan-out's second table" "^app\\.clicks_hosts " "$TMP/status1"
+check_grep "status per rule: events" "^events +0 +4 +0 " "$TMP/status1"
+check_grep "status per rule: the fan-out's two rules" "^clicks +0 +1 +0 " "$TMP/status1"
+expect_exit 0 -- "$SLUICE" status --gateway "$G" --json
+check_eq "status --json per rule" "$(python3 -c "import json; d=json.load(open('$TMP/out')); print(' '.join('%s:%d' % (r['rule'], r['loaded_files']) for r in d['rules']))")" "clicks:1 events:4 hosts[0]:1"
 expect_exit 0 -- "$SLUICE" rules check --gateway "$G"
 check_grep "ignored fields reported" "Dest.Transient.ProjectID: ignored" "$TMP/out"
 
@@ -160,6 +164,8 @@ check_eq "OnFailure moved the failed batch's file" "$(nfiles "$G/errors/orders")
 check_grep "the failure is reported with the action's outcome" "OnFailure" "$TMP/run2.err"
 expect_exit 0 -- "$SLUICE" status --gateway "$G"
 check_grep "status by class" "corrupt 1" "$TMP/out"
+check_grep "status per rule: the corrupt file" "^ok +0 +2 +1 +1 +0 +0 +0 +0$" "$TMP/out"
+check_grep "status per rule: the failed batch, its actions" "^orders +0 +0 +1 +0 +0 +1 +[01] +0$" "$TMP/out"
 
 # ---- the service: rules/ changes are picked up without a restart
 mkgw
