@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-release test-asan memcheck bench fuzz fuzz-smoke clean
+.PHONY: all setup build demo test test-release test-asan memcheck bench bench-gateway fuzz fuzz-smoke clean
 
 all: build
 
@@ -49,6 +49,10 @@ fuzz-smoke:
 
 bench: build
 	@./bench/run.sh $(BUILD)
+
+# the gateway service's floors (small files, a large file, latency)
+bench-gateway: build
+	@./bench/gateway.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -599,14 +599,16 @@ def main():
     L.append(f"- Raw runs and medians: `runs.tsv` and `summary.tsv` in the work folder "
              f"({meta.get('workdir')}, temporary).")
     L.append("")
-    # bench/registry.sh's section (issue 13) lives in the same file: keep it
+    # bench/registry.sh and bench/gateway.sh write their sections into the same file: keep them
     if os.path.exists(a.md):
         with open(a.md, encoding="utf-8") as f:
             old = f.read()
-        b, e = old.find("<!-- registry:begin"), old.find("<!-- registry:end -->")
-        if b >= 0 and e > b:
-            L.append(old[b:e + len("<!-- registry:end -->")])
-            L.append("")
+        for name in ("registry", "gateway"):
+            end = "<!-- %s:end -->" % name
+            b, e = old.find("<!-- %s:begin" % name), old.find(end)
+            if b >= 0 and e > b:
+                L.append(old[b:e + len(end)])
+                L.append("")
     with open(a.md, "w", encoding="utf-8") as f:
         f.write("\n".join(L))
     return 0

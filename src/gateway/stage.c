@@ -229,6 +229,18 @@ static void classify(struct sl_stage_res *res, int rc, const char *msg)
     set_error(res, o, rc, msg);
 }
 
+/* Tests (SLUICE_FAIL_AT=stage-read): one more row, "{}", appended to the
+ * file being staged, as a producer writing in place would. */
+static void append_row(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = write(fd, "{}\n", 3);
+        (void)n;
+        close(fd);
+    }
+}
+
 static void stage_open_file(const struct sl_stage_req *req,
                             struct sl_stage_res *res, const char *path, int fd,
                             const struct stat *st)
@@ -253,6 +265,9 @@ static void stage_open_file(const struct sl_stage_req *req,
     }
     struct pass p = {.req = req, .t = req->t};
     int rc = validate(&p, path, false, res, &err);
+    if (rc == SL_OK && sl__fault_point("stage-read")) {
+        append_row(path); /* tests: a producer still writing in place */
+    }
     if (rc == SL_OK && !same_file(path, fd, st)) {
         rc = SL_ERR(&err, -SL_ECHANGED, "%s changed while it was read",
                     req->raw_name);
@@ -268,8 +283,11 @@ static void stage_open_file(const struct sl_stage_req *req,
     int e = p.rejects_open ? out_close(&p.rejects, req->fsync, NULL) : 0;
     if (e != 0) {
         out_discard(req->root, &p.rejects);
+        char msg[480];
+        snprintf(msg, sizeof(msg), "%.300s: cannot write the rejects: %s",
+                 req->rejects_rel, strerror(e));
         set_error(res, SL_STAGE_RETRY, e == ENOSPC ? -SL_ENOSPC : -SL_EIO,
-                  "cannot write the rejects");
+                  msg);
         return;
     }
     if (res->st.too_many_bad) {
@@ -291,8 +309,10 @@ static void stage_open_file(const struct sl_stage_req *req,
     struct sl_file_stats first = res->st;
     out_open(&p.good, req->root, req->good_rel, true);
     sl__crash_point("stage-good-rows");
-    rc = p.good.err != 0 ? SL_ERR(&err, -SL_EIO, "%s: cannot write: %s",
-                                  req->good_rel, strerror(p.good.err))
+    rc = p.good.err != 0 ? SL_ERR(&err,
+                                  p.good.err == ENOSPC ? -SL_ENOSPC : -SL_EIO,
+                                  "%s: cannot write: %s", req->good_rel,
+                                  strerror(p.good.err))
                          : validate(&p, path, true, res, &err);
     if (rc == SL_OK && (strcmp(first.fingerprint, res->st.fingerprint) != 0 ||
                         !same_file(path, fd, st))) {

@@ -167,7 +167,10 @@ static void list_add(struct sl_buf *b, size_t max, size_t *dropped, const char *
 
 static const char *list_text(struct sl_buf *b, size_t dropped, char *more, size_t more_size)
 {
-    snprintf(more, more_size, dropped ? " and %zu more" : "", dropped);
+    more[0] = '\0';
+    if (dropped) {
+        snprintf(more, more_size, " and %zu more", dropped);
+    }
     return b->len ? b->data : "";
 }
 

@@ -8,6 +8,7 @@
  * Invariants:
  *  - reading never fails on a file we compressed, and yields the original
  *    bytes (less a leading UTF-8 BOM); a plain file yields its bytes;
+ *    UTF-16/32 text (by BOM or NUL pattern) fails at once with -SL_ECORRUPT;
  *  - reading in pieces of 1..64 bytes yields the same bytes (a common prefix
  *    when the stream is corrupt) and the same outcome as 64 KiB pieces;
  *  - a failure is -SL_ECORRUPT or -SL_EIO with a message, and the raw byte
@@ -170,7 +171,15 @@ static int harness_input(const uint8_t *data, size_t size)
     bool known = mode == 1 || mode == 2 ||
                  !((blen >= 2 && body[0] == 0x1f && body[1] == 0x8b) ||
                    (blen >= 4 && memcmp(body, "\x28\xb5\x2f\xfd", 4) == 0));
-    if (known) {
+    bool bom16 = false;
+    const char *wide =
+        known ? sl_input_sniff_encoding(body, blen < 4 ? blen : 4, &bom16)
+              : NULL;
+    if (wide != NULL) {
+        /* UTF-16/32 text is refused on the first read, naming the encoding */
+        FZ_CHECK(big.rc == -SL_ECORRUPT && big.len == 0,
+                 "%s text read as %zu bytes, rc %d", wide, big.len, big.rc);
+    } else if (known) {
         size_t skip = blen >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
         FZ_CHECK(big.rc == SL_OK, "reading a good file failed: %d", big.rc);
         FZ_CHECK(big.codec == (mode == 1   ? SL_CODEC_GZIP
