@@ -102,12 +102,14 @@ static int record_text(struct svc *s, const struct sl_rule *r, char out[65],
                                 err);
 }
 
-static void log_lines(struct svc *s, const struct sl_buf *b, const char *pre)
+static void log_lines(struct svc *s, int level, const struct sl_buf *b,
+                      const char *pre)
 {
     for (const char *p = b->data; p != NULL && *p != '\0';) {
         const char *nl = strchr(p, '\n');
         int n = nl != NULL ? (int)(nl - p) : (int)strlen(p);
-        svc_log(s, SL_LOG_WARN, NULL, NULL, "schema", "%s%.*s", pre, n, p);
+        svc_log(s, level, NULL, NULL, level == SL_LOG_WARN ? "schema" : NULL,
+                "%s%.*s", pre, n, p);
         p += n + (nl != NULL);
     }
 }
@@ -121,14 +123,16 @@ static struct sl_rules_opts set_opts(const struct svc *s, bool fan_out)
 
 int route_load_rules(struct svc *s, struct sl_error *err)
 {
-    struct sl_buf problems;
+    struct sl_buf problems, notes;
     sl__buf_init(&problems);
+    sl__buf_init(&notes);
     struct sl_rules_opts o = set_opts(s, s->cfg->rules_fan_out);
     struct sl_rules *rs = NULL;
     struct sl_error e = {0};
-    int rc = sl_rules_load(s->cfg->dir, s->reg, &o, &problems, NULL, &rs, &e);
+    int rc = sl_rules_load(s->cfg->dir, s->reg, &o, &problems, &notes, &rs, &e);
     if (rc == -SL_ENOMEM) {
         sl__buf_release(&problems);
+        sl__buf_release(&notes);
         *err = e;
         return rc;
     }
@@ -136,10 +140,15 @@ int route_load_rules(struct svc *s, struct sl_error *err)
         svc_log(s, SL_LOG_ERROR, NULL, NULL, sl_errclass(rc),
                 "rules not (re)loaded, the running ones stay: %s", e.msg);
         sl__buf_release(&problems);
+        sl__buf_release(&notes);
         return SL_OK;
     }
-    log_lines(s, &problems, "rule refused: ");
+    /* a rule with a problem is left out; a field without local meaning is
+     * reported as ignored, never dropped silently (docs/RULES.md 8) */
+    log_lines(s, SL_LOG_WARN, &problems, "rule refused: ");
+    log_lines(s, SL_LOG_INFO, &notes, "rule note: ");
     sl__buf_release(&problems);
+    sl__buf_release(&notes);
     size_t n = sl_rules_count(rs);
     const char **live = sl__calloc(n ? n : 1, sizeof(*live));
     rc = live != NULL ? SL_OK : SL_ERR(err, -SL_ENOMEM, "out of memory");

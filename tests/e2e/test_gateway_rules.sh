@@ -94,6 +94,8 @@ printf '{"id": 5}\n' | drop nowhere/n.json          # no rule, no table
 expect_exit 3 -- "$SLUICE" run --gateway "$G" --once
 cp "$TMP/err" "$TMP/run1.err"
 check_grep "rules loaded" "info: 3 rules loaded" "$TMP/run1.err"
+check_grep "the service reports an ignored field" \
+    "rule note: rules/events.yaml: Dest.Transient.ProjectID: ignored" "$TMP/run1.err"
 check_eq "events by \$Date: the 2nd" "$(wq 'SELECT count(*) FROM app.events_20240102')" "3"
 check_eq "events by \$Date: the 3rd" "$(wq 'SELECT count(*) FROM app.events_20240103')" "1"
 check_eq "UniqueColumns: id 1 once, the same survivor" \
