@@ -6,7 +6,9 @@
 # Transform and UniqueColumns dedupe, OnSuccess (move) and OnFailure actions,
 # a corrupt file quarantined while its batch loads, the folder fallback and a
 # file nothing takes, rules reloaded when rules/ changes, status per table,
-# and a rule batch surviving kill -9 at each crash point.
+# a rule batch surviving kill -9 at each crash point, a sealed batch loaded
+# by its rule as it was when rules/ changed in between, and fan-out across
+# crashes.
 . "$(dirname "$0")/lib.sh"
 G=$TMP/gw
 W="$G/warehouse.duckdb"
@@ -221,6 +223,46 @@ EOF
     check_eq "crash at $p: the query action ran" "$(wq 'SELECT count(*) >= 1 FROM app.done')" "true"
     expect_exit 0 -- "$SLUICE" verify --gateway "$G"
     check_grep "crash at $p: verify" " 0 discrepancies" "$TMP/out"
+done
+
+# ---- a batch sealed under one version of its rule is loaded by that version
+# after a crash, whatever rules/ says by then (the plan and the rule's text
+# are in the ledger)
+mkgw
+cat >"$G/rules/r.yaml" <<'EOF'
+When: {Prefix: /in/}
+Dest: {Table: app.events, Transient: {Dataset: temp}, Transform: {kind: "'old'"}}
+Batch: {Window: {DurationInSec: 1}}
+EOF
+for i in 1 2; do printf '{"id": %d}\n' $i | drop in/f$i.json; done
+{ SLUICE_CRASH_AT=before-load "$SLUICE" run --gateway "$G" --once >/dev/null 2>&1; } 2>/dev/null
+check_eq "killed before the load" "$?" "137"
+sed -i "s/'old'/'new'/" "$G/rules/r.yaml"
+"$SLUICE" run --gateway "$G" --once >/dev/null 2>"$TMP/after.err"
+check_eq "the sealed batch loaded by the rule as it was" \
+    "$(wq "SELECT string_agg(id || kind, ' ' ORDER BY id) FROM app.events")" "1old 2old"
+printf '{"id": 3}\n' | drop in/f3.json
+"$SLUICE" run --gateway "$G" --once >/dev/null 2>"$TMP/after.err"
+check_eq "a file routed after the edit: the new version" \
+    "$(wq "SELECT kind FROM app.events WHERE id = 3")" "new"
+
+# ---- fan-out across a crash between staging and its moves: each route
+# loads once, the raw file goes once both have their links
+for p in staged-recorded stage-moved batch-sealed; do
+    mkgw fan_out
+    echo '{"When": {"Prefix": "/c/"}, "Dest": {"Table": "app.clicks"}}' >"$G/rules/a.json"
+    echo '{"When": {"Prefix": "/c/"}, "Dest": {"Table": "app.clicks_hosts", "Transient": {"Dataset": "temp", "Template": "app.clicks"}, "Transform": {"host": "t.url"}}}' >"$G/rules/b.json"
+    for i in 1 2 3; do printf '{"id": %d, "url": "u%d"}\n' $i $i | drop c/f$i.json; done
+    { SLUICE_CRASH_AT="$p" "$SLUICE" run --gateway "$G" --once >/dev/null 2>&1; } 2>/dev/null
+    check_eq "fan-out crash at $p: killed there" "$?" "137"
+    "$SLUICE" run --gateway "$G" --once >/dev/null 2>"$TMP/after.err"
+    check_eq "fan-out crash at $p: rerun exit" "$?" "0"
+    check_eq "fan-out crash at $p: both tables once" \
+        "$(wq "SELECT (SELECT count(DISTINCT id) || '/' || count(*) FROM app.clicks) || ' ' || (SELECT count(DISTINCT id) || '/' || count(*) FROM app.clicks_hosts)")" "3/3 3/3"
+    check_eq "fan-out crash at $p: raw/ and the stages empty" \
+        "$(nfiles "$G/raw")$(nfiles "$G/transformed")$(nfiles "$G/cloud_ready")" "000"
+    check_eq "fan-out crash at $p: archived once per route" "$(nfiles "$G/sent")" "6"
+    expect_exit 0 -- "$SLUICE" verify --gateway "$G"
 done
 
 finish
