@@ -280,8 +280,11 @@ static int fill_from_dest(struct svc *s, struct gfile *f,
 {
     f->tix = table_of_def(s, d->load_def);
     f->lim.window_ms = d->window_ms;
-    f->lim.max_files = d->max_files ? d->max_files : s->cfg->max_files;
-    f->lim.max_bytes = d->max_bytes ? d->max_bytes : s->cfg->max_bytes;
+    /* all of a window's files are one batch, as in BqTail (issue 16: 25,000
+     * files load as one); only the rule's own MaxFiles/MaxBytes cut it, not
+     * sluice.json's batch limits, which are the folder convention's */
+    f->lim.max_files = d->max_files;
+    f->lim.max_bytes = d->max_bytes;
     f->lim.max_reload = d->max_reload;
     if (f->load == NULL &&
         (f->load = sl__calloc(1, sizeof(*f->load))) == NULL) {

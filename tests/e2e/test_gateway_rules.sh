@@ -171,6 +171,22 @@ check_grep "status by class" "corrupt 1" "$TMP/out"
 check_grep "status per rule: the corrupt file" "^ok +0 +2 +1 +1 +0 +0 +0 +0$" "$TMP/out"
 check_grep "status per rule: the failed batch, its actions" "^orders +0 +0 +1 +0 +0 +1 +[01] +0$" "$TMP/out"
 
+# ---- a window's files are one batch: sluice.json's batch.max_files is the
+# folder convention's; a rule's own MaxFiles cuts its batches
+mkgw
+python3 -c "import json; p='$G/sluice.json'; c=json.load(open(p)); c['batch']['max_files']=2; json.dump(c,open(p,'w'))"
+echo '{"When": {"Prefix": "/w/"}, "Dest": {"Table": "app.clicks"}, "Batch": {"Window": {"DurationInSec": 60}}}' >"$G/rules/w.json"
+echo '{"When": {"Prefix": "/m/"}, "Dest": {"Table": "app.clicks_hosts"}, "Batch": {"Window": {"DurationInSec": 60}, "MaxFiles": 2}}' >"$G/rules/m.json"
+for i in 1 2 3 4 5; do
+    printf '{"id": %d}\n' $i | drop w/f$i.json
+    printf '{"id": %d}\n' $i | drop m/f$i.json
+done
+expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+check_eq "no MaxFiles: the window's 5 files in one load" \
+    "$(wq "SELECT string_agg(n_files::VARCHAR, ' ') FROM _sluice_loads WHERE table_name = 'app.clicks'")" "5"
+check_eq "MaxFiles 2: 2 + 2 + 1" \
+    "$(wq "SELECT string_agg(n_files::VARCHAR, ' ' ORDER BY n_files DESC) FROM _sluice_loads WHERE table_name = 'app.clicks_hosts'")" "2 2 1"
+
 # ---- the service: rules/ changes are picked up without a restart
 mkgw
 "$SLUICE" run --gateway "$G" 2>"$TMP/svc.log" &
