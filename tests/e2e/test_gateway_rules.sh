@@ -204,6 +204,13 @@ for i in 1 2 3; do printf '{"id": %d, "url": "u"}\n' $i | drop late/l$i.json; do
 for i in $(seq 1 100); do [ "$(nfiles "$G/raw")" = 0 ] && [ -n "$(wq 'SELECT count(*) FROM _sluice_loads' 2>/dev/null | grep -v '^0$')" ] && break; sleep 0.1; done
 check_eq "the window's files in one load" "$(wq "SELECT string_agg(n_files::VARCHAR, ',') FROM _sluice_loads")" "3"
 check_eq "rows" "$(wq 'SELECT count(*) FROM app.clicks')" "3"
+# SIGHUP: registry and rules read again; the rule still routes
+kill -HUP $svc
+for i in $(seq 1 100); do grep -q "reloaded sluice.json" "$TMP/svc.log" && break; sleep 0.05; done
+check_grep "SIGHUP reloads" "reloaded sluice.json" "$TMP/svc.log"
+printf '{"id": 4, "url": "u"}\n' | drop late/l4.json
+for i in $(seq 1 100); do [ "$(wq 'SELECT count(*) FROM app.clicks' 2>/dev/null)" = 4 ] && break; sleep 0.1; done
+check_eq "a file after SIGHUP loads by the rule" "$(wq 'SELECT count(*) FROM app.clicks')" "4"
 kill -TERM $svc
 wait $svc
 check_eq "SIGTERM: exit 0" "$?" "0"
