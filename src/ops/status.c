@@ -135,6 +135,29 @@ static int per_state(void *ud, int n, const char *const *c)
     return 0;
 }
 
+/* Rows of "table, class, count" of failed files. */
+static int per_table_class(void *ud, int n, const char *const *c)
+{
+    struct sl_status *st = ud;
+    if (n < 3 || c[0] == NULL || c[0][0] == '\0') {
+        return 0;
+    }
+    struct sl_status_table *t = table_of(st, c[0]);
+    if (t == NULL) {
+        return -SL_ENOMEM;
+    }
+    const char *cls = c[1] != NULL ? c[1] : "";
+    int64_t k = num(c[2]);
+    if (strcmp(cls, "corrupt") == 0) {
+        t->failed_corrupt += k;
+    } else if (strcmp(cls, "schema") == 0) {
+        t->failed_schema += k;
+    } else {
+        t->failed_other += k;
+    }
+    return 0;
+}
+
 static int per_class(void *ud, int n, const char *const *c)
 {
     struct sl_status *st = ud;
@@ -291,6 +314,11 @@ static int read_ledger(struct sl_status *st, struct sl_error *err)
                              "SELECT err_class, count(*) FROM files WHERE "
                              "state = 5 GROUP BY 1",
                              per_class, st, err);
+    rc = rc ? rc
+            : sl_ledger_rows(l,
+                             "SELECT table_name, err_class, count(*) FROM "
+                             "files WHERE state = 5 GROUP BY 1, 2",
+                             per_table_class, st, err);
     snprintf(q, sizeof(q),
              "SELECT table_name, count(*), sum(rows) FROM batches WHERE "
              "state IN (1, 2) AND committed_us >= %lld GROUP BY 1",
@@ -466,13 +494,16 @@ static int table_json(struct sl_buf *b, const struct sl_status *st,
                   ",\"pending_files\":%lld,\"pending_rows\":%lld,"
                   "\"oldest_pending_age_s\":%.3f,\"loads_last_hour\":%lld,"
                   "\"rows_last_hour\":%lld,\"failed_files\":%lld,"
-                  "\"records_in_quarantine\":%lld",
+                  "\"failed_by_class\":{\"corrupt\":%lld,\"schema\":%lld,"
+                  "\"other\":%lld},\"records_in_quarantine\":%lld",
                   (long long)t->pending_files, (long long)t->pending_rows,
                   t->oldest_pending_us > 0
                       ? (double)(st->now_us - t->oldest_pending_us) / 1e6
                       : 0.0,
                   (long long)t->loads_hour, (long long)t->rows_hour,
-                  (long long)t->failed, (long long)t->rejected);
+                  (long long)t->failed, (long long)t->failed_corrupt,
+                  (long long)t->failed_schema, (long long)t->failed_other,
+                  (long long)t->rejected);
     rc = rc ? rc : ts_field(b, "last_load", t->last_load_us);
     return rc ? rc : sl__buf_putc(b, '}');
 }

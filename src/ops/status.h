@@ -18,12 +18,14 @@
 
 struct sl_status_table {
     char table[600];
-    int64_t pending_files, pending_rows; /* claimed, staged or batched */
-    int64_t oldest_pending_us;           /* first sighting, 0 = none */
-    int64_t last_load_us;                /* 0 = never */
-    int64_t loads_hour, rows_hour;       /* batches and rows, last hour */
-    int64_t failed, rejected;            /* files failed; records in
-                                            quarantine */
+    int64_t pending_files, pending_rows;   /* claimed, staged or batched */
+    int64_t oldest_pending_us;             /* first sighting, 0 = none */
+    int64_t last_load_us;                  /* 0 = never */
+    int64_t loads_hour, rows_hour;         /* batches and rows, last hour */
+    int64_t failed, rejected;              /* files failed; records in
+                                              quarantine */
+    int64_t failed_corrupt, failed_schema; /* of failed, by class */
+    int64_t failed_other;                  /* transient, fatal */
 };
 
 /* Files a rule routed (fan-out: one per route) and its batches' actions. */

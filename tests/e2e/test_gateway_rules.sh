@@ -168,6 +168,9 @@ check_eq "OnFailure moved the failed batch's file" "$(nfiles "$G/errors/orders")
 check_grep "the failure is reported with the action's outcome" "OnFailure" "$TMP/run2.err"
 expect_exit 0 -- "$SLUICE" status --gateway "$G"
 check_grep "status by class" "corrupt 1" "$TMP/out"
+expect_exit 0 -- "$SLUICE" status --gateway "$G" --json
+check_eq "status --json: failed by class per table" "$(python3 -c "import json; d=json.load(open('$TMP/out')); t=[t for t in d['tables'] if t['table']=='app.clicks'][0]['failed_by_class']; print(t['corrupt'], t['schema'], t['other'])")" "1 0 1"
+expect_exit 0 -- "$SLUICE" status --gateway "$G"
 check_grep "status per rule: the corrupt file" "^ok +0 +2 +1 +1 +0 +0 +0 +0$" "$TMP/out"
 check_grep "status per rule: the failed batch, its actions" "^orders +0 +0 +1 +0 +0 +1 +[01] +0$" "$TMP/out"
 
