@@ -174,6 +174,19 @@ expect_exit 0 -- "$SLUICE" status --gateway "$G"
 check_grep "status per rule: the corrupt file" "^ok +0 +2 +1 +1 +0 +0 +0 +0$" "$TMP/out"
 check_grep "status per rule: the failed batch, its actions" "^orders +0 +0 +1 +0 +0 +1 +[01] +0$" "$TMP/out"
 
+# ---- `sluice retry` of a rule's failed file: back to its path under raw/,
+# routed again by the rule as it is now
+mkgw
+echo '{"When": {"Prefix": "/in/"}, "Dest": {"Table": "app.clicks", "Transient": {"Dataset": "temp"}, "Transform": {"url": "CAST(t.url AS INTEGER)::VARCHAR"}}}' >"$G/rules/r.json"
+printf '{"id": 1, "url": "abc"}\n' | drop in/x/a.json
+expect_exit 3 -- "$SLUICE" run --gateway "$G" --once
+check_eq "the rule's SQL failed the batch" "$(ls "$G"/failed/app.clicks/ | grep -vc error.json)" "1"
+echo '{"When": {"Prefix": "/in/"}, "Dest": {"Table": "app.clicks"}}' >"$G/rules/r.json"
+expect_exit 0 -- "$SLUICE" retry --gateway "$G" --all
+check_grep "retry: back where it came from" "-> raw/in/x/a.json" "$TMP/out"
+expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+check_eq "retried: loaded by the fixed rule" "$(wq "SELECT url FROM app.clicks")" "abc"
+
 # ---- a window's files are one batch: sluice.json's batch.max_files is the
 # folder convention's; a rule's own MaxFiles cuts its batches
 mkgw
