@@ -187,6 +187,22 @@ check_grep "retry: back where it came from" "-> raw/in/x/a.json" "$TMP/out"
 expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
 check_eq "retried: loaded by the fixed rule" "$(wq "SELECT url FROM app.clicks")" "abc"
 
+# ---- a lost ledger with rule-routed files: rebuilt from the folders and
+# the warehouse; content loaded before is recognised, nothing loads twice
+mkgw
+echo '{"When": {"Prefix": "/in/"}, "Dest": {"Table": "app.clicks", "Transient": {"Dataset": "temp"}, "Transform": {"url": "'"'x'"'"}}, "Batch": {"Window": {"DurationInSec": 5}}}' >"$G/rules/r.json"
+for i in 1 2 3; do printf '{"id": %d}\n' $i | drop in/a$i.json; done
+expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+rm -f "$G"/.sluice/ledger.db*
+printf '{"id": 1}\n' | drop in/a1.json
+printf '{"id": 4}\n' | drop in/a4.json
+expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+check_eq "lost ledger: each row once" \
+    "$(wq "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || min(url) FROM app.clicks")" "4 4 x"
+check_eq "lost ledger: the copy recorded as a duplicate" \
+    "$(wq "SELECT count(*) FROM _sluice_files WHERE outcome = 'duplicate'")" "1"
+expect_exit 0 -- "$SLUICE" verify --gateway "$G"
+
 # ---- a window's files are one batch: sluice.json's batch.max_files is the
 # folder convention's; a rule's own MaxFiles cuts its batches
 mkgw
