@@ -187,6 +187,17 @@ check_grep "retry: back where it came from" "-> raw/in/x/a.json" "$TMP/out"
 expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
 check_eq "retried: loaded by the fixed rule" "$(wq "SELECT url FROM app.clicks")" "abc"
 
+# ---- OnSuccess delete: the archived copies go, the ledger says so, verify
+# agrees; no Batch: each file its own batch, as in BqTail
+mkgw
+echo '{"When": {"Prefix": "/in/"}, "Dest": {"Table": "app.clicks"}, "OnSuccess": [{"Action": "delete"}]}' >"$G/rules/r.json"
+for i in 1 2; do printf '{"id": %d}\n' $i | drop in/a$i.json; done
+expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+check_eq "delete: nothing archived" "$(nfiles "$G/sent")" "0"
+check_eq "no Batch: one load per file" "$(wq "SELECT count(*) FROM _sluice_loads")" "2"
+expect_exit 0 -- "$SLUICE" verify --gateway "$G"
+check_grep "delete: verify clean" " 0 discrepancies" "$TMP/out"
+
 # ---- a lost ledger with rule-routed files: rebuilt from the folders and
 # the warehouse; content loaded before is recognised, nothing loads twice
 mkgw
