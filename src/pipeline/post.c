@@ -313,7 +313,8 @@ static void record_actions(struct svc *s, struct job *j)
                     "%s: rule %s: %s (the loaded rows stay)", p->table, p->rule,
                     detail);
         } else {
-            svc_log(s, SL_LOG_DEBUG, NULL, p->id, NULL, "%s: rule %s: %s",
+            /* info: an action that ran is part of the batch's lifecycle */
+            svc_log(s, SL_LOG_INFO, NULL, p->id, NULL, "%s: rule %s: %s",
                     p->table, p->rule, detail);
         }
     }

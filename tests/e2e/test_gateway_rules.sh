@@ -141,6 +141,24 @@ check_grep "two rules, no fan-out" "2 enabled rules match /clicks/c2.json" "$(ls
 
 # ---- a corrupt file fails apart; OnFailure runs for a batch that fails
 mkgw
+# a webhook (rules.webhook_url) that keeps each POST body as a line
+python3 - "$TMP/hook.port" "$TMP/hook.txt" <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[2], "ab") as f:
+            f.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+PY
+hook=$!
+for i in $(seq 1 50); do [ -s "$TMP/hook.port" ] && break; sleep 0.1; done
+python3 -c "import json; p='$G/sluice.json'; c=json.load(open(p)); c['rules']['webhook_url']='http://127.0.0.1:$(cat "$TMP/hook.port")/hook'; json.dump(c,open(p,'w'))"
 cat >"$G/rules/orders.yaml" <<'EOF'
 When: {Prefix: /orders/}
 Dest:
@@ -172,7 +190,11 @@ expect_exit 0 -- "$SLUICE" status --gateway "$G" --json
 check_eq "status --json: failed by class per table" "$(python3 -c "import json; d=json.load(open('$TMP/out')); t=[t for t in d['tables'] if t['table']=='app.clicks'][0]['failed_by_class']; print(t['corrupt'], t['schema'], t['other'])")" "1 0 1"
 expect_exit 0 -- "$SLUICE" status --gateway "$G"
 check_grep "status per rule: the corrupt file" "^ok +0 +2 +1 +1 +0 +0 +0 +0$" "$TMP/out"
-check_grep "status per rule: the failed batch, its actions" "^orders +0 +0 +1 +0 +0 +1 +[01] +0$" "$TMP/out"
+check_grep "status per rule: the failed batch, its actions" "^orders +0 +0 +1 +0 +0 +1 +0 +0$" "$TMP/out"
+check_grep "notify: the webhook got the title and \$Error" '"text":"orders: .*not a number' "$TMP/hook.txt"
+check_grep "notify: names the rule" '"rule":"orders"' "$TMP/hook.txt"
+kill $hook 2>/dev/null
+wait $hook 2>/dev/null
 
 # ---- `sluice retry` of a rule's failed file: back to its path under raw/,
 # routed again by the rule as it is now
