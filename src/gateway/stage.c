@@ -186,6 +186,10 @@ static void set_error(struct sl_stage_res *res, enum sl_stage_outcome o,
     snprintf(res->message, sizeof(res->message), "%s", msg);
 }
 
+/* Files from this size on are validated on several threads when the service
+ * has idle workers (below it, splitting costs more than it saves). */
+#define SL_STAGE_PARALLEL_MIN (16u << 20)
+
 /* One validation pass over path (rows to the good file when dirty). */
 static int validate(struct pass *p, const char *path, bool write_good,
                     struct sl_stage_res *res, struct sl_error *err)
@@ -198,9 +202,15 @@ static int validate(struct pass *p, const char *path, bool write_good,
     int rc = p->req->plan != NULL
                  ? sl_validator_create_from_plan(p->req->plan, &o, &v, err)
                  : sl_validator_create(p->t, &o, &v, err);
-    if (rc == SL_OK) {
-        struct sl_row_sink rows = {on_row, p};
-        struct sl_reject_sink rj = {on_reject, p};
+    struct sl_row_sink rows = {on_row, p};
+    struct sl_reject_sink rj = {on_reject, p};
+    if (rc == SL_OK && !write_good && p->req->n_threads > 1 &&
+        res->size >= SL_STAGE_PARALLEL_MIN) {
+        /* a large file and idle workers: split the first pass (plain NDJSON;
+           other inputs fall back to one thread inside) */
+        rc = sl_validate_file_parallel(p->t, &o, path, p->req->n_threads, &rj,
+                                       &res->st, err);
+    } else if (rc == SL_OK) {
         rc = sl_validate_file(v, path, write_good ? &rows : NULL,
                               write_good ? NULL : &rj, &res->st, err);
     }
@@ -286,8 +296,7 @@ static void stage_open_file(const struct sl_stage_req *req,
         char msg[480];
         snprintf(msg, sizeof(msg), "%.300s: cannot write the rejects: %s",
                  req->rejects_rel, strerror(e));
-        set_error(res, SL_STAGE_RETRY, e == ENOSPC ? -SL_ENOSPC : -SL_EIO,
-                  msg);
+        set_error(res, SL_STAGE_RETRY, e == ENOSPC ? -SL_ENOSPC : -SL_EIO, msg);
         return;
     }
     if (res->st.too_many_bad) {
@@ -309,11 +318,11 @@ static void stage_open_file(const struct sl_stage_req *req,
     struct sl_file_stats first = res->st;
     out_open(&p.good, req->root, req->good_rel, true);
     sl__crash_point("stage-good-rows");
-    rc = p.good.err != 0 ? SL_ERR(&err,
-                                  p.good.err == ENOSPC ? -SL_ENOSPC : -SL_EIO,
-                                  "%s: cannot write: %s", req->good_rel,
-                                  strerror(p.good.err))
-                         : validate(&p, path, true, res, &err);
+    rc = p.good.err != 0
+             ? SL_ERR(&err, p.good.err == ENOSPC ? -SL_ENOSPC : -SL_EIO,
+                      "%s: cannot write: %s", req->good_rel,
+                      strerror(p.good.err))
+             : validate(&p, path, true, res, &err);
     if (rc == SL_OK && (strcmp(first.fingerprint, res->st.fingerprint) != 0 ||
                         !same_file(path, fd, st))) {
         rc = SL_ERR(&err, -SL_ECHANGED, "%s changed while it was read",

@@ -33,10 +33,12 @@ struct sl_stage_req {
     const struct sl_table *t;
     const struct sl_vplan *plan; /* t's compiled plan (borrowed), or NULL */
     const struct sl_gw_load *load;
-    int64_t dev, ino; /* the file claimed */
-    bool hash_first;  /* the table holds a file of this size:
-                         hash before validating */
-    bool fsync;       /* fsync what is written */
+    int64_t dev, ino;   /* the file claimed */
+    bool hash_first;    /* the table holds a file of this size:
+                           hash before validating */
+    bool fsync;         /* fsync what is written */
+    unsigned n_threads; /* threads the first pass may use (a large plain
+                           NDJSON file is split among them); 0 or 1: one */
     /* asks whether content fp of the table was loaded (hash_first); may be
        called from the worker thread */
     bool (*loaded)(void *ud, const char *fp);

@@ -59,7 +59,9 @@ static const char schema[] =
     " force INTEGER, dup INTEGER, rule TEXT, rule_src TEXT, route_key TEXT,"
     " routes INTEGER);"
     "CREATE INDEX IF NOT EXISTS files_state ON files(state);"
-    "CREATE INDEX IF NOT EXISTS files_fp ON files(table_name, fingerprint);"
+    "DROP INDEX IF EXISTS files_fp;" /* by state too, since 2026-12 */
+    "CREATE INDEX IF NOT EXISTS files_fps ON files(table_name, fingerprint,"
+    " state);"
     "CREATE INDEX IF NOT EXISTS files_size ON files(table_name, size)"
     " WHERE state = 3;"
     "CREATE INDEX IF NOT EXISTS files_batch ON files(batch);"
@@ -113,12 +115,14 @@ static const char *const sqls[ST_N] = {
         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     [ST_EVENT] = "INSERT INTO events (ts_us, file_id, batch, what, detail)"
                  " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_FP] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
-              " fingerprint = ?2 AND state = 3",
-    [ST_SIZE] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
-                " size = ?2 AND state = 3",
-    [ST_FP_ANY] = "SELECT count(*) FROM files WHERE table_name = ?1 AND"
-                  " fingerprint = ?2 AND state IN (1, 2, 3) AND id <> ?3",
+    /* EXISTS, not count(*): thousands of files of one size (or content) must
+       not make each lookup a scan of them all */
+    [ST_FP] = "SELECT EXISTS (SELECT 1 FROM files WHERE table_name = ?1 AND"
+              " fingerprint = ?2 AND state = 3)",
+    [ST_SIZE] = "SELECT EXISTS (SELECT 1 FROM files WHERE table_name = ?1 AND"
+                " size = ?2 AND state = 3)",
+    [ST_FP_ANY] = "SELECT EXISTS (SELECT 1 FROM files WHERE table_name = ?1"
+                  " AND fingerprint = ?2 AND state IN (1, 2, 3) AND id <> ?3)",
 };
 
 static int db_fail(struct sl_ledger *l, struct sl_error *err, const char *what)

@@ -66,6 +66,10 @@ static void *worker(void *arg)
             p->todo_tail = NULL;
         }
         p->running++;
+        if (j->kind == JOB_STAGE) {
+            /* nothing else waiting: the idle workers' threads validate too */
+            j->req.n_threads = p->todo_head == NULL ? p->n - p->running + 1 : 1;
+        }
         pthread_mutex_unlock(&p->mu);
         run(s, j);
         pthread_mutex_lock(&p->mu);

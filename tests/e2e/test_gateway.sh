@@ -179,4 +179,43 @@ check_grep "log lines name file and table" '"file":"diagnostic_sessions/live[0-9
 expect_exit 0 -- "$SLUICE" verify --gateway "$G"
 check_grep "verify after the live run" "0 discrepancies" "$TMP/out"
 
+# ---- a large file (over 16 MB) is validated on the idle workers' threads
+# too: its bad records land in quarantine once, in file order, as the
+# one-thread `sluice validate` finds them; the rest loads
+G2=$TMP/gw2
+W2="$G2/warehouse.duckdb"
+expect_exit 0 -- "$SLUICE" init "$G2"
+cp -r "$S/main" "$G2/schemas/"
+python3 -c "
+import json; p = '$G2/sluice.json'; c = json.load(open(p))
+c.setdefault('load', {})['max_bad_records'] = 100000
+json.dump(c, open(p, 'w'))"
+mkdir -p "$G2/raw/youtube_repair_videos"
+big=$TMP/big.ndjson
+python3 - "$D/videos.ndjson" "$big" <<'EOF'
+import sys
+rows = [l for l in open(sys.argv[1], "rb") if l.strip()]
+with open(sys.argv[2], "wb") as out:
+    size = 0
+    while size < 18 << 20:
+        for l in rows:
+            out.write(l); size += len(l)
+EOF
+"$SLUICE" validate --schemas "$G2/schemas" --table youtube_repair_videos \
+    --rejects "$TMP/big.rejects" "$big" > /dev/null 2>&1
+big_bad=$(wc -l < "$TMP/big.rejects")
+big_good=$(( $(wc -l < "$big") - big_bad ))
+[ "$big_bad" -gt 0 ] && ok || ko "the large file has no bad records to find"
+ln "$big" "$G2/raw/youtube_repair_videos/big.ndjson"
+expect_exit 0 -- "$SLUICE" run --gateway "$G2" --once --threads 2
+check_eq "large file: good rows loaded" "$("$SLUICE" query --warehouse "$W2" --format csv 'SELECT count(*) FROM youtube_repair_videos' | sed -n 2p)" "$big_good"
+qf=$(ls "$G2"/quarantine/main.youtube_repair_videos/*.rejects.ndjson)
+check_eq "large file: rejects once" "$(wc -l < "$qf")" "$big_bad"
+python3 - "$qf" "$TMP/big.rejects" <<'EOF' && ok || ko "large file: reject lines differ from sluice validate's"
+import json, sys
+a = [json.loads(l)["line"] for l in open(sys.argv[1], "rb")]
+b = [json.loads(l)["line"] for l in open(sys.argv[2], "rb")]
+sys.exit(0 if a == b else 1)
+EOF
+
 finish
