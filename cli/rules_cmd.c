@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "gateway/config.h"
 #include "rules/rules.h"
 #include "warehouse/driver.h"
 
@@ -33,7 +34,8 @@ static const char *help =
     "(2024-01-02T13:00:00Z)\n"
     "                  or @SECONDS (default: the file's, else now)\n"
     "  --fan-out       a file may match several enabled rules (each feeds "
-    "its table)\n"
+    "its table);\n"
+    "                  also when sluice.json says rules.fan_out\n"
     "Exit codes: 0 rules valid (and PATH would load), 2 a rule has a "
     "problem,\n"
     "3 PATH matches no rule and no table folder, or the rules cannot place "
@@ -308,8 +310,19 @@ int cmd_rules(int argc, char **argv)
         cli_print_error("rules check", &err);
         return sl_exit_code(rc);
     }
-    struct sl_rules_opts ro = {.fan_out = o.fan_out};
+    /* as the service will run them: sluice.json's rules.fan_out too */
+    struct sl_gw_config *cfg = NULL;
+    struct sl_error cerr = {0};
+    if (sl_gw_config_load(gw, NULL, &cfg, &cerr) != SL_OK) {
+        printf("note: sluice.json not read (%s): rules.fan_out taken as "
+               "false\n",
+               cerr.msg);
+    }
+    struct sl_rules_opts ro = {
+        .fan_out = o.fan_out || (cfg != NULL && cfg->rules_fan_out),
+        .webhook_url = cfg != NULL ? cfg->webhook_url : NULL};
     rc = sl_rules_load(gw, reg, &ro, &problems, &notes, &rs, &err);
+    o.fan_out = ro.fan_out;
     if (rc != SL_OK) {
         cli_print_error("rules check", &err);
         rc = sl_exit_code(rc);
@@ -327,6 +340,7 @@ int cmd_rules(int argc, char **argv)
         rc = rc != 0 ? rc : prc;
     }
 out:
+    sl_gw_config_destroy(cfg);
     sl_rules_destroy(rs);
     sl_registry_destroy(reg);
     sl__buf_release(&problems);

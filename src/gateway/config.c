@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "gateway/config.h"
+#include "warehouse/evolve.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -30,7 +31,8 @@ const char sl_gw_default_config[] =
     "  \"rescan_seconds\": 2,\n"
     "  \"threads\": 0,\n"
     "  \"max_in_flight\": 20000,\n"
-    "  \"fsync\": true\n"
+    "  \"fsync\": true,\n"
+    "  \"rules\": {\"fan_out\": false}\n"
     "}\n";
 
 void sl_gw_load_init(struct sl_gw_load *l)
@@ -110,6 +112,7 @@ enum opt {
     O_HEADER,
     O_MAX_ROW,
     O_MAX_VALUE,
+    O_SCHEMA_UPDATE,
 };
 static const struct {
     const char *snake, *camel;
@@ -128,7 +131,36 @@ static const struct {
     {"header", "Header", O_HEADER},
     {"max_row_size", "MaxRowSize", O_MAX_ROW},
     {"max_value_size", "MaxValueSize", O_MAX_VALUE},
+    {"schema_update_options", "SchemaUpdateOptions", O_SCHEMA_UPDATE},
 };
+
+/* What the setters return for a value they cannot take (not -1, which is
+ * -SL_ENOMEM). */
+#define BAD_VALUE 1
+
+/* schema_update_options: bq load's --schema_update_option values, as a list
+ * (or one string); [] clears a default. */
+static int set_schema_update(struct sl_gw_load *l, const json_t *v)
+{
+    unsigned u = 0;
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+        const char *s = json_string_value(x);
+        if (s == NULL) {
+            return BAD_VALUE;
+        }
+        if (strcasecmp(s, "ALLOW_FIELD_ADDITION") == 0) {
+            u |= SL_WH_ALLOW_FIELD_ADDITION;
+        } else if (strcasecmp(s, "ALLOW_FIELD_RELAXATION") == 0) {
+            u |= SL_WH_ALLOW_FIELD_RELAXATION;
+        } else {
+            return BAD_VALUE;
+        }
+    }
+    l->schema_update = u;
+    return 0;
+}
 
 static int set_format(struct sl_gw_load *l, const char *s)
 {
@@ -138,7 +170,7 @@ static int set_format(struct sl_gw_load *l, const char *s)
     } else if (strcasecmp(s, "CSV") == 0) {
         l->format = SL_FMT_CSV;
     } else {
-        return -1;
+        return BAD_VALUE;
     }
     return 0;
 }
@@ -169,13 +201,13 @@ static int set_string_opt(struct sl_gw_load *l, enum opt o, const char *s)
         return set_format(l, s);
     case O_DELIM:
         if (one_byte(s, false, &ch) != 0) {
-            return -1;
+            return BAD_VALUE;
         }
         l->v.csv.delim = (char)ch;
         return 0;
     case O_QUOTE:
         if (one_byte(s, true, &ch) != 0) {
-            return -1;
+            return BAD_VALUE;
         }
         l->v.csv.quote = ch;
         return 0;
@@ -196,11 +228,11 @@ static int set_string_opt(struct sl_gw_load *l, enum opt o, const char *s)
                    strcasecmp(s, "latin1") == 0) {
             l->v.csv.latin1 = true;
         } else {
-            return -1;
+            return BAD_VALUE;
         }
         return 0;
     default:
-        return -1;
+        return BAD_VALUE;
     }
 }
 
@@ -220,14 +252,14 @@ static int set_bool_opt(struct sl_gw_load *l, enum opt o, bool b)
         l->v.header = b;
         return 0;
     default:
-        return -1;
+        return BAD_VALUE;
     }
 }
 
 static int set_int_opt(struct sl_gw_load *l, enum opt o, json_int_t n)
 {
     if (n < 0) {
-        return -1;
+        return BAD_VALUE;
     }
     switch (o) {
     case O_MAX_BAD:
@@ -243,7 +275,7 @@ static int set_int_opt(struct sl_gw_load *l, enum opt o, json_int_t n)
         l->v.max_value_size = n > 0 ? (size_t)n : l->v.max_value_size;
         return n > 0 ? 0 : -1;
     default:
-        return -1;
+        return BAD_VALUE;
     }
 }
 
@@ -261,8 +293,10 @@ int sl_gw_load_option(struct sl_gw_load *l, const char *key,
         return 1;
     }
     enum opt o = names[i].opt;
-    int rc = -1;
-    if (json_is_string(v)) {
+    int rc = BAD_VALUE;
+    if (o == O_SCHEMA_UPDATE) {
+        rc = set_schema_update(l, v);
+    } else if (json_is_string(v)) {
         rc = set_string_opt(l, o, json_string_value(v));
     } else if (json_is_boolean(v)) {
         rc = set_bool_opt(l, o, json_is_true(v));
@@ -278,7 +312,7 @@ int sl_gw_load_option(struct sl_gw_load *l, const char *key,
     return problem(problems, file, path, "bad value for the load option",
                    key) == NO_ROOM
                ? -SL_ENOMEM
-               : -1;
+               : 2;
 }
 
 /* ---- the file ------------------------------------------------------------ */
@@ -326,10 +360,10 @@ static void read_load(struct ctx *x, json_t *obj, const char *path,
         int rc = sl_gw_load_option(l, k, v, "sluice.json", p, x->problems);
         if (rc == 1) {
             note(x, p, "unknown key (not a load option)");
-        } else if (rc == -SL_ENOMEM) {
-            x->bad = -1000000;
+        } else if (rc == 2) {
+            x->bad++; /* the problem is in x->problems */
         } else if (rc != 0) {
-            x->bad++;
+            x->bad = -1000000;
         }
     }
 }
@@ -442,6 +476,42 @@ static char *absolute_warehouse(const char *dir, const char *uri)
     return out;
 }
 
+/* "rules": {"fan_out": bool, "webhook_url": "http(s)://..."} */
+static void read_rules(struct ctx *x, json_t *obj)
+{
+    if (!json_is_object(obj)) {
+        note(x, "rules", "must be an object");
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        char p[300];
+        snprintf(p, sizeof(p), "rules.%s", k);
+        if (strcmp(k, "fan_out") == 0) {
+            if (!json_is_boolean(v)) {
+                note(x, p, "must be true or false");
+            } else {
+                x->c->rules_fan_out = json_is_true(v);
+            }
+        } else if (strcmp(k, "webhook_url") == 0) {
+            const char *u = json_string_value(v);
+            if (u == NULL || (strncasecmp(u, "http://", 7) != 0 &&
+                              strncasecmp(u, "https://", 8) != 0)) {
+                note(x, p, "must be an http:// or https:// URL");
+            } else {
+                sl__free(x->c->webhook_url);
+                if ((x->c->webhook_url = sl__strdup(u)) == NULL) {
+                    x->bad = -1000000;
+                }
+            }
+        } else {
+            note(x, p, "unknown key");
+        }
+    }
+}
+
 static void read_top(struct ctx *x, json_t *root)
 {
     const char *k;
@@ -474,6 +544,8 @@ static void read_top(struct ctx *x, json_t *root)
             if (get_u32(x, v, k, 10000000, &n)) {
                 x->c->max_in_flight = (uint32_t)n;
             }
+        } else if (strcmp(k, "rules") == 0) {
+            read_rules(x, v);
         } else if (strcmp(k, "fsync") == 0) {
             if (!json_is_boolean(v)) {
                 note(x, k, "must be true or false");
@@ -580,6 +652,7 @@ void sl_gw_config_destroy(struct sl_gw_config *c)
     }
     sl__free(c->tables);
     sl_gw_load_release(&c->load);
+    sl__free(c->webhook_url);
     sl__free(c->warehouse);
     sl__free(c->dir);
     sl__free(c);

@@ -1,7 +1,7 @@
 /* config.h - a gateway's sluice.json: the warehouse, default load options by
  * bq load's names (per table overrides), batch window and limits, retry
- * bounds, status thresholds. Validated like a table definition: an unknown key
- * is refused with its path. gateway stage. */
+ * bounds, status thresholds, how rules run (fan-out, webhook). Validated like a
+ * table definition: an unknown key is refused with its path. gateway stage. */
 #ifndef SL_GATEWAY_CONFIG_H
 #define SL_GATEWAY_CONFIG_H
 
@@ -15,6 +15,8 @@ struct sl_gw_load {
     int format;        /* -1 = from the file name, else enum sl_format */
     struct sl_vopts v; /* validator options; v.null_marker is null_marker */
     char *null_marker; /* owned, NULL = BigQuery's default */
+    unsigned schema_update; /* schema_update_options: SL_WH_ALLOW_FIELD_*
+                               (warehouse/evolve.h), 0 = none */
 };
 
 /* Defaults: format from the name, bq load's defaults, max_bad_records 0. */
@@ -47,6 +49,10 @@ struct sl_gw_config {
     unsigned threads;           /* 0 = the CPU count */
     uint32_t max_in_flight;     /* files claimed and not yet loaded */
     bool fsync;                 /* fsync staged files before recording them */
+    bool rules_fan_out;         /* rules.fan_out: a file matching several
+                                   enabled rules feeds each (docs/RULES.md) */
+    char *webhook_url;          /* rules.webhook_url: where notify and push
+                                   post by default, owned, NULL = none */
 };
 
 /* The sluice.json written by `sluice init` (warehouse relative to DIR). */
@@ -68,8 +74,10 @@ const struct sl_gw_load *sl_gw_config_load_for(const struct sl_gw_config *c,
 
 /* Set one load option from a JSON value (a json_t *) by bq load's name
  * (snake_case, as in sluice.json; BqTail's CamelCase, as in rules, too).
- * Returns 1 if key is no load option, 0 when set, -1 after appending a
- * problem line ("FILE: PATH: reason\n") to problems, -SL_ENOMEM. */
+ * Returns 1 if key is no load option, 0 when set, 2 after appending a
+ * problem line ("FILE: PATH: reason\n") to problems (a bad value; 2, not
+ * -1, which is -SL_ENOMEM), -SL_ENOMEM. schema_update_options takes a list
+ * of ALLOW_FIELD_ADDITION / ALLOW_FIELD_RELAXATION. */
 int sl_gw_load_option(struct sl_gw_load *l, const char *key,
                       const void *json_value, const char *file,
                       const char *path, struct sl_buf *problems);

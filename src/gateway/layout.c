@@ -83,11 +83,12 @@ bool sl_gw_table_dir(const char *raw_name, char *out, size_t size)
     return out[0] != '\0';
 }
 
-void sl_gw_staged_name(int64_t id, const char *raw_name, char *out, size_t size)
+void sl_gw_staged_name(int64_t id, const char *raw_name, bool ruled, char *out,
+                       size_t size)
 {
     const char *base = strrchr(raw_name, '/');
     base = base != NULL ? base + 1 : raw_name;
-    snprintf(out, size, "%lld-%s", (long long)id, base);
+    snprintf(out, size, "%lld%s-%s", (long long)id, ruled ? "r" : "", base);
 }
 
 void sl_gw_sent_path(int64_t when_us, const char *table, const char *name,
@@ -158,6 +159,37 @@ int sl_gw_mkdirs(const char *root, const char *rel, struct sl_error *err)
         *s = '/';
     }
     return SL_OK;
+}
+
+int sl_gw_link(const char *root, const char *from, const char *to,
+               struct sl_error *err)
+{
+    char a[SL_GW_PATH], b[SL_GW_PATH];
+    struct stat st;
+    sl_gw_abs(root, from, a, sizeof(a));
+    sl_gw_abs(root, to, b, sizeof(b));
+    if (lstat(b, &st) == 0) {
+        return SL_OK; /* linked before (a crash after the link) */
+    }
+    if (link(a, b) == 0) {
+        return SL_OK;
+    }
+    if (errno == ENOENT && lstat(a, &st) == 0) {
+        int rc = sl_gw_mkdirs(root, to, err);
+        if (rc != SL_OK) {
+            return rc;
+        }
+        if (link(a, b) == 0) {
+            return SL_OK;
+        }
+    }
+    int e = errno;
+    int rc = e == ENOENT
+                 ? SL_ERR(err, -SL_ENOTFOUND, "%s: no such file", from)
+                 : SL_ERR(err, errno_code(e), "cannot link %s as %s: %s", from,
+                          to, strerror(e));
+    sl__error_path(err, from);
+    return rc;
 }
 
 int sl_gw_move(const char *root, const char *from, const char *to,

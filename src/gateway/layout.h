@@ -33,8 +33,9 @@ bool sl_gw_name_hidden(const char *name);
 bool sl_gw_table_dir(const char *raw_name, char *out, size_t size);
 
 /* "<id>-<base>" for a file's later names: base is the raw name's last
- * component. */
-void sl_gw_staged_name(int64_t id, const char *raw_name, char *out,
+ * component; "<id>r-<base>" for a file a rule routed (a ledger rebuilt from
+ * the folders must not take it for one of its folder's table). */
+void sl_gw_staged_name(int64_t id, const char *raw_name, bool ruled, char *out,
                        size_t size);
 
 /* "sent/<yyyy>/<mm>/<dd>/<table>/<name>" for the UTC day of when_us. */
@@ -49,6 +50,14 @@ void sl_gw_tmp_path(const char *rel, char *out, size_t size);
  * from does not exist (and to does not either), SL_OK when from is gone but
  * to exists (a move a crash already made), -SL_ENOSPC, -SL_EIO. */
 SL_NODISCARD int sl_gw_move(const char *root, const char *from, const char *to,
+                            struct sl_error *err);
+
+/* Hard-link root/from as root/to too, creating to's folders: how a file
+ * feeding several destinations (fan-out) leaves raw/, once per route; the
+ * last route's service unlinks raw/. SL_OK when to exists already (a link a
+ * crash already made), -SL_ENOTFOUND when neither exists, -SL_ENOSPC,
+ * -SL_EIO. */
+SL_NODISCARD int sl_gw_link(const char *root, const char *from, const char *to,
                             struct sl_error *err);
 
 /* snprintf for paths: false (out truncated) when the result does not fit. */

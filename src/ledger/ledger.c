@@ -26,6 +26,8 @@ struct sl_ledger {
     sqlite3 *db;
     sqlite3_stmt *st[ST_N]; /* prepared once, owned */
     bool in_tx;
+    int version; /* of the file (a read-only open of version 1 reads the
+                    newer columns as their defaults) */
 };
 
 static const char *const fstate_names[] = {"claimed",  "staged",    "batched",
@@ -54,9 +56,8 @@ static const char schema[] =
     " rows INTEGER, rows_valid INTEGER, rows_rejected INTEGER, batch TEXT,"
     " attempts INTEGER, next_try_us INTEGER, err_class TEXT, err_msg TEXT,"
     " first_seen_us INTEGER, staged_us INTEGER, done_us INTEGER,"
-    " force INTEGER, dup INTEGER);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS files_claimed ON files(raw_name)"
-    " WHERE state = 0;"
+    " force INTEGER, dup INTEGER, rule TEXT, rule_src TEXT, route_key TEXT,"
+    " routes INTEGER);"
     "CREATE INDEX IF NOT EXISTS files_state ON files(state);"
     "DROP INDEX IF EXISTS files_fp;" /* by state too, since 2026-12 */
     "CREATE INDEX IF NOT EXISTS files_fps ON files(table_name, fingerprint,"
@@ -69,27 +70,49 @@ static const char schema[] =
     " n_files INTEGER, rows INTEGER, bytes INTEGER, rejected INTEGER,"
     " created_us INTEGER, committed_us INTEGER, attempts INTEGER,"
     " next_try_us INTEGER, err_class TEXT, err_msg TEXT, checksum INTEGER,"
-    " force INTEGER);"
+    " force INTEGER, rule TEXT, plan TEXT, post INTEGER, by_sql INTEGER);"
     "CREATE INDEX IF NOT EXISTS batches_state ON batches(state);"
     "CREATE TABLE IF NOT EXISTS events ("
     " id INTEGER PRIMARY KEY, ts_us INTEGER, file_id INTEGER, batch TEXT,"
     " what TEXT, detail TEXT);"
     "CREATE TABLE IF NOT EXISTS requests ("
     " raw_name TEXT PRIMARY KEY, force INTEGER, made_us INTEGER);"
-    "INSERT OR IGNORE INTO meta VALUES ('version', '1');";
+    "CREATE TABLE IF NOT EXISTS rule_sources ("
+    " hash TEXT PRIMARY KEY, file TEXT, text TEXT, first_us INTEGER);"
+    "INSERT OR IGNORE INTO meta VALUES ('version', '2');";
+
+/* Version 1 to 2 (rules in the service): routes on file rows, recorded plans
+ * and pending actions on batch rows (rule_sources is made by schema). A
+ * claimed file is unique per route, not per raw name: with fan-out one raw
+ * file has a claimed row per rule. */
+static const char migrate_1_2[] =
+    "BEGIN IMMEDIATE;"
+    "ALTER TABLE files ADD COLUMN rule TEXT;"
+    "ALTER TABLE files ADD COLUMN rule_src TEXT;"
+    "ALTER TABLE files ADD COLUMN route_key TEXT;"
+    "ALTER TABLE files ADD COLUMN routes INTEGER;"
+    "ALTER TABLE batches ADD COLUMN rule TEXT;"
+    "ALTER TABLE batches ADD COLUMN plan TEXT;"
+    "ALTER TABLE batches ADD COLUMN post INTEGER;"
+    "ALTER TABLE batches ADD COLUMN by_sql INTEGER;"
+    "DROP INDEX IF EXISTS files_claimed;"
+    "UPDATE meta SET value = '2' WHERE key = 'version';"
+    "COMMIT;";
+
+#define LEDGER_VERSION 2
 
 static const char *const sqls[ST_N] = {
     [ST_PUT_FILE] =
         "INSERT OR REPLACE INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28)",
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_NEW_FILE] =
         "INSERT INTO files VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28)",
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_PUT_BATCH] =
         "INSERT OR REPLACE INTO batches VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     [ST_EVENT] = "INSERT INTO events (ts_us, file_id, batch, what, detail)"
                  " VALUES (?1, ?2, ?3, ?4, ?5)",
     /* EXISTS, not count(*): thousands of files of one size (or content) must
@@ -124,6 +147,54 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int read_version(struct sl_ledger *l, struct sl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "SELECT value FROM meta WHERE key = "
+                           "'version'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "reading the ledger's version");
+    }
+    l->version = 1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        l->version = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return SL_OK;
+}
+
+/* Bring an older ledger to this version, in one transaction; a newer one is
+ * refused for writing (its rows may mean more than this version knows). */
+static int migrate(struct sl_ledger *l, struct sl_error *err)
+{
+    int rc = read_version(l, err);
+    if (rc == SL_OK && l->version > LEDGER_VERSION) {
+        return SL_ERR(err, -SL_EUSAGE,
+                      "the ledger is version %d, newer than this sluice "
+                      "writes (%d): use a newer sluice",
+                      l->version, LEDGER_VERSION);
+    }
+    if (rc == SL_OK && l->version < 2) {
+        if (sqlite3_exec(l->db, migrate_1_2, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = db_fail(l, err, "upgrading the ledger to version 2");
+            (void)sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        l->version = 2;
+    }
+    if (rc == SL_OK &&
+        sqlite3_exec(l->db,
+                     "CREATE INDEX IF NOT EXISTS batches_post ON batches(post)"
+                     " WHERE post > 0;"
+                     "CREATE UNIQUE INDEX IF NOT EXISTS files_routed ON"
+                     " files(raw_name, table_name, rule) WHERE state = 0;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(l, err, "indexing the ledger");
+    }
+    return rc;
+}
+
 int sl_ledger_open(const char *path, enum sl_ledger_mode mode,
                    struct sl_ledger **out, struct sl_error *err)
 {
@@ -153,6 +224,7 @@ int sl_ledger_open(const char *path, enum sl_ledger_mode mode,
                        "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
                        NULL, NULL, NULL);
     if (mode == SL_LEDGER_READ) {
+        rc = read_version(l, err);
         goto prepare; /* WAL is a property of the file: nothing to set */
     }
     /* WAL: readers (status) never block the service; NORMAL: a commit
@@ -166,8 +238,9 @@ int sl_ledger_open(const char *path, enum sl_ledger_mode mode,
         rc = db_fail(l, err, path);
         goto out;
     }
+    rc = migrate(l, err);
 prepare:
-    for (int i = 0; i < ST_N; i++) {
+    for (int i = 0; rc == SL_OK && i < ST_N; i++) {
         if (mode == SL_LEDGER_READ && i != ST_FP && i != ST_SIZE) {
             continue;
         }
@@ -279,6 +352,12 @@ int sl_ledger_put_file(struct sl_ledger *l, const struct sl_lfile *f,
     sqlite3_bind_int64(st, 26, f->done_us);
     sqlite3_bind_int(st, 27, f->force ? 1 : 0);
     sqlite3_bind_int(st, 28, f->dup ? 1 : 0);
+    bind_text(st, 29, f->rule != NULL && f->rule[0] ? f->rule : NULL);
+    bind_text(st, 30,
+              f->rule_src != NULL && f->rule_src[0] ? f->rule_src : NULL);
+    bind_text(st, 31,
+              f->route_key != NULL && f->route_key[0] ? f->route_key : NULL);
+    sqlite3_bind_int(st, 32, f->routes > 1 ? f->routes : 1);
     int rc = step_done(l, st, "writing a file row", err);
     if (rc == SL_OK && out_id != NULL) {
         *out_id = f->id != 0 ? f->id : sqlite3_last_insert_rowid(l->db);
@@ -306,6 +385,10 @@ int sl_ledger_put_batch(struct sl_ledger *l, const struct sl_lbatch *b,
     bind_text(st, 14, b->err_msg);
     sqlite3_bind_int64(st, 15, (sqlite3_int64)b->checksum);
     sqlite3_bind_int(st, 16, b->force ? 1 : 0);
+    bind_text(st, 17, b->rule != NULL && b->rule[0] ? b->rule : NULL);
+    bind_text(st, 18, b->plan != NULL && b->plan[0] ? b->plan : NULL);
+    sqlite3_bind_int(st, 19, b->post);
+    sqlite3_bind_int(st, 20, b->by_sql ? 1 : 0);
     return step_done(l, st, "writing a batch row", err);
 }
 
@@ -361,6 +444,10 @@ static void read_file(sqlite3_stmt *st, struct sl_lfile *f)
     f->done_us = sqlite3_column_int64(st, 25);
     f->force = sqlite3_column_int(st, 26) != 0;
     f->dup = sqlite3_column_int(st, 27) != 0;
+    f->rule = col_text(st, 28);
+    f->rule_src = col_text(st, 29);
+    f->route_key = col_text(st, 30);
+    f->routes = sqlite3_column_int(st, 31);
 }
 
 static void read_batch(sqlite3_stmt *st, struct sl_lbatch *b)
@@ -381,16 +468,26 @@ static void read_batch(sqlite3_stmt *st, struct sl_lbatch *b)
     b->err_msg = col_text(st, 13);
     b->checksum = (uint64_t)sqlite3_column_int64(st, 14);
     b->force = sqlite3_column_int(st, 15) != 0;
+    b->rule = col_text(st, 16);
+    b->plan = col_text(st, 17);
+    b->post = sqlite3_column_int(st, 18);
+    b->by_sql = sqlite3_column_int(st, 19) != 0;
 }
 
-/* Prepare "SELECT * FROM table WHERE where ORDER BY order". */
+/* Prepare "SELECT * FROM table WHERE where ORDER BY order" (a version 1
+ * ledger's rows with version 2's columns at their defaults). */
 static int select_where(struct sl_ledger *l, const char *table,
                         const char *where, const char *order,
                         sqlite3_stmt **out, struct sl_error *err)
 {
     char sql[1024];
-    int n = snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE %s ORDER BY %s",
-                     table, where, order);
+    bool files = strcmp(table, "files") == 0;
+    const char *v1 = l->version >= 2 ? ""
+                     : files         ? ", NULL, NULL, NULL, 1"
+                                     : ", NULL, NULL, 0, 0";
+    int n =
+        snprintf(sql, sizeof(sql), "SELECT *%s FROM %s WHERE %s ORDER BY %s",
+                 v1, table, where, order);
     if (n < 0 || (size_t)n >= sizeof(sql)) {
         return SL_ERR(err, -SL_EUSAGE, "ledger: condition too long");
     }
@@ -640,5 +737,103 @@ int sl_ledger_fp_taken(struct sl_ledger *l, const char *table, const char *fp,
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int sl_ledger_file_moved(struct sl_ledger *l, int64_t id, const char *path,
+                         const char *prev, struct sl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "UPDATE files SET path = ?2, prev_path = ?3 "
+                           "WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "writing a file's place");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, path);
+    bind_text(st, 3, prev);
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? SL_OK
+                 : db_fail(l, err, "writing a file's place");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_ledger_batch_post(struct sl_ledger *l, const char *id, int post,
+                         struct sl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db, "UPDATE batches SET post = ?2 WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "writing a batch's actions");
+    }
+    bind_text(st, 1, id);
+    sqlite3_bind_int(st, 2, post);
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? SL_OK
+                 : db_fail(l, err, "writing a batch's actions");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_ledger_put_source(struct sl_ledger *l, const char *hash,
+                         const char *file, const char *text, size_t len,
+                         struct sl_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "INSERT OR IGNORE INTO rule_sources VALUES "
+                           "(?1, ?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "recording a rule file");
+    }
+    bind_text(st, 1, hash);
+    bind_text(st, 2, file);
+    sqlite3_bind_text(st, 3, text, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now_us());
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? SL_OK
+                 : db_fail(l, err, "recording a rule file");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_ledger_get_source(struct sl_ledger *l, const char *hash, char **out_file,
+                         char **out_text, size_t *out_len, struct sl_error *err)
+{
+    *out_file = *out_text = NULL;
+    *out_len = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(l->db,
+                           "SELECT file, text FROM rule_sources WHERE "
+                           "hash = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(l, err, "reading a rule file");
+    }
+    bind_text(st, 1, hash);
+    int r = sqlite3_step(st), rc = SL_OK;
+    if (r == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        const char *t = (const char *)sqlite3_column_text(st, 1);
+        *out_file = sl__strdup(col_text(st, 0));
+        *out_text = sl__malloc(n + 1);
+        if (*out_file == NULL || *out_text == NULL) {
+            sl__free(*out_file);
+            sl__free(*out_text);
+            *out_file = *out_text = NULL;
+            rc = SL_ERR(err, -SL_ENOMEM, "out of memory reading a rule file");
+        } else {
+            memcpy(*out_text, t != NULL ? t : "", n);
+            (*out_text)[n] = '\0';
+            *out_len = n;
+        }
+    } else if (r == SQLITE_DONE) {
+        rc = SL_ERR(err, -SL_ENOTFOUND, "the ledger holds no rule file %.12s",
+                    hash);
+    } else {
+        rc = db_fail(l, err, "reading a rule file");
+    }
+    sqlite3_finalize(st);
     return rc;
 }

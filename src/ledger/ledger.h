@@ -53,9 +53,16 @@ struct sl_lfile {
     const char *err_class; /* "", corrupt, schema, transient, fatal */
     const char *err_msg;
     int64_t first_seen_us, staged_us, done_us;
-    bool force; /* load even if its content was loaded */
-    bool dup;   /* staged as a copy of content the table holds (not
-                   validated; the load records it as a duplicate) */
+    bool force;            /* load even if its content was loaded */
+    bool dup;              /* staged as a copy of content the table holds (not
+                              validated; the load records it as a duplicate) */
+    const char *rule;      /* the rule that routed it, "" = the folder
+                              convention (version 2) */
+    const char *rule_src;  /* SHA-256 of that rule's file text as it was
+                              then (sl_ledger_put_source) */
+    const char *route_key; /* its batch key ("" = the table's) */
+    int routes; /* routes its claim made: > 1 with fan-out, whose moves
+                   out of raw/ are links (0 and 1: one) */
 };
 
 enum sl_bstate {
@@ -79,6 +86,15 @@ struct sl_lbatch {
     const char *err_class, *err_msg;
     uint64_t checksum;
     bool force;
+    const char *rule; /* the rule whose batch it is, "" = none */
+    const char *plan; /* what the batch is planned from again (JSON: the
+                         rule's source, batch key, first file and its
+                         variables), "" = none */
+    int post;         /* 1: the rule's actions and the cleanup of its
+                         transient table are still to run */
+    bool by_sql;      /* its rows reach the destination through the rule's
+                         SQL or replace the table's (Override): the table
+                         is not the sum of its batches */
 };
 
 enum sl_ledger_mode {
@@ -131,8 +147,8 @@ SL_NODISCARD int sl_ledger_fp_loaded(struct sl_ledger *l, const char *table,
 /* Is content fp of table staged, batched or loaded under another file than
  * self? (a second copy must not be validated and quarantined again) */
 SL_NODISCARD int sl_ledger_fp_taken(struct sl_ledger *l, const char *table,
-                                    const char *fp, int64_t self,
-                                    bool *out_yes, struct sl_error *err);
+                                    const char *fp, int64_t self, bool *out_yes,
+                                    struct sl_error *err);
 /* Has table a loaded file of exactly size bytes? (worth hashing first) */
 SL_NODISCARD int sl_ledger_size_loaded(struct sl_ledger *l, const char *table,
                                        int64_t size, bool *out_yes,
@@ -147,6 +163,26 @@ SL_NODISCARD int sl_ledger_request_force(struct sl_ledger *l,
 SL_NODISCARD int sl_ledger_take_request(struct sl_ledger *l,
                                         const char *raw_name, bool *out_force,
                                         struct sl_error *err);
+/* A file's new place written on its own (a rule's action moved it; path
+ * "" when it deleted it). */
+SL_NODISCARD int sl_ledger_file_moved(struct sl_ledger *l, int64_t id,
+                                      const char *path, const char *prev,
+                                      struct sl_error *err);
+/* A batch's post flag on its own (its actions ran). */
+SL_NODISCARD int sl_ledger_batch_post(struct sl_ledger *l, const char *id,
+                                      int post, struct sl_error *err);
+
+/* Rule file texts by their SHA-256 (hex): recorded once, read back by
+ * recovery to plan a batch by its rule as it was. sl_ledger_get_source:
+ * *out_text (NUL-terminated, *out_len bytes) and *out_file are the
+ * caller's to free with sl__free; -SL_ENOTFOUND when absent. */
+SL_NODISCARD int sl_ledger_put_source(struct sl_ledger *l, const char *hash,
+                                      const char *file, const char *text,
+                                      size_t len, struct sl_error *err);
+SL_NODISCARD int sl_ledger_get_source(struct sl_ledger *l, const char *hash,
+                                      char **out_file, char **out_text,
+                                      size_t *out_len, struct sl_error *err);
+
 /* Small key-value store (gateway id, batch sequence). *out "" when absent;
  * out holds size bytes. */
 SL_NODISCARD int sl_ledger_meta_get(struct sl_ledger *l, const char *key,

@@ -135,6 +135,29 @@ static int per_state(void *ud, int n, const char *const *c)
     return 0;
 }
 
+/* Rows of "table, class, count" of failed files. */
+static int per_table_class(void *ud, int n, const char *const *c)
+{
+    struct sl_status *st = ud;
+    if (n < 3 || c[0] == NULL || c[0][0] == '\0') {
+        return 0;
+    }
+    struct sl_status_table *t = table_of(st, c[0]);
+    if (t == NULL) {
+        return -SL_ENOMEM;
+    }
+    const char *cls = c[1] != NULL ? c[1] : "";
+    int64_t k = num(c[2]);
+    if (strcmp(cls, "corrupt") == 0) {
+        t->failed_corrupt += k;
+    } else if (strcmp(cls, "schema") == 0) {
+        t->failed_schema += k;
+    } else {
+        t->failed_other += k;
+    }
+    return 0;
+}
+
 static int per_class(void *ud, int n, const char *const *c)
 {
     struct sl_status *st = ud;
@@ -169,6 +192,103 @@ static int per_hour(void *ud, int n, const char *const *c)
     return 0;
 }
 
+static struct sl_status_rule *rule_of(struct sl_status *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_rules; i++) {
+        if (strcmp(st->rules[i].rule, name) == 0) {
+            return &st->rules[i];
+        }
+    }
+    struct sl_status_rule *g =
+        sl__realloc(st->rules, (st->n_rules + 1) * sizeof(*g));
+    if (g == NULL) {
+        return NULL;
+    }
+    st->rules = g;
+    struct sl_status_rule *r = &g[st->n_rules++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->rule, sizeof(r->rule), "%s", name);
+    return r;
+}
+
+/* Rows of "rule, state, err_class, count". */
+static int per_rule(void *ud, int n, const char *const *c)
+{
+    struct sl_status *st = ud;
+    if (n < 4 || c[0] == NULL || c[0][0] == '\0') {
+        return 0;
+    }
+    struct sl_status_rule *r = rule_of(st, c[0]);
+    if (r == NULL) {
+        return -SL_ENOMEM;
+    }
+    int state = (int)num(c[1]);
+    int64_t k = num(c[3]);
+    const char *cls = c[2] != NULL ? c[2] : "";
+    if (state <= SL_F_BATCHED) {
+        r->pending += k;
+    } else if (state == SL_F_LOADED || state == SL_F_DUPLICATE) {
+        r->loaded += k;
+    } else if (state == SL_F_FAILED) {
+        r->failed += k;
+        if (strcmp(cls, "corrupt") == 0) {
+            r->failed_corrupt += k;
+        } else if (strcmp(cls, "schema") == 0) {
+            r->failed_schema += k;
+        } else {
+            r->failed_other += k;
+        }
+    }
+    return 0;
+}
+
+/* Rows of "rule, what, count": batches' after-work. */
+static int per_rule_post(void *ud, int n, const char *const *c)
+{
+    struct sl_status *st = ud;
+    if (n < 3 || c[0] == NULL || c[0][0] == '\0' || c[1] == NULL) {
+        return 0;
+    }
+    struct sl_status_rule *r = rule_of(st, c[0]);
+    if (r == NULL) {
+        return -SL_ENOMEM;
+    }
+    if (strcmp(c[1], "pending") == 0) {
+        r->post_pending += num(c[2]);
+    } else {
+        r->actions_failed += num(c[2]);
+    }
+    return 0;
+}
+
+/* Per rule (a ledger of version 2; an older one has no rules: nothing). */
+static int read_rules(struct sl_ledger *l, struct sl_status *st,
+                      struct sl_error *err)
+{
+    struct sl_error e = {0};
+    int rc = sl_ledger_rows(l,
+                            "SELECT rule, state, err_class, count(*) FROM "
+                            "files WHERE rule <> '' GROUP BY 1, 2, 3",
+                            per_rule, st, &e);
+    if (rc == -SL_ENOMEM) {
+        return SL_ERR(err, rc, "out of memory reading the status");
+    }
+    if (rc != SL_OK) {
+        return SL_OK; /* no rule column yet */
+    }
+    rc = sl_ledger_rows(l,
+                        "SELECT rule, 'pending', count(*) FROM batches WHERE "
+                        "post > 0 AND rule <> '' GROUP BY 1 UNION ALL "
+                        "SELECT b.rule, 'failed', count(*) FROM events e "
+                        "JOIN batches b ON b.id = e.batch WHERE e.what IN "
+                        "('action failed', 'actions not run', "
+                        "'cleanup failed') AND b.rule <> '' GROUP BY 1",
+                        per_rule_post, st, &e);
+    return rc == -SL_ENOMEM
+               ? SL_ERR(err, rc, "out of memory reading the status")
+               : SL_OK;
+}
+
 static int read_ledger(struct sl_status *st, struct sl_error *err)
 {
     char p[SL_GW_PATH];
@@ -194,6 +314,11 @@ static int read_ledger(struct sl_status *st, struct sl_error *err)
                              "SELECT err_class, count(*) FROM files WHERE "
                              "state = 5 GROUP BY 1",
                              per_class, st, err);
+    rc = rc ? rc
+            : sl_ledger_rows(l,
+                             "SELECT table_name, err_class, count(*) FROM "
+                             "files WHERE state = 5 GROUP BY 1, 2",
+                             per_table_class, st, err);
     snprintf(q, sizeof(q),
              "SELECT table_name, count(*), sum(rows) FROM batches WHERE "
              "state IN (1, 2) AND committed_us >= %lld GROUP BY 1",
@@ -203,6 +328,7 @@ static int read_ledger(struct sl_status *st, struct sl_error *err)
              "SELECT count(*) FROM files WHERE state = 5 AND done_us >= %lld",
              (long long)(st->now_us - st->failure_window_s * 1000000));
     rc = rc ? rc : sl_ledger_scalar(l, q, &st->failed_recent, err);
+    rc = rc ? rc : read_rules(l, st, err);
     sl_ledger_close(l);
     return rc;
 }
@@ -211,6 +337,12 @@ static int by_name(const void *a, const void *b)
 {
     return strcmp(((const struct sl_status_table *)a)->table,
                   ((const struct sl_status_table *)b)->table);
+}
+
+static int by_rule(const void *a, const void *b)
+{
+    return strcmp(((const struct sl_status_rule *)a)->rule,
+                  ((const struct sl_status_rule *)b)->rule);
 }
 
 int sl_status_read(const char *dir, struct sl_status *out, struct sl_error *err)
@@ -236,6 +368,9 @@ int sl_status_read(const char *dir, struct sl_status *out, struct sl_error *err)
     if (out->tables != NULL) {
         qsort(out->tables, out->n_tables, sizeof(*out->tables), by_name);
     }
+    if (out->rules != NULL) {
+        qsort(out->rules, out->n_rules, sizeof(*out->rules), by_rule);
+    }
     return rc;
 }
 
@@ -244,6 +379,9 @@ void sl_status_release(struct sl_status *st)
     sl__free(st->tables);
     st->tables = NULL;
     st->n_tables = 0;
+    sl__free(st->rules);
+    st->rules = NULL;
+    st->n_rules = 0;
 }
 
 /* The ingestion delay: the age of the oldest file not yet loaded. */
@@ -270,6 +408,8 @@ static void when(int64_t us, char *out, size_t size)
     snprintf(out, size, "%.10s %.8s", t, t + 11); /* "YYYY-MM-DD HH:MM:SS" */
 }
 
+static void print_tables(const struct sl_status *st, FILE *out);
+
 void sl_status_print(const struct sl_status *st, FILE *out)
 {
     const int64_t *s = st->by_state;
@@ -295,6 +435,25 @@ void sl_status_print(const struct sl_status *st, FILE *out)
     fprintf(out, "records in quarantine: %lld\n", (long long)st->rejected);
     fprintf(out, "delay: %.1f s (the oldest file not yet loaded)\n",
             (double)delay_us(st) / 1e6);
+    print_tables(st, out);
+    if (st->n_rules == 0) {
+        return;
+    }
+    fprintf(out, "%-32s %8s %8s %8s %8s %8s %8s %8s %8s\n", "rule", "pending",
+            "loaded", "failed", "corrupt", "schema", "other", "act_fail",
+            "act_wait");
+    for (size_t i = 0; i < st->n_rules; i++) {
+        const struct sl_status_rule *r = &st->rules[i];
+        fprintf(out, "%-32s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %8lld\n",
+                r->rule, (long long)r->pending, (long long)r->loaded,
+                (long long)r->failed, (long long)r->failed_corrupt,
+                (long long)r->failed_schema, (long long)r->failed_other,
+                (long long)r->actions_failed, (long long)r->post_pending);
+    }
+}
+
+static void print_tables(const struct sl_status *st, FILE *out)
+{
     if (st->n_tables == 0) {
         return;
     }
@@ -335,13 +494,16 @@ static int table_json(struct sl_buf *b, const struct sl_status *st,
                   ",\"pending_files\":%lld,\"pending_rows\":%lld,"
                   "\"oldest_pending_age_s\":%.3f,\"loads_last_hour\":%lld,"
                   "\"rows_last_hour\":%lld,\"failed_files\":%lld,"
-                  "\"records_in_quarantine\":%lld",
+                  "\"failed_by_class\":{\"corrupt\":%lld,\"schema\":%lld,"
+                  "\"other\":%lld},\"records_in_quarantine\":%lld",
                   (long long)t->pending_files, (long long)t->pending_rows,
                   t->oldest_pending_us > 0
                       ? (double)(st->now_us - t->oldest_pending_us) / 1e6
                       : 0.0,
                   (long long)t->loads_hour, (long long)t->rows_hour,
-                  (long long)t->failed, (long long)t->rejected);
+                  (long long)t->failed, (long long)t->failed_corrupt,
+                  (long long)t->failed_schema, (long long)t->failed_other,
+                  (long long)t->rejected);
     rc = rc ? rc : ts_field(b, "last_load", t->last_load_us);
     return rc ? rc : sl__buf_putc(b, '}');
 }
@@ -379,6 +541,24 @@ int sl_status_json(const struct sl_status *st, struct sl_buf *b)
             rc = sl__buf_putc(b, ',');
         }
         rc = rc ? rc : table_json(b, st, &st->tables[i]);
+    }
+    rc = rc ? rc : sl__buf_append(b, "],\"rules\":[", 11);
+    for (size_t i = 0; rc == SL_OK && i < st->n_rules; i++) {
+        const struct sl_status_rule *r = &st->rules[i];
+        rc = i > 0 ? sl__buf_putc(b, ',') : SL_OK;
+        rc = rc ? rc : sl__buf_append(b, "{\"rule\":", 8);
+        rc = rc ? rc : sl__buf_json_str(b, r->rule, strlen(r->rule));
+        rc = rc ? rc
+                : sl__buf_printf(
+                      b,
+                      ",\"pending_files\":%lld,\"loaded_files\":%lld,"
+                      "\"failed_files\":%lld,\"failed_by_class\":{"
+                      "\"corrupt\":%lld,\"schema\":%lld,\"other\":%lld},"
+                      "\"actions_failed\":%lld,\"actions_pending\":%lld}",
+                      (long long)r->pending, (long long)r->loaded,
+                      (long long)r->failed, (long long)r->failed_corrupt,
+                      (long long)r->failed_schema, (long long)r->failed_other,
+                      (long long)r->actions_failed, (long long)r->post_pending);
     }
     return rc ? rc : sl__buf_append(b, "]}\n", 3);
 }

@@ -18,12 +18,24 @@
 
 struct sl_status_table {
     char table[600];
-    int64_t pending_files, pending_rows; /* claimed, staged or batched */
-    int64_t oldest_pending_us;           /* first sighting, 0 = none */
-    int64_t last_load_us;                /* 0 = never */
-    int64_t loads_hour, rows_hour;       /* batches and rows, last hour */
-    int64_t failed, rejected;            /* files failed; records in
-                                            quarantine */
+    int64_t pending_files, pending_rows;   /* claimed, staged or batched */
+    int64_t oldest_pending_us;             /* first sighting, 0 = none */
+    int64_t last_load_us;                  /* 0 = never */
+    int64_t loads_hour, rows_hour;         /* batches and rows, last hour */
+    int64_t failed, rejected;              /* files failed; records in
+                                              quarantine */
+    int64_t failed_corrupt, failed_schema; /* of failed, by class */
+    int64_t failed_other;                  /* transient, fatal */
+};
+
+/* Files a rule routed (fan-out: one per route) and its batches' actions. */
+struct sl_status_rule {
+    char rule[256];                        /* "events", "a/b[1]" */
+    int64_t pending, loaded, failed;       /* files */
+    int64_t failed_corrupt, failed_schema; /* of failed, by class */
+    int64_t failed_other;                  /* transient, fatal */
+    int64_t actions_failed; /* action or cleanup failures (ledger events) */
+    int64_t post_pending;   /* batches whose actions are still to run */
 };
 
 struct sl_status {
@@ -40,6 +52,8 @@ struct sl_status {
     int64_t delay_threshold_s, failure_window_s;
     struct sl_status_table *tables; /* owned */
     size_t n_tables;
+    struct sl_status_rule *rules; /* owned, by name; none without rules */
+    size_t n_rules;
     char warehouse[4096];
 };
 

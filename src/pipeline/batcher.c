@@ -17,41 +17,27 @@
 /* ---- forming and sealing ----------------------------------------------------
  */
 
-int staged_push(struct svc *s, struct gfile *f)
+/* When g's oldest staged file is due: the end of the clock-aligned window
+ * its staging fell in (a file staged after its window closed is in the next
+ * one: windows key on arrival), at once without a window. */
+static int64_t due_at(const struct ggroup *g)
 {
-    struct gtable *t = &s->tables[f->tix];
-    if (t->n_staged == t->cap_staged) {
-        size_t cap = t->cap_staged ? 2 * t->cap_staged : 64;
-        struct gfile **g = sl__realloc(t->staged, cap * sizeof(*g));
-        if (g == NULL) {
-            return -SL_ENOMEM;
-        }
-        t->staged = g;
-        t->cap_staged = cap;
-    }
-    t->staged[t->n_staged++] = f;
-    t->staged_bytes += (uint64_t)f->size;
-    return SL_OK;
+    int64_t t = g->staged[0]->staged_us;
+    int64_t w = (int64_t)g->lim.window_ms * 1000;
+    return w > 0 ? (t / w + 1) * w : t;
 }
 
-/* The end of the clock-aligned window f's staging fell in. */
-static int64_t window_end(const struct svc *s, const struct gfile *f)
-{
-    int64_t w = (int64_t)(s->cfg->window_ms ? s->cfg->window_ms : 1) * 1000;
-    return (f->staged_us / w + 1) * w;
-}
-
-/* How many of t's first staged files make the next batch (same force flag,
+/* How many of g's first staged files make the next batch (same force flag,
  * within max_files and max_bytes, at least one). */
-static size_t take_count(const struct svc *s, const struct gtable *t)
+static size_t take_count(const struct ggroup *g)
 {
     size_t n = 0;
     uint64_t bytes = 0;
-    bool force = t->staged[0]->force;
-    while (n < t->n_staged && t->staged[n]->force == force) {
-        uint64_t b = (uint64_t)t->staged[n]->size;
-        if (n > 0 && ((s->cfg->max_files && n >= s->cfg->max_files) ||
-                      (s->cfg->max_bytes && bytes + b > s->cfg->max_bytes))) {
+    bool force = g->staged[0]->force;
+    while (n < g->n_staged && g->staged[n]->force == force) {
+        uint64_t b = (uint64_t)g->staged[n]->size;
+        if (n > 0 && ((g->lim.max_files && n >= g->lim.max_files) ||
+                      (g->lim.max_bytes && bytes + b > g->lim.max_bytes))) {
             break;
         }
         bytes += b;
@@ -60,20 +46,29 @@ static size_t take_count(const struct svc *s, const struct gtable *t)
     return n;
 }
 
-static int seal(struct svc *s, int tix, size_t n, struct sl_error *err)
+static void batch_free(struct gbatch *b)
 {
-    struct gtable *t = &s->tables[tix];
+    if (b != NULL) {
+        sl__free(b->files);
+        sl__free(b->plan);
+        sl__free(b);
+    }
+}
+
+/* The first n staged files of g as a batch (not yet recorded). */
+static struct gbatch *take(struct svc *s, struct ggroup *g, size_t n)
+{
     struct gbatch *b = sl__calloc(1, sizeof(*b));
     const char **fps = sl__calloc(n, sizeof(*fps));
     if (b == NULL || fps == NULL ||
         (b->files = sl__calloc(n, sizeof(*b->files))) == NULL) {
         sl__free(fps);
-        sl__free(b);
-        return SL_ERR(err, -SL_ENOMEM, "out of memory forming a batch");
+        batch_free(b);
+        return NULL;
     }
-    memcpy(b->files, t->staged, n * sizeof(*b->files));
+    memcpy(b->files, g->staged, n * sizeof(*b->files));
     b->n = n;
-    b->tix = tix;
+    b->g = g;
     b->seq = ++s->seq;
     b->force = b->files[0]->force;
     b->created_us = sl_gw_now_us();
@@ -84,23 +79,66 @@ static int seal(struct svc *s, int tix, size_t n, struct sl_error *err)
     char salt[96];
     sl_gw_pathf(salt, sizeof(salt), "gateway %s batch %lld", s->gw_id,
                 (long long)b->seq);
-    sl_batch_id(t->name, fps, n, salt, b->id);
+    sl_batch_id(g->table, fps, n, salt, b->id);
     sl__free(fps);
-    memmove(t->staged, t->staged + n, (t->n_staged - n) * sizeof(*t->staged));
-    t->n_staged -= n;
-    t->staged_bytes -= b->bytes;
-    t->batch = b;
-    /* the ledger first: the batch, the sequence, each file's new place */
+    memmove(g->staged, g->staged + n, (g->n_staged - n) * sizeof(*g->staged));
+    g->n_staged -= n;
+    g->staged_bytes -= b->bytes;
+    return b;
+}
+
+/* The rule of a batch cannot plan it any more (its recorded text against
+ * today's registry): its files fail with why, in place of a load. */
+static int unplannable(struct svc *s, struct gbatch *b,
+                       const struct sl_error *e, struct sl_error *err)
+{
+    int rc = svc_tx_begin(s, err);
+    for (size_t i = 0; rc == SL_OK && i < b->n; i++) {
+        rc = svc_fail_file(s, b->files[i], e->code, sl_errclass(e->code),
+                           e->msg, err);
+    }
+    rc = rc ? rc : svc_tx_commit(s, err);
+    for (size_t i = 0; rc == SL_OK && i < b->n; i++) {
+        struct gfile *f = b->files[i];
+        svc_move(s, f, NULL, f->prev, f->path);
+        svc_write_error(s, f, e->code);
+        svc_drop_file(s, f);
+    }
+    batch_free(b);
+    return rc;
+}
+
+/* The ledger first (the batch, its plan, the sequence, each file's new
+ * place), then the moves to cloud_ready/<table>/<batch>/. */
+static int seal(struct svc *s, struct ggroup *g, size_t n, struct sl_error *err)
+{
+    struct gbatch *b = take(s, g, n);
+    if (b == NULL) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory forming a batch");
+    }
+    struct sl_error pe = {0};
+    if (g->rule != NULL && route_plan_record(s, b, &pe) != SL_OK) {
+        if (pe.code == -SL_ENOMEM) {
+            batch_free(b);
+            *err = pe;
+            return -SL_ENOMEM;
+        }
+        return unplannable(s, b, &pe, err);
+    }
+    g->batch = b;
     char seqtxt[32];
     sl_gw_pathf(seqtxt, sizeof(seqtxt), "%lld", (long long)b->seq);
     struct sl_lbatch lb = {.id = b->id,
                            .seq = b->seq,
-                           .table = t->name,
+                           .table = g->table,
                            .state = SL_B_SEALED,
                            .n_files = (int64_t)n,
                            .bytes = (int64_t)b->bytes,
                            .created_us = b->created_us,
-                           .force = b->force};
+                           .force = b->force,
+                           .rule = g->rule,
+                           .plan = b->plan,
+                           .by_sql = b->by_sql};
     int rc = svc_tx_begin(s, err);
     rc = rc ? rc : sl_ledger_put_batch(s->ledger, &lb, err);
     rc = rc ? rc : sl_ledger_meta_set(s->ledger, "batch_seq", seqtxt, err);
@@ -108,7 +146,7 @@ static int seal(struct svc *s, int tix, size_t n, struct sl_error *err)
         struct gfile *f = b->files[i];
         char to[SL_GW_PATH];
         const char *base = strrchr(f->path, '/');
-        sl_gw_pathf(to, sizeof(to), "cloud_ready/%s/%s/%s", t->name, b->id,
+        sl_gw_pathf(to, sizeof(to), "cloud_ready/%s/%s/%s", g->table, b->id,
                     base != NULL ? base + 1 : f->path);
         rc = svc_set(&f->prev, f->path);
         rc = rc ? rc : svc_set(&f->path, to);
@@ -130,8 +168,9 @@ static int seal(struct svc *s, int tix, size_t n, struct sl_error *err)
         svc_move(s, f, b->id, f->prev, f->path);
         sl__crash_point("batch-file-moved");
     }
-    svc_log(s, SL_LOG_DEBUG, NULL, b->id, NULL, "batch of %zu files for %s", n,
-            t->name);
+    svc_log(s, SL_LOG_DEBUG, NULL, b->id, NULL, "batch of %zu files for %s%s%s",
+            n, g->table, g->rule != NULL ? " by rule " : "",
+            g->rule != NULL ? g->rule : "");
     return batch_queue_load(s, b);
 }
 
@@ -144,253 +183,94 @@ int batch_queue_load(struct svc *s, struct gbatch *b)
     j->kind = JOB_LOAD;
     j->b = b;
     j->bad_index = -1;
+    if (b->g->rule != NULL) {
+        /* the set of the rule's text, parsed here: workers only read it */
+        struct sl_error e = {0};
+        j->rs = route_set(s, b->files[0]->src, &e);
+        if (j->rs == NULL && (j->rs_error = sl__strdup(e.msg)) == NULL) {
+            job_free(j);
+            return -SL_ENOMEM;
+        }
+    }
     b->busy = true;
     pool_push(s, j);
+    return SL_OK;
+}
+
+/* g's batch in flight: queued again when its retry is due. */
+static int batch_retry_due(struct svc *s, struct gbatch *b, int64_t now,
+                           int64_t *next_us, struct sl_error *err)
+{
+    if (!b->busy && b->next_try_us <= now) {
+        int rc = batch_queue_load(s, b);
+        return rc == SL_OK ? SL_OK : SL_ERR(err, rc, "out of memory");
+    }
+    if (!b->busy && (*next_us == 0 || b->next_try_us < *next_us)) {
+        *next_us = b->next_try_us;
+    }
     return SL_OK;
 }
 
 int batch_form_due(struct svc *s, int64_t now, bool drain, int64_t *next_us,
                    struct sl_error *err)
 {
-    for (size_t i = 0; i < s->n_tables; i++) {
-        struct gtable *t = &s->tables[i];
-        if (t->batch != NULL) {
-            struct gbatch *b = t->batch;
-            if (!b->busy && b->next_try_us <= now) {
-                int rc = batch_queue_load(s, b);
-                if (rc != SL_OK) {
-                    return SL_ERR(err, rc, "out of memory");
-                }
-            } else if (!b->busy &&
-                       (*next_us == 0 || b->next_try_us < *next_us)) {
-                *next_us = b->next_try_us;
-            }
+    int rc = SL_OK;
+    /* (seal may add no group: it only takes from g) */
+    for (size_t i = 0; rc == SL_OK && i < s->n_groups; i++) {
+        struct ggroup *g = s->groups[i];
+        if (g->batch != NULL) {
+            rc = batch_retry_due(s, g->batch, now, next_us, err);
             continue;
         }
-        if (t->n_staged == 0) {
+        if (g->n_staged == 0) {
             continue;
         }
-        size_t n = take_count(s, t);
-        int64_t due = window_end(s, t->staged[0]);
-        bool full = n < t->n_staged; /* a limit cut the batch short */
+        size_t n = take_count(g);
+        int64_t due = due_at(g);
+        bool full = n < g->n_staged; /* a limit cut the batch short */
         if (!drain && !full && now < due) {
             if (*next_us == 0 || due < *next_us) {
                 *next_us = due;
             }
             continue;
         }
-        int rc = seal(s, (int)i, n, err);
-        if (rc != SL_OK) {
-            return rc;
-        }
+        rc = seal(s, g, n, err);
     }
-    return SL_OK;
-}
-
-/* ---- loading (on a worker) -------------------------------------------------
- */
-
-struct feedctx {
-    struct svc *s;
-    struct job *j;
-    struct gtable *t;
-    struct sl_validator *v[3]; /* one per way of reading (as staged:
-                                  NDJSON, CSV; canonical good rows), made
-                                  on first use and kept for the batch */
-};
-
-static int no_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
-{
-    (void)ud;
-    return SL_ERR(err, -SL_ECHANGED,
-                  "the staged file no longer validates (line %llu: %s)",
-                  (unsigned long long)r->line_no, r->reason);
-}
-
-/* The options a staged file is read with: the table's for a file staged as
- * it came; plain NDJSON (the table's size limits) for good rows staging wrote.
- */
-static struct sl_vopts read_opts(const struct gtable *t, const struct gfile *f)
-{
-    struct sl_vopts o = t->load.v;
-    if (f->orig != NULL) {
-        struct sl_vopts d;
-        sl_vopts_default(&d);
-        d.max_row_size = o.max_row_size;
-        d.max_value_size = o.max_value_size;
-        o = d;
-    }
-    o.format = (enum sl_format)f->format;
-    o.fingerprint = true;
-    o.max_bad = 0;
-    return o;
-}
-
-/* The staged file's facts must be what staging saw. */
-static int check_file(struct feedctx *c, size_t i, const struct gfile *f,
-                      const struct sl_file_stats *st, struct sl_error *err)
-{
-    if ((int64_t)st->valid != f->valid ||
-        strcmp(st->fingerprint, f->data_fp) != 0) {
-        c->j->bad_index = (long)i;
-        return SL_ERR(err, -SL_ECHANGED,
-                      "%s changed after it was staged (%llu rows now, %lld "
-                      "then)",
-                      f->path, (unsigned long long)st->valid,
-                      (long long)f->valid);
-    }
-    return SL_OK;
-}
-
-struct counting {
-    const struct sl_row_sink *inner;
-    uint64_t n;
-};
-
-static int counting_row(void *ud, const struct sl_val *cols, size_t n,
-                        struct sl_error *err)
-{
-    struct counting *k = ud;
-    k->n++;
-    return k->inner->row(k->inner->ud, cols, n, err);
-}
-
-static int feed(void *ud, size_t i, const struct sl_row_sink *rows,
-                struct sl_error *err)
-{
-    struct feedctx *c = ud;
-    const struct gfile *f = c->j->b->files[i];
-    if (f->dup_hint) {
-        /* the ledger holds this content as loaded, the warehouse does not:
-         * it must be validated again before it can load */
-        c->j->bad_index = (long)i;
-        return SL_ERR(err, -SL_ECHANGED,
-                      "%s: the ledger has its content as loaded but the "
-                      "warehouse does not",
-                      f->raw_name);
-    }
-    char path[SL_GW_PATH];
-    sl_gw_abs(c->s->cfg->dir, f->path, path, sizeof(path));
-    struct sl_vopts o = read_opts(c->t, f);
-    struct sl_validator **v =
-        &c->v[f->orig != NULL ? 2 : f->format == SL_FMT_CSV];
-    struct sl_file_stats st;
-    int rc = *v != NULL ? SL_OK
-                        : sl_validator_create_from_plan(c->t->plan, &o, v, err);
-    if (rc == SL_OK) {
-        struct counting k = {rows, 0};
-        struct sl_row_sink cr = {counting_row, &k};
-        struct sl_reject_sink rj = {no_reject, NULL};
-        rc = sl_validate_file(*v, path, &cr, &rj, &st, err);
-    }
-    if (rc == -SL_ECHANGED || rc == -SL_ECORRUPT || rc == -SL_ENOTFOUND) {
-        c->j->bad_index = (long)i;
-    }
-    return rc == SL_OK ? check_file(c, i, f, &st, err) : rc;
-}
-
-static int parallel(void *ud, size_t i, struct sl_psource **out,
-                    struct sl_error *err)
-{
-    struct feedctx *c = ud;
-    const struct gfile *f = c->j->b->files[i];
-    *out = NULL;
-    if (c->s->threads < 2 || f->dup_hint || f->size < (16 << 20)) {
-        return SL_OK;
-    }
-    char path[SL_GW_PATH];
-    sl_gw_abs(c->s->cfg->dir, f->path, path, sizeof(path));
-    struct sl_vopts o = read_opts(c->t, f);
-    return sl_psource_open(c->t->t, &o, path, out, err);
-}
-
-static int finish(void *ud, size_t i, struct sl_psource *src,
-                  struct sl_error *err)
-{
-    struct feedctx *c = ud;
-    struct sl_file_stats st;
-    struct sl_reject_sink rj = {no_reject, NULL};
-    int rc = sl_psource_finish(src, &rj, &st, err);
-    sl_psource_close(src);
-    if (rc != SL_OK) {
-        c->j->bad_index = (long)i;
-        return rc;
-    }
-    return check_file(c, i, c->j->b->files[i], &st, err);
-}
-
-void batch_run_job(struct svc *s, struct job *j)
-{
-    struct gbatch *b = j->b;
-    struct gtable *t = &s->tables[b->tix];
-    struct sl_batch_file *files = sl__calloc(b->n, sizeof(*files));
-    char(*names)[SL_GW_PATH + 8] = sl__calloc(b->n, sizeof(*names));
-    j->outcomes = sl__calloc(b->n, sizeof(*j->outcomes));
-    j->bad_index = -1;
-    if (files == NULL || names == NULL || j->outcomes == NULL) {
-        j->rc = SL_ERR(&j->err, -SL_ENOMEM, "out of memory loading a batch");
-        sl__free(files);
-        sl__free(names);
-        return;
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        const struct gfile *f = b->files[i];
-        snprintf(names[i], sizeof(names[i]), "raw/%s", f->raw_name);
-        files[i] =
-            (struct sl_batch_file){.path = names[i],
-                                   .fingerprint = f->fp,
-                                   .size = (uint64_t)f->size,
-                                   .rows_rejected = (uint64_t)f->rejected,
-                                   .first_seen_us = f->first_seen_us};
-    }
-    struct feedctx c = {s, j, t, {NULL, NULL, NULL}};
-    struct sl_batch bt = {.id = b->id,
-                          .t = t->t,
-                          .files = files,
-                          .n_files = b->n,
-                          .flags = b->force ? SL_BATCH_FORCE : 0,
-                          .origin = "gateway",
-                          .first_seen_us = b->files[0]->first_seen_us,
-                          .src = {feed, parallel, finish, &c}};
-    struct sl_wh_open_opts oo = {
-        .mode = SL_WH_CREATE, .threads = s->threads, .lock_timeout_ms = 2000};
-    struct sl_wh *wh = NULL;
-    bool created = false;
-    int rc = s->ops->open(s->cfg->warehouse, &oo, &wh, &j->err);
-    rc = rc ? rc : s->ops->ensure_table(wh, t->t, &created, &j->err);
-    sl__crash_point("before-load");
-    rc = rc ? rc : s->ops->load_batch(wh, &bt, &j->err);
-    s->ops->close(wh);
-    for (size_t i = 0; i < SL_ARRAY_LEN(c.v); i++) {
-        sl_validator_destroy(c.v[i]);
-    }
-    sl__crash_point("after-load");
-    j->rc = rc;
-    if (rc == SL_OK) {
-        j->already = bt.already;
-        j->rows_loaded = bt.rows_loaded;
-        j->checksum = bt.checksum;
-        for (size_t i = 0; i < b->n; i++) {
-            j->outcomes[i] = files[i].outcome;
-        }
-    }
-    sl__free(files);
-    sl__free(names);
+    groups_sweep(s);
+    return rc;
 }
 
 /* ---- results
  * ------------------------------------------------------------------ */
 
+/* A batch's row as it stands (state and counts given by the caller). */
+static struct sl_lbatch batch_row(const struct gbatch *b, enum sl_bstate st)
+{
+    struct sl_lbatch lb = {.id = b->id,
+                           .seq = b->seq,
+                           .table = b->g->table,
+                           .state = st,
+                           .n_files = (int64_t)b->n,
+                           .bytes = (int64_t)b->bytes,
+                           .created_us = b->created_us,
+                           .attempts = b->attempts,
+                           .force = b->force,
+                           .rule = b->g->rule,
+                           .plan = b->plan,
+                           .by_sql = b->by_sql};
+    return lb;
+}
+
 int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
                            const enum sl_file_outcome *out, uint64_t rows,
                            uint64_t checksum, struct sl_error *err)
 {
-    struct gtable *t = &s->tables[b->tix];
+    struct ggroup *g = b->g;
     int64_t now = sl_gw_now_us();
     uint64_t rejected = 0;
     struct sl_lbatch lb = {.id = b->id,
                            .seq = b->seq,
-                           .table = t->name,
+                           .table = g->table,
                            .state = SL_B_COMMITTED,
                            .n_files = (int64_t)b->n,
                            .rows = (int64_t)rows,
@@ -399,7 +279,11 @@ int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
                            .committed_us = now,
                            .attempts = b->attempts,
                            .checksum = checksum,
-                           .force = b->force};
+                           .force = b->force,
+                           .rule = g->rule,
+                           .plan = b->plan,
+                           .post = g->rule != NULL,
+                           .by_sql = b->by_sql};
     int rc = svc_tx_begin(s, err);
     for (size_t i = 0; rc == SL_OK && i < b->n; i++) {
         struct gfile *f = b->files[i];
@@ -409,7 +293,7 @@ int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
         const char *base = strrchr(f->path, '/');
         sl_gw_pathf(name, sizeof(name), "%s",
                     base != NULL ? base + 1 : f->path);
-        sl_gw_sent_path(b->created_us, t->name, name, to, sizeof(to));
+        sl_gw_sent_path(b->created_us, g->table, name, to, sizeof(to));
         rc = svc_set(&f->prev, f->path);
         rc = rc ? rc : svc_set(&f->path, to);
         if (rc != SL_OK) {
@@ -439,7 +323,7 @@ int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
         s->stats->rows_rejected += (uint64_t)f->rejected;
     }
     char dir[SL_GW_PATH];
-    sl_gw_pathf(dir, sizeof(dir), "%s/cloud_ready/%s/%s", s->cfg->dir, t->name,
+    sl_gw_pathf(dir, sizeof(dir), "%s/cloud_ready/%s/%s", s->cfg->dir, g->table,
                 b->id);
     (void)rmdir(dir);
     lb.state = SL_B_ARCHIVED;
@@ -450,16 +334,17 @@ int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
     s->stats->batches++;
     s->stats->rows_loaded += rows;
     svc_log(s, SL_LOG_INFO, NULL, b->id, NULL,
-            "%s: %zu files, %llu rows loaded%s", t->name, b->n,
+            "%s: %zu files, %llu rows loaded%s", g->table, b->n,
             (unsigned long long)rows,
             already ? " (committed before: recovered)" : "");
+    /* the rule's actions with the files where they are now (sent/) */
+    int prc = post_add(s, b, true, NULL, err);
     for (size_t i = 0; i < b->n; i++) {
         svc_drop_file(s, b->files[i]);
     }
-    t->batch = NULL;
-    sl__free(b->files);
-    sl__free(b);
-    return SL_OK;
+    g->batch = NULL;
+    batch_free(b);
+    return prc;
 }
 
 /* A batch comes apart without file `bad`: the others go back to staged
@@ -467,14 +352,7 @@ int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
 static int abandon(struct svc *s, struct gbatch *b, long bad,
                    struct sl_error *err)
 {
-    struct gtable *t = &s->tables[b->tix];
-    struct sl_lbatch lb = {.id = b->id,
-                           .seq = b->seq,
-                           .table = t->name,
-                           .state = SL_B_ABANDONED,
-                           .n_files = (int64_t)b->n,
-                           .created_us = b->created_us,
-                           .attempts = b->attempts};
+    struct sl_lbatch lb = batch_row(b, SL_B_ABANDONED);
     int rc = svc_tx_begin(s, err);
     rc = rc ? rc : sl_ledger_put_batch(s->ledger, &lb, err);
     for (size_t i = 0; rc == SL_OK && i < b->n; i++) {
@@ -484,7 +362,7 @@ static int abandon(struct svc *s, struct gbatch *b, long bad,
         }
         char to[SL_GW_PATH];
         const char *base = strrchr(f->path, '/');
-        sl_gw_pathf(to, sizeof(to), "transformed/%s/%s", t->name,
+        sl_gw_pathf(to, sizeof(to), "transformed/%s/%s", b->g->table,
                     base != NULL ? base + 1 : f->path);
         rc = svc_set(&f->prev, f->path);
         rc = rc ? rc : svc_set(&f->path, to);
@@ -504,8 +382,9 @@ static int batch_changed(struct svc *s, struct gbatch *b, struct job *j,
     if (rc != SL_OK) {
         return rc;
     }
-    struct gtable *t = &s->tables[b->tix];
-    for (size_t i = 0; i < b->n; i++) {
+    /* the others back at the head of their group, in their order */
+    struct ggroup *grp = b->g;
+    for (size_t i = b->n; i-- > 0;) {
         struct gfile *g = b->files[i];
         if ((long)i == bad) {
             continue;
@@ -514,8 +393,11 @@ static int batch_changed(struct svc *s, struct gbatch *b, struct job *j,
         if ((rc = staged_push(s, g)) != SL_OK) {
             return SL_ERR(err, rc, "out of memory");
         }
+        memmove(grp->staged + 1, grp->staged,
+                (grp->n_staged - 1) * sizeof(*grp->staged));
+        grp->staged[0] = g;
     }
-    t->batch = NULL;
+    grp->batch = NULL;
     if (f->dup_hint) {
         /* validate it again from where it is */
         f->dup_hint = false;
@@ -532,11 +414,10 @@ static int batch_changed(struct svc *s, struct gbatch *b, struct job *j,
         }
     }
     char dir[SL_GW_PATH];
-    sl_gw_pathf(dir, sizeof(dir), "%s/cloud_ready/%s/%s", s->cfg->dir, t->name,
-                b->id);
+    sl_gw_pathf(dir, sizeof(dir), "%s/cloud_ready/%s/%s", s->cfg->dir,
+                grp->table, b->id);
     (void)rmdir(dir);
-    sl__free(b->files);
-    sl__free(b);
+    batch_free(b);
     return rc;
 }
 
@@ -544,19 +425,14 @@ static int batch_changed(struct svc *s, struct gbatch *b, struct job *j,
 static int batch_failed(struct svc *s, struct gbatch *b, struct job *j,
                         struct sl_error *err)
 {
-    struct gtable *t = &s->tables[b->tix];
+    struct ggroup *g = b->g;
     const char *cls = sl_errclass(j->rc);
-    svc_log(s, SL_LOG_ERROR, NULL, b->id, cls, "%s: batch failed: %s", t->name,
+    svc_log(s, SL_LOG_ERROR, NULL, b->id, cls, "%s: batch failed: %s", g->table,
             j->err.msg);
-    struct sl_lbatch lb = {.id = b->id,
-                           .seq = b->seq,
-                           .table = t->name,
-                           .state = SL_B_FAILED,
-                           .n_files = (int64_t)b->n,
-                           .created_us = b->created_us,
-                           .attempts = b->attempts,
-                           .err_class = cls,
-                           .err_msg = j->err.msg};
+    struct sl_lbatch lb = batch_row(b, SL_B_FAILED);
+    lb.err_class = cls;
+    lb.err_msg = j->err.msg;
+    lb.post = g->rule != NULL; /* OnFailure, then the cleanup */
     int rc = svc_tx_begin(s, err);
     rc = rc ? rc : sl_ledger_put_batch(s->ledger, &lb, err);
     for (size_t i = 0; rc == SL_OK && i < b->n; i++) {
@@ -571,12 +447,14 @@ static int batch_failed(struct svc *s, struct gbatch *b, struct job *j,
         struct gfile *f = b->files[i];
         svc_move(s, f, b->id, f->prev, f->path);
         svc_write_error(s, f, j->rc);
-        svc_drop_file(s, f);
     }
-    t->batch = NULL;
-    sl__free(b->files);
-    sl__free(b);
-    return SL_OK;
+    rc = post_add(s, b, false, j->err.msg, err);
+    for (size_t i = 0; i < b->n; i++) {
+        svc_drop_file(s, b->files[i]);
+    }
+    g->batch = NULL;
+    batch_free(b);
+    return rc;
 }
 
 int batch_done(struct svc *s, struct job *j, struct sl_error *err)
@@ -595,7 +473,10 @@ int batch_done(struct svc *s, struct job *j, struct sl_error *err)
     b->attempts++;
     bool transient =
         strcmp(sl_errclass(j->rc), "transient") == 0 || j->rc == -SL_ENOMEM;
-    if (transient && (uint32_t)b->attempts < s->cfg->retry_attempts) {
+    /* a rule's MaxReload bounds its batches' attempts */
+    uint32_t tries =
+        b->g->lim.max_reload ? b->g->lim.max_reload : s->cfg->retry_attempts;
+    if (transient && (uint32_t)b->attempts < tries) {
         int64_t wait = svc_backoff_us(s, b->attempts);
         if (j->err.retry_after_ms > 0 &&
             (int64_t)j->err.retry_after_ms * 1000 > wait) {
@@ -604,8 +485,7 @@ int batch_done(struct svc *s, struct job *j, struct sl_error *err)
         b->next_try_us = sl_gw_now_us() + wait;
         svc_log(s, SL_LOG_WARN, NULL, b->id, sl_errclass(j->rc),
                 "%s: will retry the batch (attempt %d) in %lld ms: %s",
-                s->tables[b->tix].name, b->attempts, (long long)(wait / 1000),
-                j->err.msg);
+                b->g->table, b->attempts, (long long)(wait / 1000), j->err.msg);
         return SL_OK;
     }
     return batch_failed(s, b, j, err);

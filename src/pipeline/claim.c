@@ -20,11 +20,12 @@ static void name_in(const struct svc *s, const struct gfile *f,
                     const char *folder, const char *suffix, char *out,
                     size_t size)
 {
+    (void)s;
     char base[SL_GW_PATH];
-    sl_gw_staged_name(f->id, f->raw_name, base, sizeof(base));
-    if (f->tix >= 0) {
-        (void)sl_gw_pathf(out, size, "%s/%s/%s%s", folder,
-                          s->tables[f->tix].name, base, suffix);
+    sl_gw_staged_name(f->id, f->raw_name, f->rule != NULL, base, sizeof(base));
+    if (f->table != NULL) {
+        (void)sl_gw_pathf(out, size, "%s/%s/%s%s", folder, f->table, base,
+                          suffix);
     } else {
         (void)sl_gw_pathf(out, size, "%s/%s%s", folder, base, suffix);
     }
@@ -32,7 +33,15 @@ static void name_in(const struct svc *s, const struct gfile *f,
 
 static const char *table_of(const struct svc *s, const struct gfile *f)
 {
-    return f->tix >= 0 ? s->tables[f->tix].name : "";
+    (void)s;
+    return f->table != NULL ? f->table : "";
+}
+
+/* The options f is read with: its rule's, else its table's. */
+static const struct sl_gw_load *load_of(const struct svc *s,
+                                        const struct gfile *f)
+{
+    return f->load != NULL ? f->load : &s->tables[f->tix].load;
 }
 
 /* ---- failing a file ------------------------------------------------------ */
@@ -111,19 +120,63 @@ static void claim_faults(struct svc *s, const char *rel)
     }
 }
 
+/* Free the routes of a claim not yet in flight (after a failure). */
+static void free_unadded(struct gfile *f)
+{
+    struct gfile *g = f->sib;
+    while (g != NULL && g != f) {
+        struct gfile *n = g->sib;
+        gfile_free(g);
+        g = n;
+    }
+    gfile_free(f);
+}
+
+/* Each route of the claim into the ledger and in flight. */
+static int add_routes(struct svc *s, struct gfile *f, struct sl_error *err)
+{
+    struct gfile *g = f, *prev = NULL;
+    int rc = SL_OK;
+    do {
+        struct gfile *next = g->sib;
+        rc = svc_put_file(s, g, err);
+        if (rc == SL_OK && (rc = svc_add_file(s, g)) != SL_OK) {
+            rc = SL_ERR(err, rc, "out of memory claiming a file");
+        }
+        if (rc != SL_OK) {
+            /* the routes not in flight yet go; those that are stay */
+            if (prev == NULL) {
+                free_unadded(f);
+                return rc;
+            }
+            prev->sib = f;
+            for (struct gfile *h = g; h != f;) {
+                struct gfile *n = h->sib;
+                gfile_free(h);
+                h = n;
+            }
+            return rc;
+        }
+        s->stats->claimed++;
+        prev = g;
+        g = next;
+    } while (g != f);
+    return SL_OK;
+}
+
 static int claim_one(struct svc *s, const char *name, const struct stat *st,
-                     struct sl_error *err)
+                     struct gfile **out, struct sl_error *err)
 {
     struct gfile *f = sl__calloc(1, sizeof(*f));
-    char rel[SL_GW_PATH], dir[600];
+    char rel[SL_GW_PATH];
     sl_gw_pathf(rel, sizeof(rel), "raw/%s", name);
+    *out = NULL;
     if (f == NULL || (f->raw_name = sl__strdup(name)) == NULL ||
         svc_set(&f->path, rel) != SL_OK) {
         gfile_free(f);
         return SL_ERR(err, -SL_ENOMEM, "out of memory claiming a file");
     }
-    f->tix =
-        sl_gw_table_dir(name, dir, sizeof(dir)) ? svc_table_index(s, dir) : -1;
+    f->sib = f;
     f->size = st->st_size;
     f->mtime_ns =
         (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -135,19 +188,18 @@ static int claim_one(struct svc *s, const char *name, const struct stat *st,
     if (s->requests > 0) { /* replay --force asked for this name? */
         rc = sl_ledger_take_request(s->ledger, name, &f->force, err);
     }
-    rc = rc ? rc : svc_put_file(s, f, err);
-    if (rc == SL_OK && (rc = svc_add_file(s, f)) != SL_OK) {
-        gfile_free(f);
-        return SL_ERR(err, rc, "out of memory claiming a file");
-    }
+    rc = rc ? rc : route_claim(s, f, err);
     if (rc != SL_OK) {
-        gfile_free(f);
+        free_unadded(f);
+        return rc;
+    }
+    if ((rc = add_routes(s, f, err)) != SL_OK) {
         return rc;
     }
     if ((rc = svc_remember_raw(s, f)) != SL_OK) {
         return SL_ERR(err, rc, "out of memory claiming a file");
     }
-    s->stats->claimed++;
+    *out = f;
     sl__crash_point("claimed");
     claim_faults(s, rel);
     return SL_OK;
@@ -161,6 +213,38 @@ struct walk {
     size_t claimed;
     int rc;
 };
+
+static int unrouted_push(struct walk *w, struct gfile *f)
+{
+    if (w->n_unrouted == w->cap_unrouted) {
+        size_t cap = w->cap_unrouted ? 2 * w->cap_unrouted : 16;
+        struct gfile **g = sl__realloc(w->unrouted, cap * sizeof(*g));
+        if (g == NULL) {
+            return SL_ERR(w->err, -SL_ENOMEM, "out of memory");
+        }
+        w->unrouted = g;
+        w->cap_unrouted = cap;
+    }
+    w->unrouted[w->n_unrouted++] = f;
+    return SL_OK;
+}
+
+/* Stage each route of a claim; one with nowhere to go fails (after the
+ * commit). */
+static int queue_routes(struct walk *w, struct gfile *f)
+{
+    struct gfile *g = f;
+    int rc = SL_OK;
+    do {
+        if (g->tix < 0) {
+            rc = unrouted_push(w, g);
+        } else {
+            rc = claim_queue(w->s, g, w->err);
+        }
+        g = g->sib;
+    } while (rc == SL_OK && g != f);
+    return rc;
+}
 
 static void walk_dir(struct walk *w, const char *rel_dir)
 {
@@ -196,48 +280,25 @@ static void walk_dir(struct walk *w, const char *rel_dir)
             svc_find_raw(w->s, name) != NULL) {
             continue;
         }
-        w->rc = claim_one(w->s, name, &st, w->err);
+        struct gfile *f = NULL;
+        w->rc = claim_one(w->s, name, &st, &f, w->err);
         if (w->rc == SL_OK) {
             w->claimed++;
-            struct gfile *f = w->s->files[w->s->n_files - 1];
-            if (f->tix < 0 || claim_queue(w->s, f, w->err) != SL_OK) {
-                if (w->n_unrouted == w->cap_unrouted) {
-                    size_t cap = w->cap_unrouted ? 2 * w->cap_unrouted : 16;
-                    struct gfile **g =
-                        sl__realloc(w->unrouted, cap * sizeof(*g));
-                    if (g == NULL) {
-                        w->rc = SL_ERR(w->err, -SL_ENOMEM, "out of memory");
-                        break;
-                    }
-                    w->unrouted = g;
-                    w->cap_unrouted = cap;
-                }
-                w->unrouted[w->n_unrouted++] = f;
-            }
+            w->rc = queue_routes(w, f);
         }
     }
     closedir(d);
 }
 
-/* Files in no table's folder: failed with the reason. */
+/* Files with nowhere to go: failed with the reason (route.c says it). */
 static int fail_unrouted(struct svc *s, struct walk *w, struct sl_error *err)
 {
     for (size_t i = 0; i < w->n_unrouted; i++) {
         struct gfile *f = w->unrouted[i];
-        char dir[600] = "";
-        char msg[900];
-        if (sl_gw_table_dir(f->raw_name, dir, sizeof(dir))) {
-            sl_gw_pathf(
-                msg, sizeof(msg),
-                "no table %s in the registry (schemas/): a file's table "
-                "is its folder under raw/",
-                dir);
-        } else {
-            sl_gw_pathf(msg, sizeof(msg),
-                        "%s is in no table's folder: put it under "
-                        "raw/<table>/ or raw/<dataset>.<table>/",
-                        f->raw_name);
-        }
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s",
+                 f->err_msg != NULL ? f->err_msg
+                                    : "its table is not in the registry");
         int rc = svc_fail_file(s, f, -SL_ESCHEMA, "schema", msg, err);
         if (rc != SL_OK) {
             return rc;
@@ -268,6 +329,7 @@ int claim_scan(struct svc *s, struct sl_error *err)
     for (size_t i = 0; rc == SL_OK && i < w.n_unrouted; i++) {
         struct gfile *f = w.unrouted[i];
         fail_moves(s, f, -SL_ESCHEMA, NULL);
+        route_left_raw(s, f);
         svc_drop_file(s, f);
     }
     sl__free(w.unrouted);
@@ -293,14 +355,15 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
     name_in(s, f, "quarantine", ".rejects.ndjson", rejects, sizeof(rejects));
     if ((j->raw_rel = sl__strdup(f->path)) == NULL ||
         (j->good_rel = sl__strdup(good)) == NULL ||
-        (j->rejects_rel = sl__strdup(rejects)) == NULL) {
+        (j->rejects_rel = sl__strdup(rejects)) == NULL ||
+        (j->table = sl__strdup(f->table)) == NULL) {
         job_free(j);
         return SL_ERR(err, -SL_ENOMEM, "out of memory queueing a file");
     }
     bool same_size = false;
     if (!f->force) {
-        int rc =
-            sl_ledger_size_loaded(s->ledger, t->name, f->size, &same_size, err);
+        int rc = sl_ledger_size_loaded(s->ledger, f->table, f->size, &same_size,
+                                       err);
         if (rc != SL_OK) {
             job_free(j);
             return rc;
@@ -314,7 +377,7 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
         .rejects_rel = j->rejects_rel,
         .t = t->t,
         .plan = t->plan,
-        .load = &t->load,
+        .load = load_of(s, f),
         .dev = f->dev,
         .ino = f->ino,
         .hash_first = same_size,
@@ -357,10 +420,8 @@ static bool loaded_cb(void *ud, const char *fp)
         }
         (void)pthread_setspecific(worker_ledger, l);
     }
-    char table[600];
-    snprintf(table, sizeof(table), "%s.%s", j->req.t->dataset, j->req.t->name);
     bool yes = false;
-    return sl_ledger_fp_loaded(l, table, fp, &yes, &e) == SL_OK && yes;
+    return sl_ledger_fp_loaded(l, j->table, fp, &yes, &e) == SL_OK && yes;
 }
 
 /* Ledger first, then the moves, for a staged file. */
@@ -440,8 +501,8 @@ static int as_copy(struct svc *s, struct gfile *f, struct job *j,
     struct sl_stage_res *r = &j->res;
     bool taken = false;
     int rc = f->force ? SL_OK
-                      : sl_ledger_fp_taken(s->ledger, s->tables[f->tix].name,
-                                           r->fingerprint, f->id, &taken, err);
+                      : sl_ledger_fp_taken(s->ledger, f->table, r->fingerprint,
+                                           f->id, &taken, err);
     if (rc != SL_OK || !taken) {
         return rc;
     }
@@ -454,7 +515,7 @@ static int as_copy(struct svc *s, struct gfile *f, struct job *j,
     }
     r->outcome = SL_STAGE_DUPLICATE;
     memcpy(r->data_fp, r->fingerprint, sizeof(r->data_fp));
-    r->format = (int)sl_gw_format_for(&s->tables[f->tix].load, f->raw_name);
+    r->format = (int)sl_gw_format_for(load_of(s, f), f->raw_name);
     memset(&r->st, 0, sizeof(r->st));
     return SL_OK;
 }
@@ -530,6 +591,7 @@ int claim_apply(struct svc *s, struct job *j, struct sl_error *err)
     case ACT_STAGED:
         svc_forget_raw(s, f);
         stage_moves(s, f, j);
+        route_left_raw(s, f);
         s->stats->staged++;
         svc_log(s, SL_LOG_DEBUG, f, NULL, NULL,
                 "staged: %lld rows, %lld rejected", (long long)f->rows,
@@ -544,10 +606,12 @@ int claim_apply(struct svc *s, struct job *j, struct sl_error *err)
                    r->code == -SL_ETOOMANYBAD && sl_gw_exists(s->cfg->dir, tmp)
                        ? tmp
                        : NULL);
+        route_left_raw(s, f);
         svc_drop_file(s, f);
         return SL_OK;
     }
     case ACT_DROP:
+        route_left_raw(s, f);
         svc_drop_file(s, f);
         return SL_OK;
     case ACT_REQUEUE:

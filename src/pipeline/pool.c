@@ -18,6 +18,14 @@ void job_free(struct job *j)
 {
     if (j != NULL) {
         sl__free(j->outcomes);
+        sl__free(j->table);
+        sl__free(j->rs_error);
+        sl_rules_report_release(&j->rep);
+        for (size_t i = 0; i < j->n_moved; i++) {
+            sl__free(j->moved[i].from);
+            sl__free(j->moved[i].to);
+        }
+        sl__free(j->moved);
         sl__free(j->raw_rel);
         sl__free(j->good_rel);
         sl__free(j->rejects_rel);
@@ -29,8 +37,10 @@ static void run(struct svc *s, struct job *j)
 {
     if (j->kind == JOB_STAGE) {
         sl_gw_stage(&j->req, &j->res);
-    } else {
+    } else if (j->kind == JOB_LOAD) {
         batch_run_job(s, j);
+    } else {
+        post_run_job(s, j);
     }
 }
 

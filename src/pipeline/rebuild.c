@@ -26,17 +26,27 @@ struct rb {
     size_t sent, failed, restaged, batches;
 };
 
-/* "<id>-<base>" -> id, base; false for other names. */
-static bool split_name(const char *name, int64_t *id, const char **base)
+/* "<id>-<base>" (or "<id>r-<base>", a rule's: *ruled) -> id, base; false
+ * for other names. */
+static bool split_name_r(const char *name, int64_t *id, const char **base,
+                         bool *ruled)
 {
     char *end = NULL;
     long long v = strtoll(name, &end, 10);
+    *ruled = end != name && *end == 'r';
+    end += *ruled;
     if (end == name || *end != '-' || v <= 0) {
         return false;
     }
     *id = v;
     *base = end + 1;
     return true;
+}
+
+static bool split_name(const char *name, int64_t *id, const char **base)
+{
+    bool ruled;
+    return split_name_r(name, id, base, &ruled);
 }
 
 static int hash_of(const char *root, const char *rel, char fp[65],
@@ -182,10 +192,19 @@ static int on_failed(struct rb *r, const char *rel, const char *name)
                "", cls, msg);
 }
 
-/* A file to stage again (from where it is), under its old id. */
+/* A file to stage again (from where it is), under its old id. A file a rule
+ * routed cannot be: which rule, and from which path, went with the ledger;
+ * it fails where it is (`sluice retry` sends it through raw/ again). */
 static int restage(struct rb *r, const char *table, const char *rel, int64_t id,
-                   const char *base)
+                   const char *base, bool ruled)
 {
+    if (ruled) {
+        r->failed++;
+        return put(r, id, table, base, SL_F_FAILED, rel, "", "fatal",
+                   "the ledger was rebuilt while this file was in flight: "
+                   "the rule that routed it is not known any more (sluice "
+                   "retry sends it through raw/ again)");
+    }
     char raw[SL_GW_PATH];
     const char *dot = strchr(table, '.');
     (void)sl_gw_pathf(
@@ -221,11 +240,12 @@ static int on_transformed(struct rb *r, const char *rel, const char *name)
     }
     int64_t id;
     const char *base;
+    bool ruled;
     const char *slash = strrchr(rel, '/');
-    if (!split_name(name, &id, &base) || slash == NULL) {
+    if (!split_name_r(name, &id, &base, &ruled) || slash == NULL) {
         return SL_OK;
     }
-    return restage(r, slash + 1, sub, id, base);
+    return restage(r, slash + 1, sub, id, base, ruled);
 }
 
 /* cloud_ready/<table>/<batch>/<id>-<base>: loaded if the warehouse
@@ -255,7 +275,9 @@ static int on_batch_dir(struct rb *r, const char *rel, const char *batch)
     while (rc == SL_OK && d != NULL && (de = readdir(d)) != NULL) {
         int64_t id;
         const char *base;
-        if (de->d_name[0] == '.' || !split_name(de->d_name, &id, &base)) {
+        bool ruled;
+        if (de->d_name[0] == '.' ||
+            !split_name_r(de->d_name, &id, &base, &ruled)) {
             continue;
         }
         char from[SL_GW_PATH], to[SL_GW_PATH], fp[65];
@@ -263,7 +285,7 @@ static int on_batch_dir(struct rb *r, const char *rel, const char *batch)
             continue;
         }
         if (!done) {
-            rc = restage(r, table, from, id, base);
+            rc = restage(r, table, from, id, base, ruled);
             continue;
         }
         sl_gw_sent_path(sl_gw_now_us(), table, de->d_name, to, sizeof(to));

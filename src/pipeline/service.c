@@ -42,6 +42,13 @@ void gfile_free(struct gfile *f)
         return;
     }
     sl__free(f->raw_name);
+    sl__free(f->table);
+    sl__free(f->rule);
+    sl__free(f->key);
+    if (f->load != NULL) {
+        sl_gw_load_release(f->load);
+        sl__free(f->load);
+    }
     sl__free(f->path);
     sl__free(f->prev);
     sl__free(f->orig);
@@ -64,8 +71,7 @@ void svc_log(struct svc *s, enum sl_log_level lv, const struct gfile *f,
     struct sl_log_event ev = {lv,
                               msg,
                               f != NULL ? f->raw_name : NULL,
-                              f != NULL && f->tix >= 0 ? s->tables[f->tix].name
-                                                       : NULL,
+                              f != NULL ? f->table : NULL,
                               batch,
                               cls != NULL && cls[0] != '\0' ? cls : NULL};
     s->o->log(s->o->log_ud, &ev);
@@ -124,6 +130,7 @@ void svc_drop_file(struct svc *s, struct gfile *f)
         s->files[i]->slot = i;
     }
     svc_forget_raw(s, f);
+    route_unring(f);
     gfile_free(f);
 }
 
@@ -202,11 +209,18 @@ void svc_forget_raw(struct svc *s, struct gfile *f)
     if (s->raw_cap == 0) {
         return;
     }
+    /* another route of the claim still being staged keeps the name */
+    struct gfile *keep = NULL;
+    for (struct gfile *g = f->sib; g != NULL && g != f; g = g->sib) {
+        if (g->state == SL_F_CLAIMED && keep == NULL) {
+            keep = g;
+        }
+    }
     size_t m = s->raw_cap - 1;
     for (size_t i = name_hash(f->raw_name) & m; s->by_raw[i] != NULL;
          i = (i + 1) & m) {
         if (s->by_raw[i] == f) {
-            s->by_raw[i] = &tomb;
+            s->by_raw[i] = keep != NULL ? keep : &tomb;
             return;
         }
     }
@@ -245,7 +259,7 @@ int svc_put_file(struct svc *s, struct gfile *f, struct sl_error *err)
     struct sl_lfile l = {
         .id = f->id,
         .raw_name = f->raw_name,
-        .table = f->tix >= 0 ? s->tables[f->tix].name : "",
+        .table = f->table != NULL ? f->table : "",
         .size = f->size,
         .mtime_ns = f->mtime_ns,
         .dev = f->dev,
@@ -271,6 +285,10 @@ int svc_put_file(struct svc *s, struct gfile *f, struct sl_error *err)
         .done_us = f->done_us,
         .force = f->force,
         .dup = f->dup_hint,
+        .rule = f->rule,
+        .rule_src = f->src,
+        .route_key = f->key,
+        .routes = f->routes,
     };
     return sl_ledger_put_file(s->ledger, &l, &f->id, err);
 }
@@ -289,8 +307,13 @@ void svc_move(struct svc *s, const struct gfile *f, const char *batch,
               const char *from, const char *to)
 {
     struct sl_error e = {0};
-    if (from != NULL && to != NULL &&
-        sl_gw_move(s->cfg->dir, from, to, &e) != SL_OK) {
+    if (from == NULL || to == NULL) {
+        return;
+    }
+    /* fan-out: each route leaves raw/ by a link of its own */
+    int rc = route_links(f, from) ? sl_gw_link(s->cfg->dir, from, to, &e)
+                                  : sl_gw_move(s->cfg->dir, from, to, &e);
+    if (rc != SL_OK) {
         svc_log(s, SL_LOG_ERROR, f, batch, sl_errclass(e.code), "%s", e.msg);
     }
 }
@@ -396,7 +419,6 @@ static void tables_free(struct gtable *t, size_t n)
     for (size_t i = 0; i < n; i++) {
         sl_gw_load_release(&t[i].load);
         sl_vplan_destroy(t[i].plan);
-        sl__free(t[i].staged);
     }
     sl__free(t);
 }
@@ -456,9 +478,49 @@ static void report_problems(struct svc *s, const struct sl_buf *problems)
     free(copy);
 }
 
-/* SIGHUP: sluice.json and the registry again, when no job holds the old
- * ones. A table with files in flight that left the registry keeps the old
- * set-up (said in the log). */
+/* Is table i what a file in flight or a group is validated against? */
+static bool table_busy(const struct svc *s, size_t i)
+{
+    for (size_t k = 0; k < s->n_files; k++) {
+        if (s->files[k]->tix == (int)i) {
+            return true;
+        }
+    }
+    for (size_t k = 0; k < s->n_groups; k++) {
+        if (s->groups[k]->tix == (int)i) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The new tables in place of the old: indexes mapped by name. */
+static void swap_setup(struct svc *s, struct sl_gw_config *cfg,
+                       struct sl_registry *reg, struct gtable *t, size_t n,
+                       const int *map)
+{
+    for (size_t i = 0; i < s->n_files; i++) {
+        struct gfile *f = s->files[i];
+        f->tix = f->tix >= 0 ? map[f->tix] : -1;
+    }
+    for (size_t i = 0; i < s->n_groups; i++) {
+        struct ggroup *g = s->groups[i];
+        g->tix = g->tix >= 0 ? map[g->tix] : -1;
+    }
+    /* the rule sets borrow the registry: parsed again from their texts */
+    route_drop_sets(s);
+    tables_free(s->tables, s->n_tables);
+    sl_registry_destroy(s->reg);
+    sl_gw_config_destroy(s->cfg);
+    s->cfg = cfg;
+    s->reg = reg;
+    s->tables = t;
+    s->n_tables = n;
+}
+
+/* SIGHUP: sluice.json, the registry and the rules again, when no job holds
+ * the old ones. A table still needed by files in flight that left the
+ * registry keeps the old set-up (said in the log). */
 static void reload(struct svc *s)
 {
     struct sl_gw_config *cfg = NULL;
@@ -477,8 +539,7 @@ static void reload(struct svc *s)
                 map[i] = (int)k;
             }
         }
-        bool busy = s->tables[i].n_staged > 0 || s->tables[i].batch != NULL;
-        if (map[i] < 0 && busy) {
+        if (map[i] < 0 && table_busy(s, i)) {
             rc = SL_ERR(&e, -SL_ESCHEMA,
                         "table %s has files in flight but is no longer in "
                         "the registry",
@@ -496,36 +557,16 @@ static void reload(struct svc *s)
         sl__buf_release(&problems);
         return;
     }
-    for (size_t i = 0; i < s->n_tables; i++) {
-        if (map[i] >= 0) {
-            struct gtable *d = &t[map[i]], *o = &s->tables[i];
-            d->staged = o->staged;
-            d->n_staged = o->n_staged;
-            d->cap_staged = o->cap_staged;
-            d->staged_bytes = o->staged_bytes;
-            d->batch = o->batch;
-            if (d->batch != NULL) {
-                d->batch->tix = map[i];
-            }
-            o->staged = NULL;
-        }
-    }
-    for (size_t i = 0; i < s->n_files; i++) {
-        struct gfile *f = s->files[i];
-        f->tix = f->tix >= 0 ? map[f->tix] : -1;
-    }
+    swap_setup(s, cfg, reg, t, n, map);
     sl__free(map);
-    tables_free(s->tables, s->n_tables);
-    sl_registry_destroy(s->reg);
-    sl_gw_config_destroy(s->cfg);
-    s->cfg = cfg;
-    s->reg = reg;
-    s->tables = t;
-    s->n_tables = n;
     report_problems(s, &problems);
     sl__buf_release(&problems);
     svc_log(s, SL_LOG_INFO, NULL, NULL, NULL,
             "reloaded sluice.json and %zu table definitions", n);
+    if (route_load_rules(s, &e) != SL_OK) {
+        svc_log(s, SL_LOG_ERROR, NULL, NULL, sl_errclass(e.code),
+                "rules not reloaded: %s", e.msg);
+    }
 }
 
 /* ---- the loop
@@ -589,7 +630,7 @@ static int take_results(struct svc *s, struct sl_error *err)
         }
     }
     for (j = loads; rc == SL_OK && j != NULL; j = j->next) {
-        rc = batch_done(s, j, err);
+        rc = j->kind == JOB_LOAD ? batch_done(s, j, err) : post_done(s, j, err);
     }
     while (stage != NULL) {
         j = stage->next;
@@ -665,7 +706,10 @@ static int loop(struct svc *s, struct sl_error *err)
         bool dispatch = !s->stopping && !reload_wanted;
         int rc = take_results(s, err);
         if (rc == SL_OK && dispatch && now >= s->next_scan_us) {
-            rc = claim_scan(s, err);
+            if (sl_rules_changed(s->rules)) {
+                rc = route_load_rules(s, err); /* rules/ was edited */
+            }
+            rc = rc ? rc : claim_scan(s, err);
             s->next_scan_us = now + (int64_t)s->cfg->rescan_ms * 1000;
             if (s->scan_more) {
                 s->next_scan_us = now + 100000;
@@ -679,6 +723,9 @@ static int loop(struct svc *s, struct sl_error *err)
         if (rc == SL_OK && dispatch) {
             rc = batch_form_due(s, now, drain, &next, err);
         }
+        if (rc == SL_OK && dispatch) {
+            rc = post_due(s, now, &next, err);
+        }
         if (rc != SL_OK) {
             return rc;
         }
@@ -686,7 +733,7 @@ static int loop(struct svc *s, struct sl_error *err)
             return SL_OK;
         }
         if (s->o->once && s->n_files == 0 && s->jobs_out == 0 &&
-            !s->scan_more) {
+            !s->scan_more && s->posts == NULL) {
             uint64_t before = s->stats->claimed;
             if ((rc = claim_scan(s, err)) != SL_OK) {
                 return rc;
@@ -733,13 +780,8 @@ static bool has_work(const char *dir)
 
 static void teardown(struct svc *s)
 {
-    for (size_t i = 0; i < s->n_tables; i++) {
-        struct gbatch *b = s->tables[i].batch;
-        if (b != NULL) {
-            sl__free(b->files);
-            sl__free(b);
-        }
-    }
+    groups_free(s);
+    posts_free(s);
     for (size_t i = 0; i < s->n_files; i++) {
         gfile_free(s->files[i]);
     }
@@ -750,6 +792,7 @@ static void teardown(struct svc *s)
         close(s->inotify_fd);
     }
     sl_ledger_close(s->ledger);
+    route_free(s);
     sl_registry_destroy(s->reg);
     sl_gw_config_destroy(s->cfg);
 }
@@ -786,6 +829,7 @@ int sl_service_run(const struct sl_service_opts *o,
         rc = SL_ERR(err, -SL_EUSAGE, "sluice.json: unknown warehouse URI %s",
                     s.cfg->warehouse);
     }
+    rc = rc ? rc : route_load_rules(&s, err);
     if (rc == SL_OK && lost) {
         rc = rebuild_ledger(&s, err);
     }
@@ -801,9 +845,10 @@ int sl_service_run(const struct sl_service_opts *o,
     if (rc == SL_OK) {
         watch_raw(&s);
         svc_log(&s, SL_LOG_INFO, NULL, NULL, NULL,
-                "serving %s: %zu tables, warehouse %s, %u threads%s",
-                s.cfg->dir, s.n_tables, s.cfg->warehouse, s.threads,
-                o->once ? ", once" : "");
+                "serving %s: %zu tables, %zu rules, warehouse %s, %u "
+                "threads%s",
+                s.cfg->dir, s.n_tables, sl_rules_count(s.rules),
+                s.cfg->warehouse, s.threads, o->once ? ", once" : "");
         rc = loop(&s, err);
         pool_stop(&s);
         /* results that came in while stopping are recorded too */

@@ -17,15 +17,42 @@
 #include "gateway/stage.h"
 #include "ledger/ledger.h"
 #include "pipeline/service.h"
+#include "rules/rules.h"
 #include "schema/schema.h"
 #include "warehouse/driver.h"
 
 #include <pthread.h>
 
+/* How a route batches: its rule's Batch, else the gateway's. */
+struct rlimits {
+    uint32_t window_ms;  /* clock-aligned window; 0 = at once */
+    uint32_t max_files;  /* files per batch, 0 = no limit */
+    uint64_t max_bytes;  /* bytes per batch, 0 = no limit */
+    uint32_t max_reload; /* load attempts (MaxReload), 0 = the gateway's */
+};
+
+/* One route of a claimed file: the file into one destination (a file
+ * feeds several with fan-out: one struct and one ledger row each). The
+ * route is plain data, never a pointer into a rule set, so it outlives
+ * rule reloads; the rule itself comes back from its file's recorded text
+ * (route.c). */
 struct gfile {
     int64_t id;
     char *raw_name; /* under raw/, owned */
-    int tix;        /* index into svc.tables, -1 = none */
+    char *table;    /* its destination "dataset.table", owned; NULL = none */
+    int tix;        /* the registry table it is validated against (the rule's
+                       load_def, or the folder's table), -1 = none */
+    char *rule;     /* the rule that routed it, NULL = the folder */
+    char src[65];   /* SHA-256 of that rule's file text, "" = none */
+    char *key;      /* the rule's batch key, owned, NULL = none */
+    struct sl_gw_load *load; /* the rule's load options over the
+                                gateway's, owned; NULL = the table's */
+    struct rlimits lim;
+    int routes;        /* routes its claim made (fan-out: > 1) */
+    struct gfile *sib; /* the next route of the same claim: a ring
+                          (itself when alone) */
+    bool off_raw;      /* its moves out of raw/ are done (route_left_raw):
+                          the raw file goes once every route's are */
     int64_t size, mtime_ns, dev, ino;
     char fp[65], data_fp[65];
     enum sl_fstate state;
@@ -44,18 +71,58 @@ struct gfile {
     size_t slot;   /* index in svc.files */
 };
 
+struct ggroup;
+
 struct gbatch {
     char id[65];
     int64_t seq;
-    int tix;
-    struct gfile **files; /* owned array, borrowed files */
+    struct ggroup *g;     /* the group it was formed from */
+    struct gfile **files; /* owned array, borrowed files; files[0] is the
+                             one its rule's variables come from */
     size_t n;
     int attempts;
     int64_t next_try_us;
     int64_t created_us;
     bool force;
     bool busy;
+    bool by_sql; /* the rule's SQL moves its rows, or Override replaces */
     uint64_t bytes;
+    char *plan; /* the recorded plan (JSON), owned, NULL = folder's */
+};
+
+/* Staged files with one batch key (and rule text): they batch together,
+ * one batch in flight at a time. */
+struct ggroup {
+    char *key;   /* rule text hash + batch key, or the table: owned */
+    char *table; /* the destination */
+    int tix;     /* the registry table its files are validated against */
+    char *rule;  /* NULL = the folder convention */
+    char src[65];
+    struct rlimits lim;
+    struct gfile **staged; /* waiting for a batch, oldest first */
+    size_t n_staged, cap_staged;
+    uint64_t staged_bytes;
+    struct gbatch *batch; /* the one batch in flight, or NULL */
+};
+
+/* A batch's after-work: its rule's OnSuccess (or OnFailure) actions, then
+ * the cleanup of its transient table. At least once: the ledger's batch row
+ * says it is pending (post) until its results are recorded. */
+struct gpost {
+    char id[65];
+    char *table, *rule, *key, *first_raw; /* owned */
+    char src[65];
+    int64_t first_mtime_ns, created_us;
+    bool success;
+    char *error;  /* $Error when !success, owned */
+    char **uris;  /* the batch's files, where they are now, owned */
+    int64_t *ids; /* their ledger ids */
+    size_t n;
+    bool acted; /* the actions ran; only the cleanup is left */
+    int attempts;
+    int64_t next_try_us;
+    bool busy;
+    struct gpost *next;
 };
 
 struct gtable {
@@ -64,13 +131,31 @@ struct gtable {
     struct sl_gw_load load;   /* its options (own copy) */
     struct sl_vplan *plan;    /* its compiled validation plan, owned;
                                  immutable, shared by the workers */
-    struct gfile **staged;    /* waiting for a batch, oldest first */
-    size_t n_staged, cap_staged;
-    uint64_t staged_bytes;
-    struct gbatch *batch; /* the one batch in flight, or NULL */
 };
 
-enum job_kind { JOB_STAGE, JOB_LOAD };
+/* A rule file's text as recorded (rule_sources), and the set parsed from
+ * it alone (against the registry, on first use; again after a reload). */
+struct rsrc {
+    char hash[65];
+    char *file; /* "rules/x.yaml" */
+    char *text;
+    size_t len;
+    struct sl_rules *rs; /* NULL until parsed */
+    char *problems;      /* why rules of it could not be read, or NULL */
+};
+
+/* A batch's recorded plan, read back (route_plan_read). */
+struct precord {
+    char *rule, *src, *table, *key, *raw; /* owned */
+    int64_t first_id, mtime_ns;           /* its first file */
+};
+
+/* A file an action moved (to) or deleted (to NULL). */
+struct gmoved {
+    char *from, *to;
+};
+
+enum job_kind { JOB_STAGE, JOB_LOAD, JOB_POST };
 
 /* What a recorded staging result still needs (claim_apply). */
 enum job_act { ACT_NONE, ACT_STAGED, ACT_FAILED, ACT_DROP, ACT_REQUEUE };
@@ -81,6 +166,7 @@ struct job {
     /* JOB_STAGE */
     struct gfile *f;
     char *raw_rel, *good_rel, *rejects_rel; /* owned */
+    char *table;                            /* the destination, owned */
     struct sl_stage_req req;
     struct sl_stage_res res;
     enum job_act act;
@@ -92,6 +178,18 @@ struct job {
     bool already;   /* the batch id was recorded before */
     uint64_t rows_loaded, checksum;
     enum sl_file_outcome *outcomes; /* per file, owned */
+    /* JOB_LOAD, JOB_POST: the set of the batch's rule text (borrowed: a
+       reload waits for every job), NULL with why in rs_error */
+    const struct sl_rules *rs;
+    char *rs_error;
+    /* JOB_POST */
+    struct gpost *p;
+    struct sl_rules_report rep; /* the actions that ran */
+    struct gmoved *moved;       /* files they moved or deleted, owned */
+    size_t n_moved;
+    int clean_rc; /* the cleanup's */
+    struct sl_error clean_err;
+    bool post_retry; /* the warehouse could not be had: again later */
 };
 
 struct pool {
@@ -115,6 +213,15 @@ struct svc {
     const struct sl_wh_ops *ops;
     struct gtable *tables;
     size_t n_tables;
+    struct ggroup **groups; /* by batch key, in no order */
+    size_t n_groups, cap_groups;
+    struct ggroup **gmap; /* open addressing over groups' keys */
+    size_t gmap_cap, gmap_used;
+    struct gpost *posts;    /* batches whose after-work is to run */
+    struct sl_rules *rules; /* the live set: matching new files */
+    const char **live_src;  /* per rule of it: its file's text hash */
+    struct rsrc **srcs;     /* rule file texts seen, owned */
+    size_t n_srcs;
     struct gfile **files; /* in flight */
     size_t n_files, cap_files;
     struct gfile **by_raw; /* open addressing: claimed raw names */
@@ -188,6 +295,7 @@ SL_NODISCARD int claim_retry_due(struct svc *s, int64_t now, int64_t *next_us,
 SL_NODISCARD int svc_fail_file(struct svc *s, struct gfile *f, int code,
                                const char *cls, const char *msg,
                                struct sl_error *err);
+/* f into its group's staged files (group.c). -SL_ENOMEM. */
 SL_NODISCARD int staged_push(struct svc *s, struct gfile *f);
 /* Write the .error.json beside a failed file (failures only logged). */
 void svc_write_error(struct svc *s, const struct gfile *f, int code);
@@ -203,6 +311,73 @@ SL_NODISCARD int batch_finish_committed(struct svc *s, struct gbatch *b,
                                         uint64_t rows, uint64_t checksum,
                                         struct sl_error *err);
 SL_NODISCARD int batch_queue_load(struct svc *s, struct gbatch *b);
+
+/* ---- route.c: rules in the service ------------------------------------- */
+/* (Re)load the live rule set from rules/ (each problem logged, that rule
+ * left out); every rule file's text is recorded in the ledger before a file
+ * is routed by it. A rules/ that cannot be read keeps the running set. */
+SL_NODISCARD int route_load_rules(struct svc *s, struct sl_error *err);
+/* Forget the sets parsed from recorded texts (they borrow the registry,
+ * which is being replaced): parsed again on first use. */
+void route_drop_sets(struct svc *s);
+void route_free(struct svc *s);
+/* The set parsed from the rule file text of hash src (the ledger's when not
+ * in memory; parsed on first use). NULL with err. Main thread only; the set
+ * stays valid until route_drop_sets. */
+const struct sl_rules *route_set(struct svc *s, const char *src,
+                                 struct sl_error *err);
+/* The destination a route has in rs (any thread): the file matched again by
+ * its raw name and time, its rule's destination picked (key NULL: any).
+ * *out points into m, which the caller releases. -SL_ESCHEMA saying why
+ * when the rule no longer routes it there. */
+SL_NODISCARD int route_dest(const struct sl_rules *rs, const char *rule,
+                            const char *table, const char *key,
+                            const char *raw_name, int64_t mtime_ns,
+                            struct sl_rules_match *m,
+                            const struct sl_rules_dest **out,
+                            struct sl_error *err);
+/* Route a file being claimed: the rules, else its folder's table. With
+ * fan-out the other routes are new structs in f's ring (not yet in the
+ * ledger nor in flight). Nowhere: f->table NULL, f->err_msg why. Errors:
+ * -SL_ENOMEM only. */
+SL_NODISCARD int route_claim(struct svc *s, struct gfile *f,
+                             struct sl_error *err);
+/* A recovered row's route back: validation table, limits, load options.
+ * why[0] != 0 when it can no longer be placed. -SL_ENOMEM. */
+SL_NODISCARD int route_resume(struct svc *s, struct gfile *f, char *why,
+                              size_t why_size);
+/* Fan-out: is a move of f from `from` a link (it leaves raw/ while other
+ * routes still read it)? */
+bool route_links(const struct gfile *f, const char *from);
+/* f has left raw/: the raw file goes once no route of its claim reads it. */
+void route_left_raw(struct svc *s, struct gfile *f);
+void route_unring(struct gfile *f);
+/* The plan a sealed rule batch records (b->plan, b->by_sql). */
+SL_NODISCARD int route_plan_record(struct svc *s, struct gbatch *b,
+                                   struct sl_error *err);
+SL_NODISCARD int route_plan_read(const char *text, struct precord *out);
+void route_plan_release(struct precord *p);
+
+/* ---- group.c: staged files by batch key --------------------------------- */
+/* f's group, made when new; NULL when out of memory. */
+struct ggroup *group_of(struct svc *s, const struct gfile *f);
+void groups_sweep(struct svc *s); /* let idle groups go */
+void groups_free(struct svc *s);
+
+/* ---- post.c: a batch's actions and cleanup ------------------------------ */
+/* Queue b's after-work (call before its files are dropped): its rule's
+ * OnSuccess (success) or OnFailure actions with $Error = error, then the
+ * cleanup. Nothing for a folder batch. */
+SL_NODISCARD int post_add(struct svc *s, const struct gbatch *b, bool success,
+                          const char *error, struct sl_error *err);
+/* A batch row whose after-work is pending at start-up. */
+SL_NODISCARD int post_recover(struct svc *s, const struct sl_lbatch *lb,
+                              struct sl_error *err);
+SL_NODISCARD int post_due(struct svc *s, int64_t now, int64_t *next_us,
+                          struct sl_error *err);
+void post_run_job(struct svc *s, struct job *j); /* on a worker */
+SL_NODISCARD int post_done(struct svc *s, struct job *j, struct sl_error *err);
+void posts_free(struct svc *s);
 
 /* ---- rebuild.c: a lost ledger ------------------------------------------- */
 SL_NODISCARD int rebuild_ledger(struct svc *s, struct sl_error *err);

@@ -416,6 +416,9 @@ static int delete_one(struct ax *x, const char *rel, void *ud)
     if (unlink(full) != 0 && errno != ENOENT) {
         return say(x, -SL_EIO, "cannot delete %s: %s", rel, strerror(errno));
     }
+    if (x->cx->file_done != NULL) {
+        x->cx->file_done(x->cx->file_ud, rel, NULL);
+    }
     return SL_OK;
 }
 
@@ -451,11 +454,21 @@ static int move_one(struct ax *x, const char *rel, void *ud)
     base = base != NULL ? base + 1 : rel;
     char from[PATH_MAX], to[PATH_MAX + 256];
     snprintf(from, sizeof(from), "%s/%s", x->cx->gateway_dir, rel);
+    size_t gl = strlen(x->cx->gateway_dir) + 1;
     snprintf(to, sizeof(to), "%s/%s%s%s", x->cx->gateway_dir, m->dest,
              m->absolute ? "" : "/", m->absolute ? "" : base);
+    struct stat st;
     if (mkdirs(to) != 0 || rename(from, to) != 0) {
-        return say(x, errno == ENOENT ? -SL_ENOTFOUND : -SL_EIO,
-                   "cannot move %s to %s: %s", rel, m->dest, strerror(errno));
+        int e = errno;
+        /* gone from here and there: a move made before (a run again after
+           a crash) */
+        if (e != ENOENT || stat(to, &st) != 0) {
+            return say(x, e == ENOENT ? -SL_ENOTFOUND : -SL_EIO,
+                       "cannot move %s to %s: %s", rel, m->dest, strerror(e));
+        }
+    }
+    if (x->cx->file_done != NULL) {
+        x->cx->file_done(x->cx->file_ud, rel, to + gl);
     }
     return SL_OK;
 }

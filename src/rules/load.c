@@ -98,6 +98,10 @@ void sl_rules_destroy(struct sl_rules *rs)
         sl__free(rs->seen[i].path);
     }
     sl__free(rs->seen);
+    for (size_t i = 0; i < rs->n_texts; i++) {
+        sl__free(rs->texts[i]);
+    }
+    sl__free(rs->texts);
     for (size_t i = 0; rs->buckets != NULL && i < rs->n_buckets_cap; i++) {
         sl__free(rs->buckets[i].rules);
     }
@@ -137,6 +141,12 @@ const char *sl_rule_file(const struct sl_rule *r)
 bool sl_rule_disabled(const struct sl_rule *r)
 {
     return r->disabled;
+}
+
+const char *sl_rule_text(const struct sl_rule *r, size_t *out_len)
+{
+    *out_len = r->text_len;
+    return r->text != NULL ? r->text : "";
 }
 
 /* ---- files seen
@@ -360,6 +370,8 @@ static int one_rule(struct sl_rules *rs, struct sl_pc *c, json_t *v, long i)
         sl__rule_free(r);
         return -SL_ENOMEM;
     }
+    r->text = rs->texts[rs->n_texts - 1];
+    r->text_len = c->text_len;
     for (size_t k = 0; k < rs->n; k++) {
         if (strcmp(rs->rules[k]->name, r->name) == 0) {
             sl__rules_problem(c, "", "rule %s is already defined by %s",
@@ -386,6 +398,24 @@ static int one_rule(struct sl_rules *rs, struct sl_pc *c, json_t *v, long i)
     return rc;
 }
 
+/* A copy of a rule file's text, for its rules' sl_rule_text. */
+static int keep_text(struct sl_rules *rs, const char *text, size_t len)
+{
+    char **v = sl__realloc(rs->texts, (rs->n_texts + 1) * sizeof(*v));
+    if (v == NULL) {
+        return -SL_ENOMEM;
+    }
+    rs->texts = v;
+    char *t = sl__malloc(len + 1);
+    if (t == NULL) {
+        return -SL_ENOMEM;
+    }
+    memcpy(t, text, len);
+    t[len] = '\0';
+    rs->texts[rs->n_texts++] = t;
+    return SL_OK;
+}
+
 int sl__rules_add_file(struct sl_rules *rs, const char *file, const char *text,
                        size_t len, struct sl_buf *problems,
                        struct sl_buf *notes, struct sl_error *err)
@@ -395,7 +425,11 @@ int sl__rules_add_file(struct sl_rules *rs, const char *file, const char *text,
                       .rs = rs,
                       .problems = problems,
                       .notes = notes,
-                      .err = err};
+                      .err = err,
+                      .text_len = len};
+    if (keep_text(rs, text, len) != SL_OK) {
+        return SL_ERR(err, -SL_ENOMEM, "out of memory reading %s", file);
+    }
     json_t *root = parse_text(&c, text, len);
     int rc = SL_OK;
     if (root != NULL && json_is_array(root)) {

@@ -403,8 +403,8 @@ void sl__rules_read_dest(struct sl_pc *c, void *t, json_t *v, const char *path)
         }
         char p[300];
         sl__rules_pathf(p, sizeof(p), "%s.%s", path, k);
-        /* (its "bad value" and -SL_ENOMEM are both -1: a value it cannot
-           take is reported as such) */
+        /* (a bad value, 2, and -SL_ENOMEM are both reported as a value
+           it cannot take) */
         int rc =
             sl_gw_load_option(&r->load, load_names[i], x, c->file, p, NULL);
         if (rc != 0) {

@@ -81,6 +81,12 @@ const struct sl_rule *sl_rules_at(const struct sl_rules *rs, size_t idx);
 const char *sl_rule_name(const struct sl_rule *r); /* "events", "a/b[1]" */
 const char *sl_rule_file(const struct sl_rule *r); /* "rules/events.yaml" */
 bool sl_rule_disabled(const struct sl_rule *r);
+/* The text of the file r was read from, exactly as read (borrowed, valid
+ * while the set lives; *out_len its bytes). sl_rules_parse of this text
+ * under r's file name (without "rules/") gives r again: the service
+ * records it, so that a batch is planned by its rule as it was when its
+ * files were routed, whatever the file says by then. */
+const char *sl_rule_text(const struct sl_rule *r, size_t *out_len);
 
 /* ---- matching ----------------------------------------------------------- */
 
@@ -225,6 +231,12 @@ struct sl_rules_actx {
     const struct sl_rules_batch *batch;
     const struct sl_rules_plan *plan;
     uint32_t http_timeout_ms; /* call, notify, push; 0 = 30 s */
+    /* Told of each file a delete or move action removed (to NULL) or moved
+     * (to its new path), paths relative to the gateway; also of one found
+     * already gone or already moved (the actions run again after a crash).
+     * May be NULL. Called on the thread running the actions. */
+    void (*file_done)(void *ud, const char *from, const char *to);
+    void *file_ud;
 };
 
 /* One action that ran (or was skipped). */

@@ -65,8 +65,10 @@ struct sl_rule_side {
 };
 
 struct sl_rule {
-    char *name; /* "events", "a/b[1]" */
-    char *file; /* "rules/events.yaml" */
+    char *name;       /* "events", "a/b[1]" */
+    char *file;       /* "rules/events.yaml" */
+    const char *text; /* the file's text as read (the set's) */
+    size_t text_len;
     size_t index;
     bool disabled;
     /* When */
@@ -133,6 +135,8 @@ struct sl_rules {
     char *rules_dir;   /* dir/rules */
     struct sl_rules_seen *seen;
     size_t n_seen, cap_seen;
+    char **texts; /* each rule file's text as read, owned */
+    size_t n_texts;
     /* the prefix index (match.c): enabled rules by their Prefix */
     struct sl_pbucket *buckets; /* open addressing over (len, bytes) */
     size_t n_buckets_cap;
@@ -160,6 +164,7 @@ struct sl_pc {
     const char *at;        /* the rule in the file: "" or "[1]" */
     const char *rules_dir; /* for SQLURL, or NULL */
     struct sl_rules *rs;   /* for SQLURL files seen */
+    size_t text_len;       /* bytes of the file's text */
     struct sl_buf *problems, *notes;
     struct sl_error *err; /* the first problem when problems is NULL */
     int bad;              /* problems in the current rule */

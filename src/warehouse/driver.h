@@ -111,6 +111,10 @@ struct sl_batch {
                                the table is brought to t's definition with
                                only those changes, inside the batch's own
                                transaction, before its rows */
+    const struct sl_table *schema_table; /* the table schema_update brings to
+                               its definition, NULL = t (a rule's destination
+                               when the rows go through a transient table
+                               and post_sql); borrowed */
     int64_t first_seen_us; /* the oldest file's first sighting */
     struct sl_batch_source src;
     /* Statements run inside the batch's transaction after its rows are

@@ -242,8 +242,9 @@ static int run_batch(struct run *r, struct sl_error *err)
     }
     if (b->schema_update != 0) {
         size_t applied = 0;
-        rc = sl__duckdb_schema_update_in_tx(r->wh, b->t, b->schema_update,
-                                            &applied, err);
+        rc = sl__duckdb_schema_update_in_tx(
+            r->wh, b->schema_table != NULL ? b->schema_table : b->t,
+            b->schema_update, &applied, err);
         if (rc != SL_OK) {
             return rc;
         }

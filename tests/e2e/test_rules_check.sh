@@ -71,6 +71,12 @@ expect_exit 3 -- "$SLUICE" rules check --gateway "$GW" /data/case7/2024/01/02/a.
 check_grep "two rules" "cannot be placed: 2 enabled rules match /data/case7/2024/01/02/a.json \(all and case\)" "$TMP/out"
 expect_exit 0 -- "$SLUICE" rules check --gateway "$GW" --fan-out /data/case7/2024/01/02/a.json
 check_grep "fan-out: both" "^  rule all \(rules/all.json\)" "$TMP/out"
+# as the service runs them: sluice.json's rules.fan_out counts too
+cp "$GW/sluice.json" "$TMP/sluice.json.bak"
+python3 -c "import json; p='$GW/sluice.json'; c=json.load(open(p)); c['rules']={'fan_out': True}; json.dump(c,open(p,'w'))"
+expect_exit 0 -- "$SLUICE" rules check --gateway "$GW" /data/case7/2024/01/02/a.json
+check_grep "fan-out from sluice.json" "^  rule all \(rules/all.json\)" "$TMP/out"
+cp "$TMP/sluice.json.bak" "$GW/sluice.json"
 
 # problems: exit 2, each naming its file and field; the good rules stay
 cat >"$GW/rules/bad.json" <<'EOF'

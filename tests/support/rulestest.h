@@ -188,8 +188,13 @@ static inline void rt_batch(const struct sl_wh_ops *ops, struct sl_wh *wh,
         snprintf(res->load_err, sizeof(res->load_err), "%s", err.msg);
     }
     if (rc == SL_OK || p.load_into != NULL) {
-        struct sl_rules_actx cx = {
-            rs, ops, wh, dir, &b, rc == SL_OK ? &p : NULL, 5000};
+        struct sl_rules_actx cx = {.rules = rs,
+                                   .ops = ops,
+                                   .wh = wh,
+                                   .gateway_dir = dir,
+                                   .batch = &b,
+                                   .plan = rc == SL_OK ? &p : NULL,
+                                   .http_timeout_ms = 5000};
         b.error = rc == SL_OK ? NULL : res->load_err;
         struct sl_error ae = {0};
         sl_rules_report_release(&res->report);

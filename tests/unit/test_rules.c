@@ -619,6 +619,23 @@ static void test_folder_and_changes(void **state)
     assert_string_equal(sl_rule_file(sl_rules_at(rs, 2)), "rules/sub/b.yaml");
     assert_false(sl_rules_changed(rs));
     expect_dest(rs, "b/x.json", 0, "ds.t");
+    /* each rule keeps its file's text as read: parsed alone again, it is
+       the same rule (the service plans batches from this record) */
+    size_t tl = 0;
+    const char *text = sl_rule_text(sl_rules_at(rs, 2), &tl);
+    assert_int_equal(tl, strlen(text));
+    assert_non_null(strstr(text, "Prefix: /d/"));
+    struct sl_rules *again = NULL;
+    struct sl_buf p2;
+    sl__buf_init(&p2);
+    assert_int_equal(sl_rules_parse("sub/b.yaml", text, tl, g.dir, reg, NULL,
+                                    &p2, NULL, &again, &err),
+                     SL_OK);
+    assert_int_equal(sl_rules_count(again), 2);
+    assert_string_equal(sl_rule_name(sl_rules_at(again, 1)), "sub/b[2]");
+    expect_dest(again, "b/x.json", 0, "ds.t");
+    sl_rules_destroy(again);
+    sl__buf_release(&p2);
     struct timespec ts = {0, 20000000};
     nanosleep(&ts, NULL);
     rt_write(g.dir, "rules/sub/q.sql", "SELECT 2"); /* SQLURL's file */

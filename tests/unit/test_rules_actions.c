@@ -28,8 +28,17 @@ struct fx {
     struct httpd h;
     struct sl_wh *wh;
     struct sl_registry *reg;
-    char url[64]; /* http://127.0.0.1:PORT */
+    char url[64];    /* http://127.0.0.1:PORT */
+    char done[1024]; /* what file_done was told: "from>to;" ("-" deleted) */
 };
+
+static void file_done(void *ud, const char *from, const char *to)
+{
+    struct fx *x = ud;
+    size_t n = strlen(x->done);
+    snprintf(x->done + n, sizeof(x->done) - n, "%s>%s;", from,
+             to != NULL ? to : "-");
+}
 
 static int setup(void **state)
 {
@@ -124,7 +133,15 @@ static int actions(struct fx *x, const char *yaml_fmt, bool success,
     }
     struct sl_rules_batch b = {&m.dests[0], "00000000000000000000000000000042",
                                uris, n, error};
-    struct sl_rules_actx cx = {rs, D, x->wh, x->g.dir, &b, NULL, 5000};
+    struct sl_rules_actx cx = {.rules = rs,
+                               .ops = D,
+                               .wh = x->wh,
+                               .gateway_dir = x->g.dir,
+                               .batch = &b,
+                               .http_timeout_ms = 5000,
+                               .file_done = file_done,
+                               .file_ud = x};
+    x->done[0] = '\0';
     int rc = sl_rules_run_actions(&m.dests[0], success, &cx, rep, err);
     sl_rules_match_release(&m);
     sl_rules_destroy(rs);
@@ -294,6 +311,35 @@ static void test_delete_and_move(void **state)
     assert_true(exists(x, "archive/20240102/2-b.json"));
     assert_false(exists(x, "sent/t/1-a.json"));
     assert_false(exists(x, "sent/t/3-c.json"));
+    /* the service is told where each file went, to keep its ledger true */
+    assert_string_equal(x->done,
+                        "sent/t/1-a.json>archive/20240102/1-a.json;"
+                        "sent/t/2-b.json>archive/20240102/2-b.json;"
+                        "sent/t/3-c.json>-;sent/t/gone.json>-;");
+    sl_rules_report_release(&rep);
+    /* run again (after a crash): already moved, already gone, no failure */
+    rc = actions(x,
+                 "When: {Prefix: /in/}\n"
+                 "Dest: {Table: main.t}\n"
+                 "OnSuccess:\n"
+                 "  - Action: move\n"
+                 "    Request: {DestURL: gs://bucket/archive/$Date/}\n",
+                 true, NULL, uris, 2, NULL, &rep, &err);
+    if (rc != SL_OK) {
+        fail_msg("actions again: %s", err.msg);
+    }
+    assert_string_equal(x->done,
+                        "sent/t/1-a.json>archive/20240102/1-a.json;"
+                        "sent/t/2-b.json>archive/20240102/2-b.json;");
+    sl_rules_report_release(&rep);
+    /* a file neither here nor there is a failure */
+    const char *lost[] = {"sent/t/lost.json"};
+    rc = actions(x,
+                 "When: {Prefix: /in/}\nDest: {Table: main.t}\n"
+                 "OnSuccess: [{Action: move, Request: {DestURL: archive}}]\n",
+                 true, NULL, lost, 1, NULL, &rep, &err);
+    assert_int_equal(rc, -SL_ENOTFOUND);
+    assert_string_equal(x->done, "");
     sl_rules_report_release(&rep);
     /* the service's folders are off limits, and raw/ as a destination */
     rt_write(x->g.dir, ".sluice/ledger.db", "x");
