@@ -258,7 +258,7 @@ fake() { # MODE: start a fake server, sets FP
     rm -f "$TMP/fake.$1"
     python3 "$SRC/tests/support/fake_clickhouse.py" "$TMP/fake.$1" "$1" &
     FAKES="$FAKES $!"
-    for k in $(seq 1 100); do [ -s "$TMP/fake.$1" ] && break; sleep 0.05; done
+    for k in $(seq 1 600); do [ -s "$TMP/fake.$1" ] && break; sleep 0.05; done
     FP=$(cat "$TMP/fake.$1")
 }
 fake silent

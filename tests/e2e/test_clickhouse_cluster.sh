@@ -124,7 +124,7 @@ for k in 0 1 2 3; do gen "$G/raw/ev/part$k.ndjson" $((132000 + k * 2000)) 2000; 
 ch_stop s2 KILL
 "$SLUICE" run --gateway "$G" --once >"$TMP/run.out" 2>"$TMP/run.err" &
 RUNPID=$!
-for k in $(seq 1 200); do grep -q "will retry the batch" "$TMP/run.err" && break; sleep 0.1; done
+for k in $(seq 1 600); do grep -q "will retry the batch" "$TMP/run.err" && break; sleep 0.1; done
 check_grep "gateway: the batch is retried" "will retry the batch .*\[.*class=transient\]" "$TMP/run.err"
 ch_restart s2 || ko "s2 did not restart"
 wait $RUNPID

@@ -157,7 +157,7 @@ open(sys.argv[1], "w").write(str(s.server_port))
 s.serve_forever()
 PY
 hook=$!
-for i in $(seq 1 50); do [ -s "$TMP/hook.port" ] && break; sleep 0.1; done
+for i in $(seq 1 600); do [ -s "$TMP/hook.port" ] && break; sleep 0.1; done
 python3 -c "import json; p='$G/sluice.json'; c=json.load(open(p)); c['rules']['webhook_url']='http://127.0.0.1:$(cat "$TMP/hook.port")/hook'; json.dump(c,open(p,'w'))"
 cat >"$G/rules/orders.yaml" <<'EOF'
 When: {Prefix: /orders/}
@@ -256,25 +256,25 @@ check_eq "MaxFiles 2: 2 + 2 + 1" \
 mkgw
 "$SLUICE" run --gateway "$G" 2>"$TMP/svc.log" &
 svc=$!
-for i in $(seq 1 100); do grep -q serving "$TMP/svc.log" 2>/dev/null && break; sleep 0.05; done
+for i in $(seq 1 600); do grep -q serving "$TMP/svc.log" 2>/dev/null && break; sleep 0.05; done
 cat >"$G/rules/late.json" <<'EOF'
 {"When": {"Prefix": "/late/"}, "Dest": {"Table": "app.clicks"},
- "Batch": {"Window": {"DurationInSec": 2}}}
+ "Batch": {"Window": {"DurationInSec": 4}}}
 EOF
-for i in $(seq 1 100); do grep -q "rule reloaded" "$TMP/svc.log" && break; sleep 0.05; done
+for i in $(seq 1 600); do grep -q "rule reloaded" "$TMP/svc.log" && break; sleep 0.05; done
 check_grep "rules/ reloaded on change" "1 rule reloaded" "$TMP/svc.log"
-# three files in one 2 s window: wait for a window's start, then drop them
-python3 -c "import time; time.sleep(2 - time.time() % 2 + 0.05)"
+# three files in one 4 s window: wait for a window's start, then drop them
+python3 -c "import time; time.sleep(4 - time.time() % 4 + 0.05)"
 for i in 1 2 3; do printf '{"id": %d, "url": "u"}\n' $i | drop late/l$i.json; done
-for i in $(seq 1 100); do [ "$(nfiles "$G/raw")" = 0 ] && [ -n "$(wq 'SELECT count(*) FROM _sluice_loads' 2>/dev/null | grep -v '^0$')" ] && break; sleep 0.1; done
+for i in $(seq 1 600); do [ "$(nfiles "$G/raw")" = 0 ] && [ -n "$(wq 'SELECT count(*) FROM _sluice_loads' 2>/dev/null | grep -v '^0$')" ] && break; sleep 0.1; done
 check_eq "the window's files in one load" "$(wq "SELECT string_agg(n_files::VARCHAR, ',') FROM _sluice_loads")" "3"
 check_eq "rows" "$(wq 'SELECT count(*) FROM app.clicks')" "3"
 # SIGHUP: registry and rules read again; the rule still routes
 kill -HUP $svc
-for i in $(seq 1 100); do grep -q "reloaded sluice.json" "$TMP/svc.log" && break; sleep 0.05; done
+for i in $(seq 1 600); do grep -q "reloaded sluice.json" "$TMP/svc.log" && break; sleep 0.05; done
 check_grep "SIGHUP reloads" "reloaded sluice.json" "$TMP/svc.log"
 printf '{"id": 4, "url": "u"}\n' | drop late/l4.json
-for i in $(seq 1 100); do [ "$(wq 'SELECT count(*) FROM app.clicks' 2>/dev/null)" = 4 ] && break; sleep 0.1; done
+for i in $(seq 1 600); do [ "$(wq 'SELECT count(*) FROM app.clicks' 2>/dev/null)" = 4 ] && break; sleep 0.1; done
 check_eq "a file after SIGHUP loads by the rule" "$(wq 'SELECT count(*) FROM app.clicks')" "4"
 kill -TERM $svc
 wait $svc

@@ -23,7 +23,7 @@ v1='{"fields": [{"name": "id", "type": "INTEGER", "mode": "REQUIRED"}]}'
 v2='{"fields": [{"name": "id", "type": "INTEGER", "mode": "REQUIRED"}, {"name": "note", "type": "STRING"}]}'
 # start the service; wait_for FILE PATTERN
 wait_for() {
-    for i in $(seq 1 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    for i in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     return 1
 }
 drained() {
