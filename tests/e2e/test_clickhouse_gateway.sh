@@ -66,6 +66,10 @@ check_grep "status: the table's rows" "^main\.ev .* 6000 " "$TMP/out"
 expect_exit 2 -- "$SLUICE" health --gateway "$TMP/g0"
 check_grep "health: ClickHouse reachable" "^ok: warehouse reachable" "$TMP/out"
 check_grep "health: the service" "^fail: service not running" "$TMP/out"
+# verify: ledger and folders; the warehouse side says it is DuckDB's only
+expect_exit 0 -- "$SLUICE" verify --gateway "$TMP/g0"
+check_grep "verify: warehouse side not checked, said" "clickhouse warehouse not checked" "$TMP/out"
+check_grep "verify: no discrepancy" "0 discrepancies" "$TMP/out"
 
 # kill -9 at each transition, then run until drained
 i=0
