@@ -189,8 +189,8 @@ static int files_make(const struct gbatch *b, struct files *x)
 }
 
 /* Run one statement of no interest (the cleanup). */
-static int run_sql(struct svc *s, struct sl_wh *wh, const char *sql,
-                   struct sl_error *err)
+int svc_run_sql(struct svc *s, struct sl_wh *wh, const char *sql,
+                struct sl_error *err)
 {
     struct sl_cursor *c = NULL;
     int rc = s->ops->query(wh, sql, &c, err);
@@ -328,7 +328,7 @@ void batch_run_job(struct svc *s, struct job *j)
         /* formed again without the bad file, under another id: this one's
          * transient table goes now */
         struct sl_error e = {0};
-        (void)run_sql(s, wh, r.p.cleanup, &e);
+        (void)svc_run_sql(s, wh, r.p.cleanup, &e);
     }
     s->ops->close(wh);
     ruled_release(&r);

@@ -219,19 +219,6 @@ static void file_done(void *ud, const char *from, const char *to)
     }
 }
 
-static int run_cleanup(struct svc *s, struct sl_wh *wh, const char *sql,
-                       struct sl_error *err)
-{
-    struct sl_cursor *c = NULL;
-    int rc = s->ops->query(wh, sql, &c, err);
-    const struct sl_val *row = NULL;
-    while (rc == SL_OK && (rc = s->ops->cursor_next(c, &row, err)) == SL_OK &&
-           row != NULL) {
-    }
-    s->ops->cursor_close(c);
-    return rc;
-}
-
 /* The plan again (for $TempTable, $DestTable and the cleanup), the actions
  * unless they ran, the cleanup. */
 static void act(struct svc *s, struct job *j, struct sl_wh *wh)
@@ -270,7 +257,7 @@ static void act(struct svc *s, struct job *j, struct sl_wh *wh)
         sl__crash_point("actions-ran");
     }
     if (plan.cleanup != NULL) {
-        j->clean_rc = run_cleanup(s, wh, plan.cleanup, &j->clean_err);
+        j->clean_rc = svc_run_sql(s, wh, plan.cleanup, &j->clean_err);
     }
     sl_rules_plan_release(&plan);
     sl_rules_match_release(&m);

@@ -305,6 +305,10 @@ SL_NODISCARD int batch_form_due(struct svc *s, int64_t now, bool drain,
                                 int64_t *next_us, struct sl_error *err);
 SL_NODISCARD int batch_done(struct svc *s, struct job *j, struct sl_error *err);
 void batch_run_job(struct svc *s, struct job *j); /* on a worker */
+/* loadjob.c: run one statement whose rows are not wanted (a rule's cleanup;
+ * also from post.c) */
+int svc_run_sql(struct svc *s, struct sl_wh *wh, const char *sql,
+                struct sl_error *err);
 SL_NODISCARD int batch_finish_committed(struct svc *s, struct gbatch *b,
                                         bool already,
                                         const enum sl_file_outcome *out,

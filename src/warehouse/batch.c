@@ -2,9 +2,11 @@
  * every warehouse. warehouse stage. */
 #include "core/common.h"
 
+#include "core/alloc.h"
 #include "warehouse/driver.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,4 +55,22 @@ void sl_batch_id(const char *table, const char *const *fingerprints, size_t n,
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[SL_BATCH_ID_LEN] = '\0';
+}
+
+int sl_batch_derive_id(struct sl_batch *b, const char *table)
+{
+    if (b->id != NULL) {
+        snprintf(b->id_out, sizeof(b->id_out), "%s", b->id);
+        return SL_OK;
+    }
+    const char **v = sl__malloc((b->n_files ? b->n_files : 1) * sizeof(*v));
+    if (v == NULL) {
+        return -SL_ENOMEM;
+    }
+    for (size_t i = 0; i < b->n_files; i++) {
+        v[i] = b->files[i].fingerprint ? b->files[i].fingerprint : "";
+    }
+    sl_batch_id(table, v, b->n_files, b->salt, b->id_out);
+    sl__free(v);
+    return SL_OK;
 }

@@ -588,25 +588,6 @@ static int move_all(struct run *r, struct sl_error *err)
 /* ---- the batch -----------------------------------------------------------
  */
 
-static int derive_id(struct sl_batch *b, const char *table,
-                     struct sl_error *err)
-{
-    if (b->id != NULL) {
-        snprintf(b->id_out, sizeof(b->id_out), "%s", b->id);
-        return SL_OK;
-    }
-    const char **v = sl__malloc((b->n_files ? b->n_files : 1) * sizeof(*v));
-    if (v == NULL) {
-        return nomem(err);
-    }
-    for (size_t i = 0; i < b->n_files; i++) {
-        v[i] = b->files[i].fingerprint ? b->files[i].fingerprint : "";
-    }
-    sl_batch_id(table, v, b->n_files, b->salt, b->id_out);
-    sl__free(v);
-    return SL_OK;
-}
-
 static bool id_ok(const char *id)
 {
     size_t n = strlen(id);
@@ -750,8 +731,8 @@ static int run_batch(struct run *r, struct sl_error *err)
     }
     b->rows_loaded = r->feed.rows;
     b->checksum = r->feed.sum;
-    if ((rc = derive_id(b, r->table, err)) != SL_OK) {
-        return rc;
+    if (sl_batch_derive_id(b, r->table) != SL_OK) {
+        return nomem(err);
     }
     if (b->id == NULL) {
         rc = sl__ch_batch_recorded(r->wh, b->id_out, &yes, err);

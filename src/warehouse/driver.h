@@ -142,6 +142,10 @@ struct sl_batch {
 #define SL_BATCH_ID_LEN 64
 void sl_batch_id(const char *table, const char *const *fingerprints, size_t n,
                  const char *salt, char out[SL_BATCH_ID_LEN + 1]);
+/* b->id_out: b->id when given, else sl_batch_id of table and b's files'
+ * fingerprints (a file without one counts as ""). SL_OK or -SL_ENOMEM. For
+ * the drivers' load_batch. */
+SL_NODISCARD int sl_batch_derive_id(struct sl_batch *b, const char *table);
 
 /* What the warehouse recorded of earlier loads into a table from one path or
  * with one size (sl_wh_ops.file_history). */

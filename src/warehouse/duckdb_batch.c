@@ -190,25 +190,6 @@ static int feed_files(struct run *r, struct sl_error *err)
     return SL_OK;
 }
 
-static int derive_id(struct sl_batch *b, const char *table,
-                     struct sl_error *err)
-{
-    if (b->id != NULL) {
-        snprintf(b->id_out, sizeof(b->id_out), "%s", b->id);
-        return SL_OK;
-    }
-    const char **v = sl__malloc((b->n_files ? b->n_files : 1) * sizeof(*v));
-    if (v == NULL) {
-        return sl__duckdb_nomem(err);
-    }
-    for (size_t i = 0; i < b->n_files; i++) {
-        v[i] = b->files[i].fingerprint ? b->files[i].fingerprint : "";
-    }
-    sl_batch_id(table, v, b->n_files, b->salt, b->id_out);
-    sl__free(v);
-    return SL_OK;
-}
-
 /* The batch's own statements after its rows (struct sl_batch.post_sql). */
 static int post_sql(struct run *r, struct sl_error *err)
 {
@@ -269,8 +250,8 @@ static int run_batch(struct run *r, struct sl_error *err)
     }
     b->rows_loaded = r->ld->n_rows + r->ld->par_rows;
     b->checksum = r->ld->checksum + r->ld->par_sum;
-    if ((rc = derive_id(b, r->table, err)) != SL_OK) {
-        return rc;
+    if (sl_batch_derive_id(b, r->table) != SL_OK) {
+        return sl__duckdb_nomem(err);
     }
     if (b->id == NULL) {
         rc = sl__duckdb_batch_recorded(r->wh, b->id_out, &yes, err);
