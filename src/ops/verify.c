@@ -220,6 +220,21 @@ static bool by_sql_table(const struct vctx *c, const char *table)
     return false;
 }
 
+/* "<head><the warehouse's _sluice_loads> WHERE <col> = '<value>'", in the
+ * warehouse's own quoting. */
+static int loads_sql(struct vctx *c, struct sl_buf *q, const char *head,
+                     const char *col, const char *value)
+{
+    sl__buf_reset(q);
+    int rc = sl__buf_append(q, head, strlen(head));
+    rc = rc ? rc : sl_wh_table_ref(c->ops, c->wh, q, "main", "_sluice_loads");
+    rc = rc ? rc : sl__buf_append(q, " WHERE ", 7);
+    rc = rc ? rc : sl__buf_append(q, col, strlen(col));
+    rc = rc ? rc : sl__buf_append(q, " = ", 3);
+    rc = rc ? rc : sl_wh_quote_literal(c->ops, q, value);
+    return rc == SL_OK ? SL_OK : SL_ERR(c->err, rc, "verify: out of memory");
+}
+
 static int on_batch(void *ud, const struct sl_lbatch *b)
 {
     struct vctx *c = ud;
@@ -242,18 +257,18 @@ static int on_batch(void *ud, const struct sl_lbatch *b)
         }
         c->n_sql++;
     }
-    char sql[300];
     if (strspn(b->id, "0123456789abcdef") != strlen(b->id)) {
         problem(c, "batch %s: not a batch id", b->id);
         return 0;
     }
-    snprintf(sql, sizeof(sql),
-             "SELECT rows_loaded, checksum, n_files FROM main._sluice_loads "
-             "WHERE batch_id = '%s'",
-             b->id);
+    struct sl_buf q;
+    sl__buf_init(&q);
+    int rc = loads_sql(c, &q, "SELECT rows_loaded, checksum, n_files FROM ",
+                       "batch_id", b->id);
     struct sl_cursor *cur = NULL;
     const struct sl_val *row = NULL;
-    int rc = scalar(c, sql, &row, &cur);
+    rc = rc ? rc : scalar(c, q.data, &row, &cur);
+    sl__buf_release(&q);
     if (rc != SL_OK) {
         c->ops->cursor_close(cur);
         return rc;
@@ -305,48 +320,42 @@ static int check_table(struct vctx *c, const char *table)
 {
     struct sl_buf q;
     sl__buf_init(&q);
-    int rc = table_sql(c, &q,
-                       "SELECT sum(rows_loaded), (sum(checksum::HUGEINT) % "
-                       "18446744073709551616::HUGEINT)::UBIGINT, count(*) FROM "
-                       "(SELECT rows_loaded, coalesce(checksum, 0) AS checksum "
-                       "FROM main._sluice_loads WHERE table_name = ",
-                       table, false, ")");
-    if (rc != SL_OK) {
-        sl__buf_release(&q);
-        return rc;
-    }
-    struct sl_cursor *cur = NULL;
-    const struct sl_val *row = NULL;
-    rc = scalar(c, q.data, &row, &cur);
+    /* the table's recorded loads, each batch once (a warehouse without
+     * transactions may hold a record twice until it merges them); a batch
+     * recorded without a checksum (an older version) makes the sum
+     * unprovable: then only the count is compared */
     int64_t want_rows = 0;
     uint64_t want_sum = 0;
     bool sums = true;
-    if (rc == SL_OK && row != NULL) {
-        want_rows = as_int(&row[0]);
-        want_sum = (uint64_t)as_int(&row[1]);
-    }
-    c->ops->cursor_close(cur);
-    /* a batch recorded without a checksum (loaded by an older version)
-     * makes the sum unprovable: then only the count is compared */
-    rc = rc ? rc
-            : table_sql(c, &q,
-                        "SELECT count(*) FROM main._sluice_loads WHERE "
-                        "table_name = ",
-                        table, false, " AND checksum IS NULL");
-    rc = rc ? rc : scalar(c, q.data, &row, &cur);
-    if (rc == SL_OK && row != NULL && as_int(&row[0]) > 0) {
-        sums = false;
+    struct sl_cursor *cur = NULL;
+    const struct sl_val *row = NULL;
+    int rc = loads_sql(c, &q,
+                       "SELECT DISTINCT batch_id, rows_loaded, checksum FROM ",
+                       "table_name", table);
+    rc = rc ? rc : c->ops->query(c->wh, q.data, &cur, c->err);
+    while (rc == SL_OK &&
+           (rc = c->ops->cursor_next(cur, &row, c->err)) == SL_OK &&
+           row != NULL) {
+        want_rows += as_int(&row[1]);
+        want_sum += (uint64_t)as_int(&row[2]);
+        sums = sums && row[2].kind != SL_V_NULL;
     }
     c->ops->cursor_close(cur);
     cur = NULL;
+    /* rows read back from DuckDB hash as they were loaded; another
+     * warehouse's types (ClickHouse's flattened records, its timestamps)
+     * do not: there the count is compared */
+    bool native = strcmp(c->ops->scheme, "duckdb") == 0;
+    sums = sums && native;
     /* a column added since (schema_update_options, schema apply) changes
      * the hash of every row loaded before: only the count is comparable */
-    rc = rc ? rc
-            : table_sql(c, &q,
-                        "SELECT count(*) FROM main._sluice_schema_history "
-                        "WHERE change <> 'create' AND table_name = ",
-                        table, false, "");
-    if (rc == SL_OK) {
+    rc = rc || !native
+             ? rc
+             : table_sql(c, &q,
+                         "SELECT count(*) FROM main._sluice_schema_history "
+                         "WHERE change <> 'create' AND table_name = ",
+                         table, false, "");
+    if (rc == SL_OK && native) {
         struct sl_error e = {0};
         struct sl_error *keep = c->err;
         c->err = &e; /* no history table: nothing evolved */
@@ -358,16 +367,22 @@ static int check_table(struct vctx *c, const char *table)
         c->ops->cursor_close(cur);
         cur = NULL;
     }
-    rc = rc ? rc : table_sql(c, &q, "SELECT * FROM ", table, true, "");
+    rc = rc ? rc
+            : table_sql(c, &q,
+                        native ? "SELECT * FROM " : "SELECT count(*) FROM ",
+                        table, true, "");
     rc = rc ? rc : c->ops->query(c->wh, q.data, &cur, c->err);
     sl__buf_release(&q);
     int64_t n = 0;
     uint64_t sum = 0;
     size_t ncols = 0;
-    if (rc == SL_OK) {
+    if (rc == SL_OK && !native) {
+        rc = c->ops->cursor_next(cur, &row, c->err);
+        n = rc == SL_OK && row != NULL ? as_int(&row[0]) : 0;
+    } else if (rc == SL_OK) {
         (void)c->ops->cursor_columns(cur, &ncols);
     }
-    while (rc == SL_OK) {
+    while (rc == SL_OK && native) {
         rc = c->ops->cursor_next(cur, &row, c->err);
         if (rc != SL_OK || row == NULL) {
             break;
@@ -431,17 +446,6 @@ int sl_verify(const struct sl_verify_opts *o, FILE *out,
         sl_wh_uri_shown(c.cfg->warehouse, shown, sizeof(shown));
         rc = SL_ERR(err, -SL_EUSAGE, "unknown warehouse %s", shown);
     }
-    if (rc == SL_OK && strcmp(c.ops->scheme, "duckdb") != 0) {
-        /* the warehouse side's SQL (per-batch records, row checksums) is
-         * DuckDB's today: say so rather than fail on the other's dialect */
-        fprintf(out,
-                "note: the warehouse side (each batch in _sluice_loads, rows "
-                "and checksums per table) is checked on DuckDB only; %s "
-                "warehouse not checked, ledger and folders were\n",
-                c.ops->scheme);
-        c.ops = NULL;
-        goto done;
-    }
     struct sl_wh_open_opts oo = {.mode = SL_WH_READ, .lock_timeout_ms = 60000};
     rc = rc ? rc : c.ops->open(c.cfg->warehouse, &oo, &c.wh, err);
     rc = rc ? rc
@@ -455,7 +459,6 @@ int sl_verify(const struct sl_verify_opts *o, FILE *out,
     if (c.ops != NULL) {
         c.ops->close(c.wh);
     }
-done:
     for (size_t i = 0; i < c.n_sent; i++) {
         sl__free(c.sent_paths[i]);
     }

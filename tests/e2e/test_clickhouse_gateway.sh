@@ -66,10 +66,19 @@ check_grep "status: the table's rows" "^main\.ev .* 6000 " "$TMP/out"
 expect_exit 2 -- "$SLUICE" health --gateway "$TMP/g0"
 check_grep "health: ClickHouse reachable" "^ok: warehouse reachable" "$TMP/out"
 check_grep "health: the service" "^fail: service not running" "$TMP/out"
-# verify: ledger and folders; the warehouse side says it is DuckDB's only
+# verify: ledger, folders, each batch in _sluice_loads, rows per table
 expect_exit 0 -- "$SLUICE" verify --gateway "$TMP/g0"
-check_grep "verify: warehouse side not checked, said" "clickhouse warehouse not checked" "$TMP/out"
-check_grep "verify: no discrepancy" "0 discrepancies" "$TMP/out"
+check_grep "verify: batches checked" " 4 batches" "$TMP/out"
+check_grep "verify: no discrepancy" " 0 discrepancies" "$TMP/out"
+# a row added behind the gateway's back, then a batch record lost: both found
+expect_exit 0 -- "$SLUICE" query --write --warehouse "clickhouse://127.0.0.1:$P/g0" \
+    "INSERT INTO ev SELECT id + 999999, ts, name FROM ev WHERE id = 0"
+expect_exit 1 -- "$SLUICE" verify --gateway "$TMP/g0"
+check_grep "verify: the extra row" "main.ev holds 6001 rows; its recorded loads add up to 6000" "$TMP/out"
+expect_exit 0 -- "$SLUICE" query --write --warehouse "clickhouse://127.0.0.1:$P/g0" \
+    "ALTER TABLE ev DELETE WHERE id = 999999"
+for k in $(seq 1 100); do [ "$(V "clickhouse://127.0.0.1:$P/g0" "SELECT count() FROM ev")" = 6000 ] && break; sleep 0.1; done
+expect_exit 0 -- "$SLUICE" verify --gateway "$TMP/g0"
 
 # kill -9 at each transition, then run until drained
 i=0

@@ -188,6 +188,16 @@ for l in open('$TMP/svc.log'):
 check_grep "log lines name file and table" '"file":"diagnostic_sessions/live[0-9]+.ndjson","table":"main.diagnostic_sessions"' "$TMP/svc.log"
 expect_exit 0 -- "$SLUICE" verify --gateway "$G"
 check_grep "verify after the live run" "0 discrepancies" "$TMP/out"
+# verify finds a row changed, then a row added, behind the gateway's back
+vids=$(wq 'SELECT count(*) FROM youtube_repair_videos')
+expect_exit 0 -- "$SLUICE" query --write --warehouse "$W" \
+    "UPDATE youtube_repair_videos SET title = title || 'x' WHERE video_id = (SELECT min(video_id) FROM youtube_repair_videos)"
+expect_exit 1 -- "$SLUICE" verify --gateway "$G"
+check_grep "verify: a changed row" "main.youtube_repair_videos: the rows' checksum is not the sum of its batches'" "$TMP/out"
+expect_exit 0 -- "$SLUICE" query --write --warehouse "$W" \
+    "INSERT INTO youtube_repair_videos SELECT * FROM youtube_repair_videos LIMIT 1"
+expect_exit 1 -- "$SLUICE" verify --gateway "$G"
+check_grep "verify: an added row" "main.youtube_repair_videos holds $((vids + 1)) rows; its recorded loads add up to $vids" "$TMP/out"
 
 # ---- a large file (over 16 MB) is validated on the idle workers' threads
 # too: its bad records land in quarantine once, in file order, as the
