@@ -255,7 +255,18 @@ static int into_table(struct ax *x, const char *sql, const char *ds,
         rc = result_columns(x, sql, &cols);
         rc = rc ? rc : run_sql(x, "BEGIN TRANSACTION", NULL);
         if (rc == SL_OK && !append) {
-            rc = sl__buf_printf(&q, "DELETE FROM ");
+            /* The query may read the table it replaces (BigQuery's
+             * WRITE_TRUNCATE reads the table as it was, e.g. a dedupe of
+             * $DestTable into itself): its rows first, then the DELETE. */
+            rc = sl__buf_printf(&q, "CREATE TEMP TABLE ");
+            rc = rc ? rc : sl_wh_quote_ident(x->cx->ops, &q, "_sluice_replace");
+            rc = rc ? rc
+                    : sl__buf_printf(&q, " AS SELECT %s FROM (%s) AS ",
+                                     cols.data, sql);
+            rc = rc ? rc : sl_wh_quote_ident(x->cx->ops, &q, "_sluice_q");
+            rc = rc ? rc : run_sql(x, q.data, NULL);
+            sl__buf_reset(&q);
+            rc = rc ? rc : sl__buf_printf(&q, "DELETE FROM ");
             rc = rc ? rc : ref_sql(x, ds, tb, &q);
             rc = rc ? rc : run_sql(x, q.data, NULL);
             sl__buf_reset(&q);
@@ -263,10 +274,21 @@ static int into_table(struct ax *x, const char *sql, const char *ds,
         rc = rc ? rc : sl__buf_printf(&q, "INSERT INTO ");
         rc = rc ? rc : ref_sql(x, ds, tb, &q);
         rc = rc ? rc
-                : sl__buf_printf(&q, " (%s) SELECT %s FROM (%s) AS ", cols.data,
-                                 cols.data, sql);
-        rc = rc ? rc : sl_wh_quote_ident(x->cx->ops, &q, "_sluice_q");
+                : sl__buf_printf(&q, " (%s) SELECT %s FROM ", cols.data,
+                                 cols.data);
+        if (append) {
+            rc = rc ? rc : sl__buf_printf(&q, "(%s) AS ", sql);
+            rc = rc ? rc : sl_wh_quote_ident(x->cx->ops, &q, "_sluice_q");
+        } else {
+            rc = rc ? rc : sl_wh_quote_ident(x->cx->ops, &q, "_sluice_replace");
+        }
         rc = rc ? rc : run_sql(x, q.data, &rows);
+        if (rc == SL_OK && !append) {
+            sl__buf_reset(&q);
+            rc = sl__buf_printf(&q, "DROP TABLE ");
+            rc = rc ? rc : sl_wh_quote_ident(x->cx->ops, &q, "_sluice_replace");
+            rc = rc ? rc : run_sql(x, q.data, NULL);
+        }
         rc = rc ? rc : run_sql(x, "COMMIT", NULL);
         if (rc != SL_OK) {
             char keep[512];

@@ -411,6 +411,43 @@ static void test_copy_drop_exists(void **state)
     sl_rules_report_release(&rep);
 }
 
+/* A replacing query that reads its own Dest sees the rows as they were
+ * (BigQuery's WRITE_TRUNCATE); one that fails leaves them in place. */
+static void test_query_replaces_from_itself(void **state)
+{
+    struct fx *x = *state;
+    free(q(x, "CREATE SCHEMA s; CREATE TABLE s.d AS SELECT * FROM (VALUES "
+              "(1, 'a'), (1, 'a'), (2, 'b')) AS v(id, v)"));
+    struct sl_rules_report rep;
+    struct sl_error err = {0};
+    int rc = actions(x,
+                     "When: {Prefix: /in/}\n"
+                     "Dest: {Table: main.t}\n"
+                     "OnSuccess:\n"
+                     "  - {Action: query, Request: {SQL: \"SELECT DISTINCT * "
+                     "FROM s.d\", Dest: s.d}}\n",
+                     true, NULL, NULL, 0, NULL, &rep, &err);
+    if (rc != SL_OK) {
+        fail_msg("actions: %s", err.msg);
+    }
+    assert_int_equal(rep.n, 1);
+    assert_string_equal(rep.items[0].msg, "replaced with 2 rows into s.d");
+    sl_rules_report_release(&rep);
+    expect(x, "SELECT string_agg(id || v, ' ' ORDER BY id) AS r FROM s.d",
+           "r\n1a 2b\n");
+    rc = actions(x,
+                 "When: {Prefix: /in/}\n"
+                 "Dest: {Table: main.t}\n"
+                 "OnSuccess:\n"
+                 "  - {Action: query, Request: {SQL: \"SELECT id, CAST(v AS "
+                 "INTEGER) AS v FROM s.d\", Dest: s.d}}\n",
+                 true, NULL, NULL, 0, NULL, &rep, &err);
+    assert_int_not_equal(rc, SL_OK);
+    sl_rules_report_release(&rep);
+    expect(x, "SELECT string_agg(id || v, ' ' ORDER BY id) AS r FROM s.d",
+           "r\n1a 2b\n");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -420,6 +457,7 @@ int main(void)
         T(test_webhooks),
         T(test_delete_and_move),
         T(test_copy_drop_exists),
+        T(test_query_replaces_from_itself),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
