@@ -360,6 +360,9 @@ int sl__rules_expand(const struct sl_vars *vs, const char *tmpl,
     struct exp e = {vs, cx, out, why, why_size, 0, 0};
     why[0] = '\0';
     int rc = sl__buf_reserve(out, strlen(tmpl) + 1);
+    if (rc == SL_OK) {
+        out->data[out->len] = '\0'; /* an empty expansion is "" too */
+    }
     for (const char *p = tmpl; rc == SL_OK && *p != '\0';) {
         if (*p != '$' || e.comment != 0) {
             if (cx == SL_VX_SQL) {
