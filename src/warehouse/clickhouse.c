@@ -31,6 +31,10 @@ int sl__ch_path(struct sl_wh *wh, struct sl_buf *b, const char *settings)
     int rc = sl__buf_printf(b, "/?database=%s%s&max_query_size=67108864",
                             wh->db_ready ? wh->uri.database : "system",
                             wh->read_only ? "&readonly=2" : "");
+    if (rc == SL_OK && wh->qid[0] != '\0') {
+        unsigned n = __atomic_fetch_add(&wh->qseq, 1, __ATOMIC_RELAXED);
+        rc = sl__buf_printf(b, "&query_id=%s-%u", wh->qid, n);
+    }
     if (rc == SL_OK && settings != NULL) {
         rc = sl__buf_append(b, settings, strlen(settings));
     }

@@ -98,6 +98,11 @@ struct sl_wh {
     bool db_ready;            /* the database exists: requests name it */
     struct sl_cursor *cursor; /* the open query, NULL if none (borrowed) */
     bool loading;
+    /* while a batch's id is known: every request's query_id is
+     * "sluice-<batch id>-<token>-<n>", so that a later attempt can wait for
+     * the queries of one a kill -9 cut off (the server finishes them) */
+    char qid[96];
+    unsigned qseq; /* atomic: feed threads share the handle */
 };
 
 /* Run sql on shard s, no result wanted (DDL, ALTER, small INSERT). settings:

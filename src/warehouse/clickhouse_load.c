@@ -34,6 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* await_earlier: polls 50 ms apart, 30 s in all */
+#define CH_AWAIT_POLLS 600
+
 struct run {
     struct sl_wh *wh;
     struct sl_batch *b;
@@ -693,6 +696,41 @@ static int batch_info(struct run *r, struct sl_error *err)
     return rc != SL_OK ? rc : 1;
 }
 
+/* An attempt killed while a statement of batch id was on its way (an
+ * INSERT of a record, an ATTACH) leaves the server finishing it: wait until
+ * no query of the batch runs on any shard before asking what is recorded,
+ * then tag this attempt's own queries. */
+static int await_earlier(struct run *r, const char *id, struct sl_error *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count() FROM system.processes WHERE "
+             "startsWith(query_id, 'sluice-%.64s-')",
+             id);
+    for (size_t s = 0; s < r->wh->n_shards; s++) {
+        int64_t n = 1;
+        for (int k = 0; n > 0; k++) {
+            int rc = sl__ch_count(r->wh, s, sql, &n, err);
+            if (rc != SL_OK) {
+                return rc;
+            }
+            if (n > 0 && k == CH_AWAIT_POLLS) {
+                return SL_ERR(err, -SL_EBUSY,
+                              "clickhouse %s: statements of an earlier "
+                              "attempt at batch %.12s still run (query_id "
+                              "sluice-%.12s-*)",
+                              r->wh->shard[s].name, id, id);
+            }
+            if (n > 0) {
+                usleep(50 * 1000);
+            }
+        }
+    }
+    snprintf(r->wh->qid, sizeof(r->wh->qid), "sluice-%.64s-%016" PRIx64, id,
+             random_token());
+    return SL_OK;
+}
+
 static int run_batch(struct run *r, struct sl_error *err)
 {
     struct sl_batch *b = r->b;
@@ -703,7 +741,8 @@ static int run_batch(struct run *r, struct sl_error *err)
             return SL_ERR(err, -SL_EUSAGE, "clickhouse: bad batch id");
         }
         snprintf(b->id_out, sizeof(b->id_out), "%s", b->id);
-        rc = sl__ch_batch_recorded(r->wh, b->id, &yes, err);
+        rc = await_earlier(r, b->id, err);
+        rc = rc ? rc : sl__ch_batch_recorded(r->wh, b->id, &yes, err);
         if (rc != SL_OK || yes) {
             b->already = yes;
             return rc != SL_OK ? rc : batch_info(r, err);
@@ -735,7 +774,8 @@ static int run_batch(struct run *r, struct sl_error *err)
         return nomem(err);
     }
     if (b->id == NULL) {
-        rc = sl__ch_batch_recorded(r->wh, b->id_out, &yes, err);
+        rc = await_earlier(r, b->id_out, err);
+        rc = rc ? rc : sl__ch_batch_recorded(r->wh, b->id_out, &yes, err);
         if (rc != SL_OK || yes) {
             b->already = yes;
             return rc != SL_OK ? rc : batch_info(r, err);
@@ -833,6 +873,7 @@ int sl__ch_load_batch(struct sl_wh *wh, struct sl_batch *b,
     sl__buf_release(&r->local);
     sl__ch_plan_free(&r->plan);
     sl__free(r);
+    wh->qid[0] = '\0';
     wh->loading = false;
     return rc;
 }

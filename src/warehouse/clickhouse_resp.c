@@ -165,7 +165,14 @@ int sl__ch_judge(const char *what, const char *user,
         return SL_OK;
     }
     int code;
-    if (found) {
+    if (found && ex.code == 60 &&
+        (strstr(ex.msg, "._sluice_stage_") != NULL ||
+         strstr(ex.msg, "._sluice_tmp_") != NULL)) {
+        /* UNKNOWN_TABLE naming a load's staging table: another load renamed
+         * or dropped it under a statement that listed it (18.16's system
+         * tables, DDL): a race that the next attempt does not meet */
+        code = -SL_EBUSY;
+    } else if (found) {
         code = sl__ch_code_class(ex.code);
     } else if (r->status == 401 || r->status == 403) {
         code = -SL_EAUTH;

@@ -811,6 +811,11 @@ static const struct exc_case exc_cases[] = {
      "(version 23.3.1.1)\n",
      NULL, 404, true, 60, "Table d.x does not exist. (UNKNOWN_TABLE)",
      -SL_EWAREHOUSE},
+    /* a staging table another load dropped meanwhile: a race, transient */
+    {"Code: 60, e.displayText() = DB::Exception: Table k1._sluice_stage_b35f "
+     "doesn't exist., e.what() = DB::Exception\n",
+     NULL, 404, true, 60, "Table k1._sluice_stage_b35f doesn't exist.",
+     -SL_EBUSY},
     {"Code: 252, e.displayText() = DB::Exception: Too many parts (300). "
      "Merges are processing significantly slower than inserts., e.what() = "
      "DB::Exception\n",
