@@ -21,7 +21,8 @@
 /* ---- statements ------------------------------------------------------------
  */
 
-int sl__ch_path(struct sl_wh *wh, struct sl_buf *b, const char *settings)
+int sl__ch_path_tag(struct sl_wh *wh, struct sl_buf *b, const char *settings,
+                    bool tag)
 {
     /* the URI's database is the default one of every statement once open
        made sure it exists; reads only with readonly=2 (settings in the URL
@@ -31,7 +32,7 @@ int sl__ch_path(struct sl_wh *wh, struct sl_buf *b, const char *settings)
     int rc = sl__buf_printf(b, "/?database=%s%s&max_query_size=67108864",
                             wh->db_ready ? wh->uri.database : "system",
                             wh->read_only ? "&readonly=2" : "");
-    if (rc == SL_OK && wh->qid[0] != '\0') {
+    if (rc == SL_OK && tag && wh->qid[0] != '\0') {
         unsigned n = __atomic_fetch_add(&wh->qseq, 1, __ATOMIC_RELAXED);
         rc = sl__buf_printf(b, "&query_id=%s-%u", wh->qid, n);
     }
@@ -39,6 +40,11 @@ int sl__ch_path(struct sl_wh *wh, struct sl_buf *b, const char *settings)
         rc = sl__buf_append(b, settings, strlen(settings));
     }
     return rc;
+}
+
+int sl__ch_path(struct sl_wh *wh, struct sl_buf *b, const char *settings)
+{
+    return sl__ch_path_tag(wh, b, settings, true);
 }
 
 int sl__ch_exec(struct sl_wh *wh, size_t s, const char *sql,

@@ -158,7 +158,11 @@ int sl__ch_feed_start(struct ch_feed *f, struct sl_error *err)
     rc = rc ? rc : sl__ch_columns_sql(&q, f->plan, "");
     rc = rc ? rc : sl__ch_engine_sql(&q, f->plan);
     /* blocks of 256 Ki rows at most: bounded server memory */
-    rc = rc ? rc : sl__ch_path(wh, &path, "&max_insert_block_size=262144");
+    /* the streams share one path, so no query_id: they fill this attempt's
+     * own tmp table, which a later attempt never uses */
+    rc =
+        rc ? rc
+           : sl__ch_path_tag(wh, &path, "&max_insert_block_size=262144", false);
     rc = rc ? rc
             : sl__buf_printf(&ins, "INSERT INTO `%s`.`%s` FORMAT Native", f->db,
                              f->tmp);

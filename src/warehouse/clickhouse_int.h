@@ -122,6 +122,11 @@ SL_NODISCARD int sl__ch_table_state(struct sl_wh *wh, const struct sl_table *t,
  * (may be NULL). */
 SL_NODISCARD int sl__ch_path(struct sl_wh *wh, struct sl_buf *b,
                              const char *settings);
+/* The same; tag: with the batch's next query_id (sl__ch_path's choice). A
+ * path sent more than once (the feed's parallel streams) is not tagged: a
+ * query_id names one running query. */
+SL_NODISCARD int sl__ch_path_tag(struct sl_wh *wh, struct sl_buf *b,
+                                 const char *settings, bool tag);
 
 /* ---- the storage plan (clickhouse_plan.c) -------------------------------- */
 

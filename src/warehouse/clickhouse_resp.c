@@ -26,6 +26,7 @@ static const struct {
     {202, -SL_EBUSY},      /* TOO_MANY_SIMULTANEOUS_QUERIES */
     {203, -SL_EUNAVAIL},   /* NO_FREE_CONNECTION */
     {209, -SL_EUNAVAIL},   /* SOCKET_TIMEOUT */
+    {216, -SL_EBUSY},      /* QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING */
     {210, -SL_EUNAVAIL},   /* NETWORK_ERROR */
     {225, -SL_EUNAVAIL},   /* NO_ZOOKEEPER */
     {236, -SL_EBUSY},      /* ABORTED */
