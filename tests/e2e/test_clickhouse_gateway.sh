@@ -84,6 +84,21 @@ expect_exit 0 -- "$SLUICE" query --write --warehouse "clickhouse://127.0.0.1:$P/
 for k in $(seq 1 100); do [ "$(V "clickhouse://127.0.0.1:$P/g0" "SELECT count() FROM ev")" = 6000 ] && break; sleep 0.1; done
 expect_exit 0 -- "$SLUICE" verify --gateway "$TMP/g0"
 
+# a batch of 300,000 rows: more blocks than one insert stream carries
+gateway "$TMP/gb" gb
+rm -rf "$TMP/gb/raw"/*
+mkdir -p "$TMP/gb/raw/ev"
+python3 - "$TMP/gb/raw/ev" <<'EOF'
+import sys
+for k in range(2):
+    with open("%s/big%d.ndjson" % (sys.argv[1], k), "w") as f:
+        for i in range(k * 150000, (k + 1) * 150000):
+            f.write('{"id": %d, "ts": "2024-%02d-01T00:00:00Z"}\n' % (i, 1 + i % 6))
+EOF
+expect_exit 0 -- "$SLUICE" run --gateway "$TMP/gb" --once
+check_grep "a large batch: loaded" "2 files claimed: 2 loaded, 0 duplicates, 0 failed" "$TMP/err"
+check_eq "a large batch: rows once" "$(V "clickhouse://127.0.0.1:$P/gb" "SELECT count(), uniqExact(id) FROM ev")" "300000,300000"
+
 # kill -9 at each transition, then run until drained
 i=0
 for point in claimed staged-recorded batch-sealed before-load ch-staged \
@@ -113,4 +128,7 @@ for k in 1 2 3; do
 done
 expect_exit 0 -- "$SLUICE" run --gateway "$TMP/gr" --once
 drained "$TMP/gr" gr "after random kills"
+# a batch's queries carry query ids (a later attempt waits for a killed
+# one's); the server refused none of them as a duplicate id (Code 216)
+check_eq "no query_id used twice" "$(cat "$CH_ROOT/one/log/server.err.log" 2>/dev/null | grep -c 'Code: 216')" "0"
 finish
