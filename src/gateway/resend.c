@@ -365,6 +365,10 @@ static int quarantine_one(struct sl_ledger *l, const char *root,
     rc = rc ? rc : sl_gw_mkdirs(root, to, err);
     rc = rc ? rc : copy_lines(src, tmp, &ls, lead, &n, err);
     sl__free(ls.v);
+    /* records that were never loaded: their file must load even where its
+     * bytes are those of a file loaded before (every record of which was
+     * rejected, so the file was the records) */
+    rc = rc ? rc : sl_ledger_request_force(l, to + 4, err); /* after raw/ */
     /* the pair leaves quarantine first (so it is never sent twice), then the
      * records go in */
     const char *slash = strrchr(x->orig, '/');

@@ -134,6 +134,22 @@ expect_exit 0 -- "$SLUICE" retry --gateway "$G" --quarantine universal_equipment
 check_grep "a second retry sends nothing" "^0 " "$TMP/out"
 expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
 check_eq "still bad: quarantined again (once)" "$(cat "$G"/quarantine/main.universal_equipment_registry/*.rejects.ndjson | wc -l)" "$(truth_bad equipment)"
+# a file every record of which was rejected: once the definition is fixed,
+# its records sent again load, though their file has the original's bytes
+cat > "$G/schemas/main/codes.json" <<'EOF'
+{"fields": [{"name": "code", "type": "STRING", "mode": "REQUIRED"}],
+ "rules": [{"field": "code", "pattern": "^[a-z]+$"}]}
+EOF
+mkdir -p "$TMP/drop"
+printf '{"code": "AB"}\n{"code": "CD"}\n{"code": "EF"}\n' > "$TMP/drop/codes.ndjson"
+mkdir -p "$G/raw/codes" && mv "$TMP/drop/codes.ndjson" "$G/raw/codes/"
+expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+check_grep "every record rejected" "0 rows loaded" "$TMP/err"
+sed -i 's/\^\[a-z\]+\$/^[a-zA-Z]+$/' "$G/schemas/main/codes.json"
+expect_exit 0 -- "$SLUICE" retry --gateway "$G" --quarantine codes
+check_grep "every record sent again" "3 quarantined records" "$TMP/out"
+expect_exit 0 -- "$SLUICE" run --gateway "$G" --once
+check_eq "records sent again load (not a duplicate of their file)" "$(wq 'SELECT count(*) FROM codes')" "3"
 # replay: recognised as loaded unless --force
 before=$(wq 'SELECT count(*) FROM youtube_repair_videos')
 expect_exit 0 -- "$SLUICE" replay --gateway "$G" --since -1h --table youtube_repair_videos
@@ -172,7 +188,7 @@ mkdir -p "$G/raw/later_table"
 cp "$S/main/youtube_repair_videos.json" "$G/schemas/main/later_table.json"
 kill -HUP $svc
 for i in $(seq 1 600); do grep -q reloaded "$TMP/svc.log" && break; sleep 0.05; done
-check_grep "SIGHUP reloads" "reloaded sluice.json and 5 table definitions" "$TMP/svc.log"
+check_grep "SIGHUP reloads" "reloaded sluice.json and 6 table definitions" "$TMP/svc.log"
 head -n 5 "$D/videos.ndjson" > "$G/raw/later_table/.x" && mv "$G/raw/later_table/.x" "$G/raw/later_table/v.ndjson"
 for i in $(seq 1 600); do [ -n "$(ls "$G"/sent/*/*/*/main.later_table 2>/dev/null)" ] && break; sleep 0.1; done
 check_eq "the new table's file loaded" "$(ls "$G"/sent/*/*/*/main.later_table 2>/dev/null | wc -l)" "1"
