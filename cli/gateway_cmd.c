@@ -183,6 +183,14 @@ int cmd_run(int argc, char **argv)
         cli_print_error("run", &err);
         return sl_exit_code(rc);
     }
+    if (st.still_written > 0) {
+        fprintf(stderr,
+                "sluice run: %llu file%s in raw/ still open for writing: "
+                "left for a later run (producers: write elsewhere, then "
+                "rename into raw/)\n",
+                (unsigned long long)st.still_written,
+                st.still_written == 1 ? "" : "s");
+    }
     if (!g.quiet) {
         fprintf(stderr,
                 "sluice run: %llu files claimed: %llu loaded, %llu "

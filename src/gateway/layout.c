@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,26 @@ bool sl_gw_pathf(char *out, size_t size, const char *fmt, ...)
     int n = vsnprintf(out, size, fmt, ap);
     va_end(ap);
     return n >= 0 && (size_t)n < size;
+}
+
+bool sl_gw_open_for_writing(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == EWOULDBLOCK; /* someone holds a write lease */
+    }
+    /* a writer opening it while the lease is held (microseconds) breaks
+     * it: the kernel then signals this process, by default with SIGIO,
+     * which terminates; SIGURG is ignored unless handled */
+    bool busy = false;
+    if (fcntl(fd, F_SETSIG, SIGURG) == 0 &&
+        fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+        (void)fcntl(fd, F_SETLEASE, F_UNLCK);
+    } else {
+        busy = errno == EAGAIN;
+    }
+    close(fd);
+    return busy;
 }
 
 bool sl_gw_name_hidden(const char *name)

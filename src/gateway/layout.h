@@ -28,6 +28,12 @@ SL_NODISCARD int sl_gw_init(const char *dir, bool example,
  * starts with '.', or a name ending in .tmp, .part or .partial) */
 bool sl_gw_name_hidden(const char *name);
 
+/* Has some process the file at path open for writing? (a producer writing
+ * straight into raw/ instead of renaming in). Asked with a read lease,
+ * which the kernel refuses while the file has a writer; false when it
+ * cannot tell (a file of another owner, a file system without leases). */
+bool sl_gw_open_for_writing(const char *path);
+
 /* The table folder of a raw name: its first component ("t" of "t/x/a.json"),
  * copied into out; false when the file sits directly in raw/. */
 bool sl_gw_table_dir(const char *raw_name, char *out, size_t size);

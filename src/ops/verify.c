@@ -76,6 +76,31 @@ static int64_t count_lines(const char *path)
 /* ---- the ledger against the folders
  * ------------------------------------------ */
 
+/* A loaded file's bytes as claimed (its original: the file itself, or the
+ * one kept beside its quarantined records) must still be there unchanged in
+ * size: a producer that kept writing after the claim, or an edit of the
+ * archive, shows here. */
+static void check_size(struct vctx *c, const struct sl_lfile *f)
+{
+    if ((f->state != SL_F_LOADED && f->state != SL_F_DUPLICATE) ||
+        f->size <= 0) {
+        return; /* size 0: unknown (a ledger rebuilt from the folders) */
+    }
+    const char *orig = f->orig_path[0] != '\0' ? f->orig_path : f->path;
+    char p[SL_GW_PATH];
+    struct stat sb;
+    if (orig[0] == '\0' || !sl_gw_exists(c->cfg->dir, orig)) {
+        return; /* moved or deleted by a rule's action, or reported above */
+    }
+    sl_gw_abs(c->cfg->dir, orig, p, sizeof(p));
+    if (stat(p, &sb) == 0 && (int64_t)sb.st_size != f->size) {
+        problem(c,
+                "%s: %s holds %lld bytes, %lld when it was claimed (changed "
+                "after it was claimed: what was loaded is not what is kept)",
+                f->raw_name, orig, (long long)sb.st_size, (long long)f->size);
+    }
+}
+
 static int on_file(void *ud, const struct sl_lfile *f)
 {
     struct vctx *c = ud;
@@ -98,6 +123,7 @@ static int on_file(void *ud, const struct sl_lfile *f)
                     f->raw_name, sl_fstate_name(f->state), f->path);
         }
     }
+    check_size(c, f);
     if (f->rows != f->rows_valid + f->rows_rejected) {
         problem(c, "%s: %lld rows read but %lld loaded + %lld quarantined",
                 f->raw_name, (long long)f->rows, (long long)f->rows_valid,

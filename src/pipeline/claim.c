@@ -280,6 +280,10 @@ static void walk_dir(struct walk *w, const char *rel_dir)
             svc_find_raw(w->s, name) != NULL) {
             continue;
         }
+        if (sl_gw_open_for_writing(full)) {
+            w->s->stats->still_written++; /* claimed once it is closed */
+            continue;
+        }
         struct gfile *f = NULL;
         w->rc = claim_one(w->s, name, &st, &f, w->err);
         if (w->rc == SL_OK) {
@@ -311,6 +315,7 @@ int claim_scan(struct svc *s, struct sl_error *err)
 {
     struct walk w = {.s = s, .err = err};
     s->scan_more = false;
+    s->stats->still_written = 0;
     int rc = svc_tx_begin(s, err);
     rc = rc ? rc
             : sl_ledger_scalar(s->ledger, "SELECT count(*) FROM requests",

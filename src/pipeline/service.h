@@ -37,6 +37,8 @@ struct sl_service_opts {
 struct sl_service_stats {
     uint64_t claimed, staged, loaded, duplicates, failed, vanished;
     uint64_t batches, rows_loaded, rows_rejected;
+    uint64_t still_written; /* the last scan left these in raw/: a writer
+                               still had them open */
 };
 
 /* Run the service until SIGTERM/SIGINT (or, with once, until everything
