@@ -518,9 +518,35 @@ static void swap_setup(struct svc *s, struct sl_gw_config *cfg,
     s->n_tables = n;
 }
 
+/* Old table i missing from the new registry because its definition file
+ * is there but refused (problems holds "FILE: why" lines)? Then the reload
+ * is refused with that line: the table keeps serving as it was, as with a
+ * bad sluice.json, rather than leaving its files with no table. */
+static int refused_definition(const struct svc *s, size_t i,
+                              const struct sl_buf *problems,
+                              struct sl_error *err)
+{
+    const char *file = s->tables[i].t->file;
+    size_t k = file != NULL ? strlen(file) : 0;
+    const char *p = problems->data, *end = p + problems->len;
+    while (k > 0 && p != NULL && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);
+        if (n > k && memcmp(p, file, k) == 0 && p[k] == ':') {
+            return SL_ERR(err, -SL_ESCHEMA,
+                          "the definition of %s is refused (%.*s); it serves "
+                          "as it was until a valid one is reloaded",
+                          s->tables[i].name, (int)(n < 400 ? n : 400), p);
+        }
+        p = eol != NULL ? eol + 1 : NULL;
+    }
+    return SL_OK;
+}
+
 /* SIGHUP: sluice.json, the registry and the rules again, when no job holds
  * the old ones. A table still needed by files in flight that left the
- * registry keeps the old set-up (said in the log). */
+ * registry keeps the old set-up (said in the log), and so does a table
+ * whose definition is now refused. */
 static void reload(struct svc *s)
 {
     struct sl_gw_config *cfg = NULL;
@@ -539,7 +565,10 @@ static void reload(struct svc *s)
                 map[i] = (int)k;
             }
         }
-        if (map[i] < 0 && table_busy(s, i)) {
+        if (map[i] < 0 && rc == SL_OK) {
+            rc = refused_definition(s, i, &problems, &e);
+        }
+        if (map[i] < 0 && rc == SL_OK && table_busy(s, i)) {
             rc = SL_ERR(&e, -SL_ESCHEMA,
                         "table %s has files in flight but is no longer in "
                         "the registry",

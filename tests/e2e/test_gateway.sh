@@ -220,6 +220,16 @@ check_grep "SIGHUP reloads" "reloaded sluice.json and 6 table definitions" "$TMP
 head -n 5 "$D/videos.ndjson" > "$G/raw/later_table/.x" && mv "$G/raw/later_table/.x" "$G/raw/later_table/v.ndjson"
 for i in $(seq 1 600); do [ -n "$(ls "$G"/sent/*/*/*/main.later_table 2>/dev/null)" ] && break; sleep 0.1; done
 check_eq "the new table's file loaded" "$(ls "$G"/sent/*/*/*/main.later_table 2>/dev/null | wc -l)" "1"
+# SIGHUP with a definition now invalid: refused, the table serves as it was
+cp "$G/schemas/main/later_table.json" "$TMP/later.keep"
+sed -i '0,/"STRING"/s//"STRNG"/' "$G/schemas/main/later_table.json"
+kill -HUP $svc
+for i in $(seq 1 600); do grep -q "reload refused" "$TMP/svc.log" && break; sleep 0.05; done
+check_grep "SIGHUP: an invalid definition refuses the reload" "reload refused.*main.later_table is refused.*STRNG" "$TMP/svc.log"
+head -n 10 "$D/videos.ndjson" | tail -n 5 > "$G/raw/later_table/.y" && mv "$G/raw/later_table/.y" "$G/raw/later_table/w.ndjson"
+for i in $(seq 1 600); do [ "$(ls "$G"/sent/*/*/*/main.later_table 2>/dev/null | wc -l)" = 2 ] && break; sleep 0.1; done
+check_eq "the table still loads on its running definition" "$(ls "$G"/sent/*/*/*/main.later_table 2>/dev/null | wc -l)" "2"
+cp "$TMP/later.keep" "$G/schemas/main/later_table.json"
 kill -TERM $svc
 wait $svc
 check_eq "SIGTERM: clean exit 0" "$?" "0"
