@@ -119,9 +119,21 @@ check_grep "health: service not running" "^fail: service not running" "$TMP/out"
 check_grep "health: new failures" "^warn: 4 files failed" "$TMP/out"
 expect_exit 0 -- "$SLUICE" verify --gateway "$G"
 check_grep "verify: nothing wrong" "0 discrepancies" "$TMP/out"
+# a table that is nowhere is a usage error, not "verified 0 files"
+expect_exit 2 -- "$SLUICE" verify --gateway "$G" --table nosuch
+check_grep "verify: the unknown table named" "no table nosuch in the registry" "$TMP/err"
 
 # ---- retry after fixing the cause: the unknown table gets a definition
 cp "$S/main/youtube_repair_videos.json" "$G/schemas/main/no_such_table.json"
+# a name or a table that is not there is a usage error, and nothing is sent;
+# a table that is there with nothing to do is fine
+expect_exit 2 -- "$SLUICE" retry --gateway "$G" nosuch.ndjson
+check_grep "retry: the unknown file named" "nosuch.ndjson: no such file in failed/" "$TMP/err"
+expect_exit 2 -- "$SLUICE" retry --gateway "$G" --quarantine nosuchtable
+check_grep "retry --quarantine: the unknown table named" "no table nosuchtable in the registry" "$TMP/err"
+check_eq "retry of unknown names sends nothing" "$(nfiles "$G/raw")" "0"
+expect_exit 0 -- "$SLUICE" verify --gateway "$G" --table no_such_table
+expect_exit 0 -- "$SLUICE" retry --gateway "$G" --quarantine no_such_table
 expect_exit 0 -- "$SLUICE" retry --gateway "$G" "$(ls "$G"/failed/*-a.ndjson | sed "s|$G/||")"
 check_grep "retry says where" "-> raw/no_such_table/a.ndjson" "$TMP/out"
 check_eq "retried file back in raw/" "$(nfiles "$G/raw")" "1"
