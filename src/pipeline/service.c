@@ -342,7 +342,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
         got_hup = 1;
         chain(&old_hup, sig, si, uc);
     } else {
-        got_stop = 1;
+        got_stop = sig;
         chain(sig == SIGTERM ? &old_term : &old_int, sig, si, uc);
     }
     if (sig_pipe[1] >= 0) {
@@ -730,6 +730,8 @@ static int loop(struct svc *s, struct sl_error *err)
             return rc;
         }
         if (s->stopping && s->jobs_out == 0) {
+            s->stats->stop_signal = (int)got_stop;
+            s->stats->unfinished = s->n_files;
             return SL_OK;
         }
         if (s->o->once && s->n_files == 0 && s->jobs_out == 0 &&

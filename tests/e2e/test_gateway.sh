@@ -250,4 +250,16 @@ b = [json.loads(l)["line"] for l in open(sys.argv[2], "rb")]
 sys.exit(0 if a == b else 1)
 EOF
 
+# ---- --once stopped by SIGTERM before it drained is not "done": exit
+# 128+15 and a line saying so (the signal comes from a crash point, so it
+# always lands mid-run); the next run finishes the work
+G3=$TMP/gw3
+expect_exit 0 -- "$SLUICE" init "$G3" --example
+fast "$G3"
+SLUICE_CRASH_AT=claimed:1 SLUICE_CRASH_SIGNAL=15 "$SLUICE" run --gateway "$G3" --once >"$TMP/out" 2>"$TMP/err"
+check_eq "--once interrupted: exit 143" "$?" "143"
+check_grep "--once interrupted: said" "interrupted by SIGTERM before the gateway was drained: [0-9]+ files? not finished" "$TMP/err"
+"$SLUICE" run --gateway "$G3" --once >"$TMP/out" 2>"$TMP/err"
+check_eq "after the interrupted run: drained" "$(nfiles "$G3/raw")$(nfiles "$G3/transformed")$(nfiles "$G3/cloud_ready")" "000"
+
 finish
