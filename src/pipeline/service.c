@@ -436,7 +436,13 @@ static int load_setup(const char *dir, struct sl_gw_config **out_cfg,
     char schemas[SL_GW_PATH];
     sl_gw_pathf(schemas, sizeof(schemas), "%s/schemas", (*out_cfg)->dir);
     struct sl_schema_opts so = {.flexible_names = true};
+    size_t before = problems->len;
     rc = sl_registry_load_ex(schemas, &so, problems, out_reg, err);
+    rc = rc ? rc
+            : sl_gw_config_check_tables(
+                  *out_cfg, *out_reg,
+                  problems->len > before ? problems->data + before : NULL,
+                  problems, err);
     if (rc != SL_OK) {
         return rc;
     }

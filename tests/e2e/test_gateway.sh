@@ -50,6 +50,10 @@ check_grep "unknown key named with its path" "sluice.json: batchx: unknown key" 
 python3 -c "import json,sys; c=json.load(open('$TMP/cfg.json')); c['load']['max_bad_recs']=1; json.dump(c,open('$G/sluice.json','w'))"
 expect_exit 2 -- "$SLUICE" run --gateway "$G" --once
 check_grep "unknown load option named" "load.max_bad_recs: unknown key" "$TMP/err"
+# a table key must name a table of the registry (a misspelling is refused)
+python3 -c "import json; c=json.load(open('$TMP/cfg.json')); c['tables']={'main.diagnostic_sesions': {'max_bad_records': 5}}; json.dump(c,open('$G/sluice.json','w'))"
+expect_exit 2 -- "$SLUICE" run --gateway "$G" --once
+check_grep "misspelled table key refused, the nearest named" "sluice.json: tables.main.diagnostic_sesions: no such table in the registry \\(schemas/\\); did you mean main.diagnostic_sessions\\?" "$TMP/err"
 cp "$TMP/cfg.json" "$G/sluice.json"
 expect_exit 2 -- "$SLUICE" run --gateway "$TMP/nowhere" --once
 check_grep "no gateway" "no gateway at $TMP/nowhere" "$TMP/err"
