@@ -263,7 +263,12 @@ fast "$G3"
 SLUICE_CRASH_AT=claimed:1 SLUICE_CRASH_SIGNAL=15 "$SLUICE" run --gateway "$G3" --once >"$TMP/out" 2>"$TMP/err"
 check_eq "--once interrupted: exit 143" "$?" "143"
 check_grep "--once interrupted: said" "interrupted by SIGTERM before the gateway was drained: [0-9]+ files? not finished" "$TMP/err"
+# a file whose every row is rejected: warned of with the likely cause, as
+# `sluice validate` does
+for i in 1 2 3; do echo '{"bad": true}'; done > "$G3/raw/diagnostic_sessions/.allbad3"
+mv "$G3/raw/diagnostic_sessions/.allbad3" "$G3/raw/diagnostic_sessions/allbad3.ndjson"
 "$SLUICE" run --gateway "$G3" --once >"$TMP/out" 2>"$TMP/err"
 check_eq "after the interrupted run: drained" "$(nfiles "$G3/raw")$(nfiles "$G3/transformed")$(nfiles "$G3/cloud_ready")" "000"
+check_grep "every row rejected: warned, the file named" "warn: every row was rejected \\(3\\); likely cause: .*file=diagnostic_sessions/allbad3.ndjson" "$TMP/err"
 
 finish
