@@ -9,6 +9,7 @@
 #include "ops/status.h"
 #include "pipeline/service.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,8 @@ static const char *run_help =
     "  --log-format F  text (default) or json: one object a line\n"
     "SIGTERM/SIGINT stop it cleanly; SIGHUP reloads sluice.json and schemas/.\n"
     "Exit codes: 0 done, 2 usage or configuration error, 3 (--once) some file\n"
-    "failed, 4 warehouse or environment error.\n";
+    "failed, 4 warehouse or environment error, 128+N (--once) stopped by\n"
+    "signal N before it drained (130 SIGINT, 143 SIGTERM).\n";
 
 struct logger {
     bool json;
@@ -202,6 +204,20 @@ int cmd_run(int argc, char **argv)
                 (unsigned long long)st.batches,
                 (unsigned long long)st.rows_loaded,
                 (unsigned long long)st.rows_rejected);
+    }
+    if (g.once && st.stop_signal != 0) {
+        /* not done: a script must not take this run for a drained gateway */
+        int sig = st.stop_signal;
+        fprintf(stderr,
+                "sluice run: interrupted by %s before the gateway was "
+                "drained: %llu file%s not finished (and raw/ may hold more); "
+                "the next run takes them up\n",
+                sig == SIGINT    ? "SIGINT"
+                : sig == SIGTERM ? "SIGTERM"
+                                 : "a signal",
+                (unsigned long long)st.unfinished,
+                st.unfinished == 1 ? "" : "s");
+        return 128 + sig;
     }
     return g.once && st.failed > 0 ? 3 : 0;
 }

@@ -8,8 +8,9 @@
 #include "core/buf.h"
 #include "core/crash.h"
 #include "pipeline/load.h"
-#include "validate/rowjson.h"
 #include "schema/schema.h"
+#include "validate/cause.h"
+#include "validate/rowjson.h"
 #include "warehouse/driver.h"
 #include "warehouse/evolve.h"
 
@@ -57,41 +58,14 @@ struct rejects_out {
     uint64_t shown; /* printed on stderr */
     bool quiet;
     /* this file's rejects, for "every row was rejected: likely cause" */
-    uint64_t seen;
-    char first_reason[256];
-    char first_field[128];
-    bool same_field; /* every reject names first_field */
-    bool same_kind;  /* every reason starts as first_reason does */
+    struct sl_reject_summary sum;
 };
-
-/* A reason's kind: its text up to the first ':', '.', '(' or digit ("Could
- * not convert value to INTEGER", "JSON parsing error at position "). */
-static size_t reason_kind(const char *s)
-{
-    return strcspn(s, ":.(0123456789");
-}
-
-static void track_reject(struct rejects_out *ro, const struct sl_reject *r)
-{
-    const char *field = r->field ? r->field : "";
-    if (ro->seen++ == 0) {
-        snprintf(ro->first_reason, sizeof(ro->first_reason), "%s", r->reason);
-        snprintf(ro->first_field, sizeof(ro->first_field), "%s", field);
-        ro->same_field = true;
-        ro->same_kind = true;
-        return;
-    }
-    ro->same_field = ro->same_field && strcmp(ro->first_field, field) == 0;
-    size_t k = reason_kind(ro->first_reason);
-    ro->same_kind = ro->same_kind && reason_kind(r->reason) == k &&
-                    strncmp(ro->first_reason, r->reason, k) == 0;
-}
 
 static int write_reject(void *ud, const struct sl_reject *r,
                         struct sl_error *err)
 {
     struct rejects_out *ro = ud;
-    track_reject(ro, r);
+    sl__reject_track(&ro->sum, r);
     if (ro->shown < 5 && !ro->quiet) {
         fprintf(stderr, "  reject: %s:%llu (offset %llu)%s%s: %s\n", r->file,
                 (unsigned long long)r->line_no, (unsigned long long)r->byte_off,
@@ -298,7 +272,7 @@ static int finish(struct run *r)
 static void file_start(struct run *r, const char *file)
 {
     r->o.v.format = format_for(&r->o, file);
-    r->ro.seen = 0;
+    memset(&r->ro.sum, 0, sizeof(r->ro.sum));
     r->touched = true;
 }
 
@@ -310,86 +284,18 @@ static void clear_progress(struct run *r)
     }
 }
 
-/* The first character of a plain file's text (after a UTF-8 BOM and
- * blanks), or -1 (unreadable, compressed, empty, stdin). */
-static int first_char(const char *path)
-{
-    unsigned char b[256];
-    FILE *f = strcmp(path, "-") == 0 ? NULL : fopen(path, "rb");
-    size_t n = f != NULL ? fread(b, 1, sizeof(b), f) : 0;
-    if (f != NULL) {
-        fclose(f);
-    }
-    size_t i = n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    while (i < n &&
-           (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) {
-        i++;
-    }
-    if (i >= n || (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) ||
-        (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)) {
-        return -1;
-    }
-    return b[i];
-}
-
 /* Every row of a file was rejected: say what is the likely cause, from what
  * its rejects had in common. */
 static void likely_cause(struct run *r, const char *file,
                          const struct sl_file_stats *st)
 {
-    const struct rejects_out *ro = &r->ro;
-    bool csv = r->o.v.format == SL_FMT_CSV;
-    char why[600];
-    int c0 = csv ? first_char(file) : -1;
-    if (c0 == '{' || c0 == '[') {
-        snprintf(why, sizeof(why),
-                 "the file looks like NDJSON (it starts with '%c'), read as "
-                 "CSV: say --source_format NEWLINE_DELIMITED_JSON (or name it "
-                 ".ndjson)",
-                 c0);
-    } else if (!csv && ro->same_kind &&
-               strncmp(ro->first_reason, "JSON parsing error", 18) == 0) {
-        snprintf(why, sizeof(why),
-                 "no row is JSON: if the file is CSV, say --source_format CSV "
-                 "(or name it .csv)");
-    } else if (csv && ro->same_kind &&
-               strncmp(ro->first_reason, "Too few values in row: 1 columns",
-                       32) == 0) {
-        char d = r->o.v.csv.delim;
-        snprintf(why, sizeof(why),
-                 "every record is one column: the delimiter is not '%s'? "
-                 "(--field_delimiter, e.g. tab or ';')",
-                 d == '\t' ? "\\t" : (char[]){d, '\0'});
-    } else if (csv && strncmp(ro->first_reason, "CSV parsing error", 17) == 0) {
-        snprintf(why, sizeof(why),
-                 "records do not parse as CSV (delimiter '%s', quote '%s'): "
-                 "if the file is NDJSON, say --source_format "
-                 "NEWLINE_DELIMITED_JSON",
-                 r->o.v.csv.delim == '\t' ? "\\t"
-                                          : (char[]){r->o.v.csv.delim, '\0'},
-                 r->o.v.csv.quote < 0 ? "none"
-                                      : (char[]){(char)r->o.v.csv.quote, '\0'});
-    } else if (ro->same_field && ro->first_field[0] != '\0') {
-        snprintf(why, sizeof(why), "every row fails on field %s: %s",
-                 ro->first_field, ro->first_reason);
-    } else if (ro->same_kind) {
-        snprintf(why, sizeof(why), "every row fails the same way: %s",
-                 ro->first_reason);
-    } else {
-        snprintf(why, sizeof(why),
-                 "the file and %s.%s's definition (%s) disagree on many "
-                 "fields; the first reason: %s",
-                 r->t->dataset, r->t->name, r->t->file, ro->first_reason);
-    }
+    char why[1024];
+    sl__reject_cause(&r->ro.sum, &r->o.v, r->t, file, st->header_like, "--",
+                     why, sizeof(why));
     fprintf(stderr,
             "sluice %s: warning: %s: every row was rejected (%llu); likely "
-            "cause: %s%s\n",
-            r->cmd, file, (unsigned long long)st->rows, why,
-            st->header_like && !r->o.v.header &&
-                    strncmp(ro->first_reason, "This row looks like a header",
-                            28) != 0
-                ? "; and its first row looks like a header (--header)"
-                : "");
+            "cause: %s\n",
+            r->cmd, file, (unsigned long long)st->rows, why);
 }
 
 static void file_summary(struct run *r, const char *file,
@@ -656,8 +562,8 @@ int cmd_load(int argc, char **argv)
         return finish(&r);
     }
     if (!r.o.quiet) {
-        printf("loading into %s.%s (%s)%s\n", r.t->dataset, r.t->name,
-               shown, created ? ", table created" : "");
+        printf("loading into %s.%s (%s)%s\n", r.t->dataset, r.t->name, shown,
+               created ? ", table created" : "");
         if (r.o.project[0] != '\0') {
             /* checked by cli_parse; a warehouse with projects would take it */
             printf("  project %s ignored: a %s warehouse has no projects\n",

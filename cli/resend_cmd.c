@@ -17,7 +17,9 @@ static const char *retry_help =
     "Send failed files back to raw/ for another try (FILE: a path under\n"
     "failed/, the name it came as under raw/, or its ledger id), or a table's\n"
     "quarantined records as new files (after its definition was fixed); each\n"
-    "record is sent again at most once. Works while the service runs.\n";
+    "record is sent again at most once. Works while the service runs.\n"
+    "Exit 2 when a FILE is not in failed/ or TABLE is unknown (nothing is\n"
+    "sent).\n";
 
 int cmd_retry(int argc, char **argv)
 {
@@ -92,7 +94,9 @@ static const char *verify_help =
     "agree (rows loaded + rows quarantined = rows read; each batch recorded\n"
     "once with its row count and checksum; each table holding exactly the\n"
     "rows its batches add up to). Lists every discrepancy; exit 0 when there\n"
-    "is none, 1 when there are some. --repair finishes moves a crash left.\n";
+    "is none, 1 when there are some, 2 for a usage error (a --table neither\n"
+    "the registry nor the ledger knows). --repair finishes moves a crash\n"
+    "left.\n";
 
 int cmd_verify(int argc, char **argv)
 {

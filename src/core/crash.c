@@ -12,10 +12,13 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char want[128]; /* the point's name, "" = none */
 static long want_n = 1;
+static int want_sig; /* SLUICE_CRASH_SIGNAL: raise it, 0 = SIGKILL */
 static long hits;
 
 static void init(void)
 {
+    const char *sig = getenv("SLUICE_CRASH_SIGNAL");
+    want_sig = sig != NULL ? atoi(sig) : 0;
     const char *v = getenv("SLUICE_CRASH_AT");
     if (v == NULL || strlen(v) >= sizeof(want)) {
         return;
@@ -38,6 +41,10 @@ void sl__crash_point(const char *name)
         return;
     }
     if (__atomic_add_fetch(&hits, 1, __ATOMIC_SEQ_CST) == want_n) {
+        if (want_sig > 0) {
+            raise(want_sig);
+            return;
+        }
         kill(getpid(), SIGKILL);
         _exit(137); /* not reached */
     }

@@ -658,6 +658,105 @@ void sl_gw_config_destroy(struct sl_gw_config *c)
     sl__free(c);
 }
 
+/* Edit distance, for "did you mean"; names up to 127 bytes. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), d[128], prev;
+    if (la > 127 || lb > 127) {
+        return SIZE_MAX;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        d[j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        prev = d[0];
+        d[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev + (a[i - 1] != b[j - 1]);
+            size_t del = d[j] + 1, ins = d[j - 1] + 1;
+            prev = d[j];
+            d[j] =
+                sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    }
+    return d[lb];
+}
+
+/* Does config key t name registry table tb? (sl_gw_config_load_for's rule) */
+static bool key_names(const char *t, const struct sl_table *tb)
+{
+    size_t dl = strlen(tb->dataset);
+    if (strchr(t, '.') == NULL) {
+        return strcmp(tb->dataset, "main") == 0 && strcasecmp(t, tb->name) == 0;
+    }
+    return strncasecmp(t, tb->dataset, dl) == 0 && t[dl] == '.' &&
+           strcasecmp(t + dl + 1, tb->name) == 0;
+}
+
+/* Is key t unknown to reg? Then append its problem, the nearest name too. */
+static int check_table_key(const char *t, const struct sl_registry *reg,
+                           const char *reg_problems, struct sl_buf *problems)
+{
+    const struct sl_table *best = NULL;
+    size_t bd = SIZE_MAX;
+    char full[300], base[300];
+    for (size_t i = 0; i < reg->n_tables; i++) {
+        const struct sl_table *tb = reg->tables[i];
+        if (key_names(t, tb)) {
+            return SL_OK;
+        }
+        snprintf(full, sizeof(full), "%s.%s", tb->dataset, tb->name);
+        size_t d = distance(t, full), d2 = distance(t, tb->name);
+        if ((d2 < d ? d2 : d) < bd) {
+            bd = d2 < d ? d2 : d;
+            best = tb;
+        }
+    }
+    const char *dot = strrchr(t, '.');
+    snprintf(base, sizeof(base), "/%s", dot != NULL ? dot + 1 : t);
+    if (reg_problems != NULL && strstr(reg_problems, base) != NULL) {
+        return SL_OK; /* its definition was refused: said already */
+    }
+    char hint[300] = "";
+    if (best != NULL && bd <= 3) {
+        snprintf(hint, sizeof(hint), "; did you mean %s.%s?", best->dataset,
+                 best->name);
+    }
+    return sl__buf_printf(problems,
+                          "sluice.json: tables.%s: no such table in the "
+                          "registry (schemas/)%s\n",
+                          t, hint) == SL_OK
+               ? 1
+               : -SL_ENOMEM;
+}
+
+int sl_gw_config_check_tables(const struct sl_gw_config *c,
+                              const struct sl_registry *reg,
+                              const char *reg_problems, struct sl_buf *problems,
+                              struct sl_error *err)
+{
+    struct sl_buf found; /* apart: reg_problems may point into problems */
+    sl__buf_init(&found);
+    size_t bad = 0;
+    int rc = SL_OK;
+    for (size_t i = 0; rc == SL_OK && i < c->n_tables; i++) {
+        int r = check_table_key(c->tables[i].table, reg, reg_problems, &found);
+        bad += r == 1;
+        rc = r < 0 ? SL_ERR(err, r, "out of memory checking sluice.json") : rc;
+    }
+    if (rc == SL_OK && bad > 0) {
+        rc = SL_ERR(err, -SL_ESCHEMA, "%.*s%s", (int)strcspn(found.data, "\n"),
+                    found.data,
+                    bad > 1 ? " (and more: every problem is listed)" : "");
+        if (problems != NULL &&
+            sl__buf_append(problems, found.data, found.len) != SL_OK) {
+            rc = SL_ERR(err, -SL_ENOMEM, "out of memory");
+        }
+    }
+    sl__buf_release(&found);
+    return rc;
+}
+
 const struct sl_gw_load *sl_gw_config_load_for(const struct sl_gw_config *c,
                                                const char *table)
 {

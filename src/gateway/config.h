@@ -67,6 +67,19 @@ SL_NODISCARD int sl_gw_config_load(const char *dir, struct sl_buf *problems,
                                    struct sl_error *err);
 void sl_gw_config_destroy(struct sl_gw_config *c); /* NULL ok */
 
+/* Does every key under "tables" name a table of reg (as
+ * sl_gw_config_load_for matches them: "dataset.table", or "table" for
+ * main.table)? Each that does not is appended to problems as
+ * "sluice.json: tables.KEY: no such table ..." with the nearest name of reg,
+ * and the call returns -SL_ESCHEMA (err: the first); a key whose definition
+ * was refused (its name in reg_problems, the registry's problem lines) is
+ * let pass, as it is reported already. -SL_ENOMEM. */
+SL_NODISCARD int sl_gw_config_check_tables(const struct sl_gw_config *c,
+                                           const struct sl_registry *reg,
+                                           const char *reg_problems,
+                                           struct sl_buf *problems,
+                                           struct sl_error *err);
+
 /* The load options for a table ("dataset.table"): its override or the
  * defaults. Borrowed. */
 const struct sl_gw_load *sl_gw_config_load_for(const struct sl_gw_config *c,

@@ -8,6 +8,7 @@
 #include "gateway/resend.h"
 #include "ledger/ledger.h"
 #include "parse/input.h"
+#include "schema/schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +179,46 @@ static int resend_one(struct sl_ledger *l, const char *root,
     return rc;
 }
 
+static int found_row(void *ud, int n, const char *const *cols)
+{
+    (void)n;
+    (void)cols;
+    *(bool *)ud = true;
+    return 0;
+}
+
+int sl_gw_table_known(const char *root, struct sl_ledger *l, const char *table,
+                      bool *out_known, struct sl_error *err)
+{
+    *out_known = false;
+    char schemas[SL_GW_PATH];
+    struct sl_registry *reg = NULL;
+    struct sl_buf problems; /* a bad definition elsewhere is no concern here */
+    sl__buf_init(&problems);
+    struct sl_error e = {0};
+    if (sl_gw_pathf(schemas, sizeof(schemas), "%s/schemas", root) &&
+        sl_registry_load(schemas, &problems, &reg, &e) == SL_OK) {
+        *out_known = sl_registry_find(reg, table) != NULL;
+    }
+    sl_registry_destroy(reg);
+    sl__buf_release(&problems);
+    if (e.code == -SL_ENOMEM) {
+        *err = e;
+        return e.code;
+    }
+    if (*out_known) {
+        return SL_OK;
+    }
+    /* "t" is any dataset's t, as the commands match it */
+    return sl_ledger_rows1(
+        l,
+        "SELECT 1 FROM (SELECT table_name FROM files UNION "
+        "SELECT table_name FROM batches) WHERE table_name = ?1 OR "
+        "(instr(?1, '.') = 0 AND substr(table_name, -length(?1) - 1) = "
+        "'.' || ?1) LIMIT 1",
+        table, found_row, out_known, err);
+}
+
 static bool named(const struct row *r, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -192,6 +233,27 @@ static bool named(const struct row *r, const char *const *names, size_t n)
     return false;
 }
 
+/* Each name is one of the failed files rows holds: or -SL_ENOTFOUND naming
+ * the first that is not, before anything is sent. */
+static int check_named(const struct rows *r, const char *const *names, size_t n,
+                       struct sl_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < r->n && !named(&r->v[k], &names[i], 1)) {
+            k++;
+        }
+        if (k == r->n) {
+            return SL_ERR(err, -SL_ENOTFOUND,
+                          "%s: no such file in failed/ (name a path under "
+                          "failed/, the name it came as under raw/, or its "
+                          "ledger id)",
+                          names[i]);
+        }
+    }
+    return SL_OK;
+}
+
 int sl_gw_retry_failed(const char *dir, bool all, const char *const *names,
                        size_t n, FILE *out, size_t *out_n, struct sl_error *err)
 {
@@ -202,6 +264,7 @@ int sl_gw_retry_failed(const char *dir, bool all, const char *const *names,
     int rc = gateway_root(dir, root, sizeof(root), err);
     rc = rc ? rc : open_ledger(root, &l, err);
     rc = rc ? rc : sl_ledger_each_file(l, "state = 5", collect, &r, err);
+    rc = rc || all ? rc : check_named(&r, names, n, err);
     for (size_t i = 0; rc == SL_OK && i < r.n; i++) {
         struct row *x = &r.v[i];
         if (!all && !named(x, names, n)) {
@@ -406,6 +469,13 @@ int sl_gw_retry_quarantine(const char *dir, const char *table, FILE *out,
     struct rows r = {0};
     int rc = sl_gw_config_load(dir, NULL, &cfg, err);
     rc = rc ? rc : open_ledger(cfg->dir, &l, err);
+    bool known = false;
+    rc = rc ? rc : sl_gw_table_known(cfg->dir, l, table, &known, err);
+    if (rc == SL_OK && !known) {
+        rc = SL_ERR(err, -SL_ENOTFOUND,
+                    "no table %s in the registry (schemas/) or the ledger",
+                    table);
+    }
     rc = rc ? rc
             : sl_ledger_each_file(l,
                                   "state IN (3, 4) AND orig_path IS NOT NULL "

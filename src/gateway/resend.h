@@ -39,6 +39,16 @@ SL_NODISCARD int sl_gw_replay(const char *dir, int64_t since_us,
                               const char *table, bool force, FILE *out,
                               size_t *out_n, struct sl_error *err);
 
+struct sl_ledger;
+
+/* Does the gateway at root know table ("dataset.table" or "table"): is it in
+ * the registry (root/schemas/), or named by a file or batch of ledger l?
+ * For commands given a table, so that a misspelt one is an error, not
+ * "nothing to do". -SL_ENOMEM, or a ledger error. */
+SL_NODISCARD int sl_gw_table_known(const char *root, struct sl_ledger *l,
+                                   const char *table, bool *out_known,
+                                   struct sl_error *err);
+
 /* "2026-12-01", "2026-12-01T10:00:00Z", "2026-12-01 10:00", "-2h", "-30m",
  * "-1d" or seconds since the epoch, into microseconds since the epoch. */
 SL_NODISCARD int sl_gw_parse_time(const char *s, int64_t now_us,

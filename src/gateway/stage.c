@@ -6,6 +6,7 @@
 #include "gateway/layout.h"
 #include "gateway/stage.h"
 #include "parse/input.h"
+#include "validate/cause.h"
 #include "validate/rowjson.h"
 
 #include <errno.h>
@@ -133,11 +134,13 @@ struct pass {
     bool rejects_open;
     struct out good;
     const struct sl_table *t;
+    struct sl_reject_summary sum; /* for a file whose every row is bad */
 };
 
 static int on_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
 {
     struct pass *p = ud;
+    sl__reject_track(&p->sum, r);
     if (!p->rejects_open) {
         out_open(&p->rejects, p->req->root, p->req->rejects_rel, false);
         p->rejects_open = true;
@@ -344,6 +347,12 @@ static void stage_open_file(const struct sl_stage_req *req,
     }
     res->st.rejected = first.rejected;
     res->st.rows = first.rows;
+    if (first.rows > 0 && first.valid == 0) {
+        struct sl_vopts o = req->load->v;
+        o.format = sl_gw_format_for(req->load, req->raw_name);
+        sl__reject_cause(&p.sum, &o, req->t, path, first.header_like, "",
+                         res->cause, sizeof(res->cause));
+    }
     res->format = SL_FMT_NDJSON; /* the staged data is canonical NDJSON */
     res->outcome = SL_STAGE_DIRTY;
 }

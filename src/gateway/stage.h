@@ -55,6 +55,8 @@ struct sl_stage_res {
     int code; /* FAILED/RETRY: the error code */
     char err_class[16];
     char message[512];
+    char cause[640]; /* DIRTY with every row rejected: the likely cause
+                        (validate/cause.h), else "" */
 };
 
 /* Stage req's file into res (never fails: every outcome is in res). Uses a

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "gateway/config.h"
 #include "gateway/layout.h"
+#include "gateway/resend.h"
 #include "ledger/ledger.h"
 #include "ops/verify.h"
 #include "warehouse/driver.h"
@@ -454,6 +455,15 @@ int sl_verify(const struct sl_verify_opts *o, FILE *out,
         sl_gw_pathf(p, sizeof(p), "%s/.sluice/ledger.db", c.cfg->dir)) {
         rc = sl_ledger_open(p, o->repair ? SL_LEDGER_WRITE : SL_LEDGER_READ,
                             &c.ledger, err);
+    }
+    bool known = true;
+    if (rc == SL_OK && o->table != NULL) {
+        rc = sl_gw_table_known(c.cfg->dir, c.ledger, o->table, &known, err);
+    }
+    if (rc == SL_OK && !known) {
+        rc = SL_ERR(err, -SL_ENOTFOUND,
+                    "no table %s in the registry (schemas/) or the ledger",
+                    o->table);
     }
     char check[256] = "";
     rc = rc ? rc : sl_ledger_check(c.ledger, check, sizeof(check), err);

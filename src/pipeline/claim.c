@@ -601,6 +601,12 @@ int claim_apply(struct svc *s, struct job *j, struct sl_error *err)
         svc_log(s, SL_LOG_DEBUG, f, NULL, NULL,
                 "staged: %lld rows, %lld rejected", (long long)f->rows,
                 (long long)f->rejected);
+        if (r->cause[0] != '\0') {
+            /* as `sluice validate` warns: likely a wrong option, not data */
+            svc_log(s, SL_LOG_WARN, f, NULL, NULL,
+                    "every row was rejected (%lld); likely cause: %s",
+                    (long long)f->rows, r->cause);
+        }
         return staged_push(s, f) == SL_OK
                    ? SL_OK
                    : SL_ERR(err, -SL_ENOMEM, "out of memory");

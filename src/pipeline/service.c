@@ -342,7 +342,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
         got_hup = 1;
         chain(&old_hup, sig, si, uc);
     } else {
-        got_stop = 1;
+        got_stop = sig;
         chain(sig == SIGTERM ? &old_term : &old_int, sig, si, uc);
     }
     if (sig_pipe[1] >= 0) {
@@ -436,7 +436,13 @@ static int load_setup(const char *dir, struct sl_gw_config **out_cfg,
     char schemas[SL_GW_PATH];
     sl_gw_pathf(schemas, sizeof(schemas), "%s/schemas", (*out_cfg)->dir);
     struct sl_schema_opts so = {.flexible_names = true};
+    size_t before = problems->len;
     rc = sl_registry_load_ex(schemas, &so, problems, out_reg, err);
+    rc = rc ? rc
+            : sl_gw_config_check_tables(
+                  *out_cfg, *out_reg,
+                  problems->len > before ? problems->data + before : NULL,
+                  problems, err);
     if (rc != SL_OK) {
         return rc;
     }
@@ -759,6 +765,8 @@ static int loop(struct svc *s, struct sl_error *err)
             return rc;
         }
         if (s->stopping && s->jobs_out == 0) {
+            s->stats->stop_signal = (int)got_stop;
+            s->stats->unfinished = s->n_files;
             return SL_OK;
         }
         if (s->o->once && s->n_files == 0 && s->jobs_out == 0 &&

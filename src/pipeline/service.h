@@ -39,10 +39,14 @@ struct sl_service_stats {
     uint64_t batches, rows_loaded, rows_rejected;
     uint64_t still_written; /* the last scan left these in raw/: a writer
                                still had them open */
+    int stop_signal;     /* SIGTERM/SIGINT that stopped it, 0 = none */
+    uint64_t unfinished; /* files claimed and not yet loaded or failed when
+                            it stopped (taken up by the next run) */
 };
 
 /* Run the service until SIGTERM/SIGINT (or, with once, until everything
- * present is loaded or failed). SIGHUP reloads sluice.json and the registry.
+ * present is loaded or failed; a signal before that is SL_OK with
+ * out->stop_signal set). SIGHUP reloads sluice.json and the registry.
  * Returns SL_OK, or a negative code when it cannot start (another service
  * holds the gateway: -SL_EBUSY naming its pid; a bad sluice.json:
  * -SL_ESCHEMA; ...) or must stop (the ledger cannot be written). Installs

@@ -50,6 +50,10 @@ check_grep "unknown key named with its path" "sluice.json: batchx: unknown key" 
 python3 -c "import json,sys; c=json.load(open('$TMP/cfg.json')); c['load']['max_bad_recs']=1; json.dump(c,open('$G/sluice.json','w'))"
 expect_exit 2 -- "$SLUICE" run --gateway "$G" --once
 check_grep "unknown load option named" "load.max_bad_recs: unknown key" "$TMP/err"
+# a table key must name a table of the registry (a misspelling is refused)
+python3 -c "import json; c=json.load(open('$TMP/cfg.json')); c['tables']={'main.diagnostic_sesions': {'max_bad_records': 5}}; json.dump(c,open('$G/sluice.json','w'))"
+expect_exit 2 -- "$SLUICE" run --gateway "$G" --once
+check_grep "misspelled table key refused, the nearest named" "sluice.json: tables.main.diagnostic_sesions: no such table in the registry \\(schemas/\\); did you mean main.diagnostic_sessions\\?" "$TMP/err"
 cp "$TMP/cfg.json" "$G/sluice.json"
 expect_exit 2 -- "$SLUICE" run --gateway "$TMP/nowhere" --once
 check_grep "no gateway" "no gateway at $TMP/nowhere" "$TMP/err"
@@ -119,9 +123,21 @@ check_grep "health: service not running" "^fail: service not running" "$TMP/out"
 check_grep "health: new failures" "^warn: 4 files failed" "$TMP/out"
 expect_exit 0 -- "$SLUICE" verify --gateway "$G"
 check_grep "verify: nothing wrong" "0 discrepancies" "$TMP/out"
+# a table that is nowhere is a usage error, not "verified 0 files"
+expect_exit 2 -- "$SLUICE" verify --gateway "$G" --table nosuch
+check_grep "verify: the unknown table named" "no table nosuch in the registry" "$TMP/err"
 
 # ---- retry after fixing the cause: the unknown table gets a definition
 cp "$S/main/youtube_repair_videos.json" "$G/schemas/main/no_such_table.json"
+# a name or a table that is not there is a usage error, and nothing is sent;
+# a table that is there with nothing to do is fine
+expect_exit 2 -- "$SLUICE" retry --gateway "$G" nosuch.ndjson
+check_grep "retry: the unknown file named" "nosuch.ndjson: no such file in failed/" "$TMP/err"
+expect_exit 2 -- "$SLUICE" retry --gateway "$G" --quarantine nosuchtable
+check_grep "retry --quarantine: the unknown table named" "no table nosuchtable in the registry" "$TMP/err"
+check_eq "retry of unknown names sends nothing" "$(nfiles "$G/raw")" "0"
+expect_exit 0 -- "$SLUICE" verify --gateway "$G" --table no_such_table
+expect_exit 0 -- "$SLUICE" retry --gateway "$G" --quarantine no_such_table
 expect_exit 0 -- "$SLUICE" retry --gateway "$G" "$(ls "$G"/failed/*-a.ndjson | sed "s|$G/||")"
 check_grep "retry says where" "-> raw/no_such_table/a.ndjson" "$TMP/out"
 check_eq "retried file back in raw/" "$(nfiles "$G/raw")" "1"
@@ -291,5 +307,22 @@ a = [json.loads(l)["line"] for l in open(sys.argv[1], "rb")]
 b = [json.loads(l)["line"] for l in open(sys.argv[2], "rb")]
 sys.exit(0 if a == b else 1)
 EOF
+
+# ---- --once stopped by SIGTERM before it drained is not "done": exit
+# 128+15 and a line saying so (the signal comes from a crash point, so it
+# always lands mid-run); the next run finishes the work
+G3=$TMP/gw3
+expect_exit 0 -- "$SLUICE" init "$G3" --example
+fast "$G3"
+SLUICE_CRASH_AT=claimed:1 SLUICE_CRASH_SIGNAL=15 "$SLUICE" run --gateway "$G3" --once >"$TMP/out" 2>"$TMP/err"
+check_eq "--once interrupted: exit 143" "$?" "143"
+check_grep "--once interrupted: said" "interrupted by SIGTERM before the gateway was drained: [0-9]+ files? not finished" "$TMP/err"
+# a file whose every row is rejected: warned of with the likely cause, as
+# `sluice validate` does
+for i in 1 2 3; do echo '{"bad": true}'; done > "$G3/raw/diagnostic_sessions/.allbad3"
+mv "$G3/raw/diagnostic_sessions/.allbad3" "$G3/raw/diagnostic_sessions/allbad3.ndjson"
+"$SLUICE" run --gateway "$G3" --once >"$TMP/out" 2>"$TMP/err"
+check_eq "after the interrupted run: drained" "$(nfiles "$G3/raw")$(nfiles "$G3/transformed")$(nfiles "$G3/cloud_ready")" "000"
+check_grep "every row rejected: warned, the file named" "warn: every row was rejected \\(3\\); likely cause: .*file=diagnostic_sessions/allbad3.ndjson" "$TMP/err"
 
 finish
