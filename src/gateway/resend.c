@@ -343,7 +343,9 @@ static int reject_lines(const char *path, struct lineset *ls,
     }
     free(line);
     fclose(f);
-    qsort(ls->v, ls->n, sizeof(*ls->v), cmp_u64);
+    if (ls->n > 1) { /* NULL when none: not for qsort */
+        qsort(ls->v, ls->n, sizeof(*ls->v), cmp_u64);
+    }
     return rc;
 }
 

@@ -192,8 +192,9 @@ static void walk_sent(struct vctx *c, const char *rel)
             continue;
         }
         const char *key = r2;
-        if (c->o->table == NULL && bsearch(&key, c->sent_paths, c->n_sent,
-                                           sizeof(char *), cmp_str) == NULL) {
+        if (c->o->table == NULL &&
+            (c->n_sent == 0 || bsearch(&key, c->sent_paths, c->n_sent,
+                                       sizeof(char *), cmp_str) == NULL)) {
             problem(c, "%s is in sent/ but in no ledger row", r2);
         }
     }
@@ -474,7 +475,9 @@ int sl_verify(const struct sl_verify_opts *o, FILE *out,
         rc ? rc
            : sl_ledger_each_file(c.ledger, "state IN (3, 4)", on_file, &c, err);
     if (rc == SL_OK) {
-        qsort(c.sent_paths, c.n_sent, sizeof(char *), cmp_str);
+        if (c.n_sent > 1) { /* NULL when none: not for qsort */
+            qsort(c.sent_paths, c.n_sent, sizeof(char *), cmp_str);
+        }
         walk_sent(&c, "sent");
     }
     if (rc == SL_OK && (c.ops = sl_wh_driver_for(c.cfg->warehouse)) == NULL) {
