@@ -225,7 +225,8 @@ for i in $(seq 1 40); do
 done
 check_eq "queries and status during a busy run never fail" "$qfail" "0"
 [ "$qfail" = 0 ] || sed 's/^/    /' "$TMP/q.err" | head -5
-for i in $(seq 1 600); do [ "$(nfiles "$G/raw")" = 0 ] && [ "$(nfiles "$G/cloud_ready")" = 0 ] && [ "$(nfiles "$G/transformed")" = 0 ] && break; sleep 0.1; done
+# (counted in the order files move, so one moving on while counted is seen)
+for i in $(seq 1 600); do [ "$(nfiles "$G/raw")$(nfiles "$G/transformed")$(nfiles "$G/cloud_ready")" = 000 ] && break; sleep 0.1; done
 check_eq "live files drained" "$(nfiles "$G/raw")$(nfiles "$G/transformed")$(nfiles "$G/cloud_ready")" "000"
 # SIGHUP: a table added to the registry serves its folder
 mkdir -p "$G/raw/later_table"
