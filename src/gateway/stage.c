@@ -392,6 +392,14 @@ void sl_gw_stage(const struct sl_stage_req *req, struct sl_stage_res *res)
                  "%s was replaced after it was claimed", req->raw_name);
         return;
     }
-    stage_open_file(req, res, path, fd, &st);
+    if (req->one_pass) {
+        res->outcome = SL_STAGE_ONE_PASS;
+        res->size = st.st_size;
+        res->mtime_ns =
+            (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        res->format = (int)sl_gw_format_for(req->load, req->raw_name);
+    } else {
+        stage_open_file(req, res, path, fd, &st);
+    }
     close(fd);
 }

@@ -22,6 +22,9 @@ enum sl_stage_outcome {
                            read): try again later */
     SL_STAGE_VANISHED,  /* the file is gone */
     SL_STAGE_REPLACED,  /* another file now has its name: claim it anew */
+    SL_STAGE_ONE_PASS,  /* not read (req.one_pass): its batch's load
+                           validates it, and any bad record sends it back
+                           to be staged in full */
 };
 
 struct sl_stage_req {
@@ -37,6 +40,8 @@ struct sl_stage_req {
     bool hash_first;    /* the table holds a file of this size:
                            hash before validating */
     bool fsync;         /* fsync what is written */
+    bool one_pass;      /* a large file that cannot be a copy: checked to be
+                           the one claimed, not read (SL_STAGE_ONE_PASS) */
     unsigned n_threads; /* threads the first pass may use (a large plain
                            NDJSON file is split among them); 0 or 1: one */
     /* asks whether content fp of the table was loaded (hash_first); may be

@@ -19,6 +19,8 @@ enum {
     ST_FP,
     ST_SIZE,
     ST_FP_ANY,
+    ST_SIZE_ANY,
+    ST_ONE_PASS,
     ST_N
 };
 
@@ -123,6 +125,13 @@ static const char *const sqls[ST_N] = {
                 " size = ?2 AND state = 3)",
     [ST_FP_ANY] = "SELECT EXISTS (SELECT 1 FROM files WHERE table_name = ?1"
                   " AND fingerprint = ?2 AND state IN (1, 2, 3) AND id <> ?3)",
+    [ST_SIZE_ANY] = "SELECT EXISTS (SELECT 1 FROM files WHERE table_name = ?1"
+                    " AND size = ?2 AND state IN (0, 1, 2) AND id <> ?3) OR"
+                    " EXISTS (SELECT 1 FROM files WHERE table_name = ?1 AND"
+                    " size = ?2 AND state = 3)",
+    [ST_ONE_PASS] = "SELECT EXISTS (SELECT 1 FROM files WHERE table_name = ?1"
+                    " AND size = ?2 AND state IN (1, 2) AND id <> ?3 AND"
+                    " fingerprint = '' AND NOT dup)",
 };
 
 static int db_fail(struct sl_ledger *l, struct sl_error *err, const char *what)
@@ -241,7 +250,8 @@ int sl_ledger_open(const char *path, enum sl_ledger_mode mode,
     rc = migrate(l, err);
 prepare:
     for (int i = 0; rc == SL_OK && i < ST_N; i++) {
-        if (mode == SL_LEDGER_READ && i != ST_FP && i != ST_SIZE) {
+        if (mode == SL_LEDGER_READ && i != ST_FP && i != ST_SIZE &&
+            i != ST_FP_ANY) {
             continue;
         }
         if (sqlite3_prepare_v3(l->db, sqls[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -738,6 +748,39 @@ int sl_ledger_fp_taken(struct sl_ledger *l, const char *table, const char *fp,
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;
+}
+
+static int size_query(struct sl_ledger *l, int which, const char *table,
+                      int64_t size, int64_t self, bool *out_yes,
+                      struct sl_error *err)
+{
+    sqlite3_stmt *st = l->st[which];
+    bind_text(st, 1, table);
+    sqlite3_bind_int64(st, 2, size);
+    sqlite3_bind_int64(st, 3, self);
+    int rc = SL_OK;
+    *out_yes = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out_yes = sqlite3_column_int64(st, 0) > 0;
+    } else {
+        rc = db_fail(l, err, "looking a size up");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int sl_ledger_size_taken(struct sl_ledger *l, const char *table, int64_t size,
+                         int64_t self, bool *out_yes, struct sl_error *err)
+{
+    return size_query(l, ST_SIZE_ANY, table, size, self, out_yes, err);
+}
+
+int sl_ledger_one_pass_size(struct sl_ledger *l, const char *table,
+                            int64_t size, int64_t self, bool *out_yes,
+                            struct sl_error *err)
+{
+    return size_query(l, ST_ONE_PASS, table, size, self, out_yes, err);
 }
 
 int sl_ledger_file_moved(struct sl_ledger *l, int64_t id, const char *path,

@@ -149,6 +149,17 @@ SL_NODISCARD int sl_ledger_fp_loaded(struct sl_ledger *l, const char *table,
 SL_NODISCARD int sl_ledger_fp_taken(struct sl_ledger *l, const char *table,
                                     const char *fp, int64_t self, bool *out_yes,
                                     struct sl_error *err);
+/* Has table a file of exactly size bytes claimed, staged, batched (other
+ * than self) or loaded? (a file that may be a copy is not loaded in one
+ * pass: its content must be known before its batch) */
+SL_NODISCARD int sl_ledger_size_taken(struct sl_ledger *l, const char *table,
+                                      int64_t size, int64_t self, bool *out_yes,
+                                      struct sl_error *err);
+/* Has table a staged or batched file of exactly size bytes (other than
+ * self) that loads in one pass (its content not known yet)? */
+SL_NODISCARD int sl_ledger_one_pass_size(struct sl_ledger *l, const char *table,
+                                         int64_t size, int64_t self,
+                                         bool *out_yes, struct sl_error *err);
 /* Has table a loaded file of exactly size bytes? (worth hashing first) */
 SL_NODISCARD int sl_ledger_size_loaded(struct sl_ledger *l, const char *table,
                                        int64_t size, bool *out_yes,

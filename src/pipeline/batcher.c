@@ -28,13 +28,19 @@ static int64_t due_at(const struct ggroup *g)
 }
 
 /* How many of g's first staged files make the next batch (same force flag,
- * within max_files and max_bytes, at least one). */
+ * within max_files and max_bytes, at least one). A file loaded in one pass
+ * is a batch of its own: its bad records, found by the load, abort no other
+ * file's. */
 static size_t take_count(const struct ggroup *g)
 {
     size_t n = 0;
     uint64_t bytes = 0;
     bool force = g->staged[0]->force;
-    while (n < g->n_staged && g->staged[n]->force == force) {
+    if (svc_one_pass(g->staged[0])) {
+        return 1;
+    }
+    while (n < g->n_staged && g->staged[n]->force == force &&
+           !svc_one_pass(g->staged[n])) {
         uint64_t b = (uint64_t)g->staged[n]->size;
         if (n > 0 && ((g->lim.max_files && n >= g->lim.max_files) ||
                       (g->lim.max_bytes && bytes + b > g->lim.max_bytes))) {
@@ -398,8 +404,9 @@ static int batch_changed(struct svc *s, struct gbatch *b, struct job *j,
         grp->staged[0] = g;
     }
     grp->batch = NULL;
-    if (f->dup_hint) {
-        /* validate it again from where it is */
+    if (f->dup_hint || svc_one_pass(f)) {
+        /* validate it again from where it is (a one-pass file in full) */
+        f->no_one_pass = svc_one_pass(f);
         f->dup_hint = false;
         f->state = SL_F_CLAIMED;
         f->batch[0] = '\0';
@@ -457,17 +464,38 @@ static int batch_failed(struct svc *s, struct gbatch *b, struct job *j,
     return rc;
 }
 
+/* What a one-pass load learnt of its files (their content's fingerprint
+ * and rows), now theirs, for the ledger. */
+static void one_pass_facts(struct gbatch *b, const struct job *j)
+{
+    for (size_t i = 0; j->fps != NULL && i < b->n; i++) {
+        struct gfile *f = b->files[i];
+        if (svc_one_pass(f) && j->fps[i][0] != '\0') {
+            memcpy(f->fp, j->fps[i], sizeof(f->fp));
+            memcpy(f->data_fp, j->fps[i], sizeof(f->data_fp));
+            f->rows = f->valid = j->valid[i];
+            f->rejected = 0;
+        }
+    }
+}
+
 int batch_done(struct svc *s, struct job *j, struct sl_error *err)
 {
     struct gbatch *b = j->b;
     b->busy = false;
     if (j->rc == SL_OK) {
+        one_pass_facts(b, j);
         return batch_finish_committed(s, b, j->already, j->outcomes,
                                       j->rows_loaded, j->checksum, err);
     }
     if (j->bad_index >= 0 && (size_t)j->bad_index < b->n) {
-        svc_log(s, SL_LOG_WARN, b->files[j->bad_index], b->id,
-                sl_errclass(j->rc), "left out of its batch: %s", j->err.msg);
+        struct gfile *f = b->files[j->bad_index];
+        bool again = svc_one_pass(f) && j->rc == -SL_ECHANGED;
+        svc_log(s, again ? SL_LOG_INFO : SL_LOG_WARN, f, b->id,
+                again ? NULL : sl_errclass(j->rc), "%s: %s",
+                again ? "loaded in one pass, then staged in full"
+                      : "left out of its batch",
+                j->err.msg);
         return batch_changed(s, b, j, err);
     }
     b->attempts++;

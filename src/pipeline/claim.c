@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -346,6 +347,35 @@ int claim_scan(struct svc *s, struct sl_error *err)
 
 static bool loaded_cb(void *ud, const char *fp);
 
+/* Files from this size on load in one pass (SLUICE_ONE_PASS_MIN: tests) */
+#define SL_ONE_PASS_MIN (64ll << 20)
+
+static int64_t one_pass_min(void)
+{
+    const char *e = getenv("SLUICE_ONE_PASS_MIN");
+    return e != NULL && *e != '\0' ? strtoll(e, NULL, 10) : SL_ONE_PASS_MIN;
+}
+
+/* Is f loaded in one pass (not read when staged: its batch's load
+ * validates it, alone in its batch)? A large file in its table's folder (a
+ * rule's window is one unit of its SQL: dedupe, transforms), not forced,
+ * not sent back from a one-pass load, and no other file of the table has
+ * its size (it cannot be a copy of content in flight or loaded). */
+static int one_pass_ok(struct svc *s, const struct gfile *f, bool *out,
+                       struct sl_error *err)
+{
+    *out = false;
+    if (f->rule != NULL || f->force || f->no_one_pass || f->dup_hint ||
+        f->orig != NULL || f->size < one_pass_min()) {
+        return SL_OK;
+    }
+    bool taken = true;
+    int rc =
+        sl_ledger_size_taken(s->ledger, f->table, f->size, f->id, &taken, err);
+    *out = rc == SL_OK && !taken;
+    return rc;
+}
+
 int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
 {
     struct gtable *t = &s->tables[f->tix];
@@ -365,14 +395,14 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
         job_free(j);
         return SL_ERR(err, -SL_ENOMEM, "out of memory queueing a file");
     }
-    bool same_size = false;
-    if (!f->force) {
-        int rc = sl_ledger_size_loaded(s->ledger, f->table, f->size, &same_size,
-                                       err);
-        if (rc != SL_OK) {
-            job_free(j);
-            return rc;
-        }
+    bool same_size = false, one_pass = false;
+    int rc = f->force ? SL_OK
+                      : sl_ledger_size_loaded(s->ledger, f->table, f->size,
+                                              &same_size, err);
+    rc = rc ? rc : one_pass_ok(s, f, &one_pass, err);
+    if (rc != SL_OK) {
+        job_free(j);
+        return rc;
     }
     j->req = (struct sl_stage_req){
         .root = s->cfg->dir,
@@ -387,6 +417,7 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
         .ino = f->ino,
         .hash_first = same_size,
         .fsync = s->cfg->fsync,
+        .one_pass = one_pass,
         .loaded = loaded_cb,
         .loaded_ud = j,
     };
@@ -410,23 +441,31 @@ static void make_worker_ledger_key(void)
     (void)pthread_key_create(&worker_ledger, close_worker_ledger);
 }
 
-static bool loaded_cb(void *ud, const char *fp)
+struct sl_ledger *svc_worker_ledger(const char *root)
 {
-    struct job *j = ud;
     (void)pthread_once(&worker_ledger_once, make_worker_ledger_key);
     struct sl_ledger *l = pthread_getspecific(worker_ledger);
     struct sl_error e = {0};
     if (l == NULL) {
         char path[SL_GW_PATH];
-        if (!sl_gw_pathf(path, sizeof(path), "%s/.sluice/ledger.db",
-                         j->req.root) ||
+        if (!sl_gw_pathf(path, sizeof(path), "%s/.sluice/ledger.db", root) ||
             sl_ledger_open(path, SL_LEDGER_READ, &l, &e) != SL_OK) {
-            return false; /* then it is validated: the warehouse decides */
+            return NULL;
         }
         (void)pthread_setspecific(worker_ledger, l);
     }
+    return l;
+}
+
+static bool loaded_cb(void *ud, const char *fp)
+{
+    struct job *j = ud;
+    struct sl_ledger *l = svc_worker_ledger(j->req.root);
+    struct sl_error e = {0};
     bool yes = false;
-    return sl_ledger_fp_loaded(l, j->table, fp, &yes, &e) == SL_OK && yes;
+    /* no ledger: then it is validated, and the warehouse decides */
+    return l != NULL &&
+           sl_ledger_fp_loaded(l, j->table, fp, &yes, &e) == SL_OK && yes;
 }
 
 /* Ledger first, then the moves, for a staged file. */
@@ -444,6 +483,11 @@ static int stage_ok(struct svc *s, struct gfile *f, struct job *j,
     f->valid = (int64_t)r->st.valid;
     f->rejected = (int64_t)r->st.rejected;
     f->dup_hint = r->outcome == SL_STAGE_DUPLICATE;
+    if (r->size > 0 || r->mtime_ns > 0) {
+        /* the file as staged (it may have grown since it was claimed) */
+        f->size = r->size;
+        f->mtime_ns = r->mtime_ns;
+    }
     f->staged_us = sl_gw_now_us();
     f->state = SL_F_STAGED;
     if (dirty) {
@@ -497,6 +541,43 @@ static int stage_retry(struct svc *s, struct gfile *f, struct job *j,
     return svc_put_file(s, f, err);
 }
 
+/* What staging wrote under temporary names, dropped. */
+static void drop_outputs(struct svc *s, const struct job *j)
+{
+    const char *rels[] = {j->good_rel, j->rejects_rel};
+    for (size_t i = 0; i < SL_ARRAY_LEN(rels); i++) {
+        char tmp[SL_GW_PATH], p[SL_GW_PATH];
+        sl_gw_tmp_path(rels[i], tmp, sizeof(tmp));
+        sl_gw_abs(s->cfg->dir, tmp, p, sizeof(p));
+        unlink(p);
+    }
+}
+
+/* A file of the size of a one-pass file of its table in flight may be a
+ * copy of it, whose content is not known until that file's load: it is
+ * staged again a second later (what this staging wrote is dropped), and
+ * found a copy then. *out_wait: it waits. */
+static int wait_one_pass(struct svc *s, struct gfile *f, struct job *j,
+                         bool *out_wait, struct sl_error *err)
+{
+    bool yes = false;
+    /* (a copy of a one-pass file is as large as it) */
+    int rc = f->force || f->size < one_pass_min()
+                 ? SL_OK
+                 : sl_ledger_one_pass_size(s->ledger, f->table, f->size, f->id,
+                                           &yes, err);
+    *out_wait = rc == SL_OK && yes;
+    if (!*out_wait) {
+        return rc;
+    }
+    drop_outputs(s, j);
+    f->next_try_us = sl_gw_now_us() + 1000000;
+    svc_log(s, SL_LOG_INFO, f, NULL, NULL,
+            "waits for a file of its size being loaded in one pass (it may "
+            "be a copy)");
+    return svc_put_file(s, f, err);
+}
+
 /* A second copy of content another file of the table holds (staged, in a
  * batch or loaded): it goes on as a duplicate, as it came, and what its
  * validation wrote is dropped, so its bad records are not quarantined twice. */
@@ -511,13 +592,7 @@ static int as_copy(struct svc *s, struct gfile *f, struct job *j,
     if (rc != SL_OK || !taken) {
         return rc;
     }
-    const char *rels[] = {j->good_rel, j->rejects_rel};
-    for (size_t i = 0; i < SL_ARRAY_LEN(rels); i++) {
-        char tmp[SL_GW_PATH], p[SL_GW_PATH];
-        sl_gw_tmp_path(rels[i], tmp, sizeof(tmp));
-        sl_gw_abs(s->cfg->dir, tmp, p, sizeof(p));
-        unlink(p);
-    }
+    drop_outputs(s, j);
     r->outcome = SL_STAGE_DUPLICATE;
     memcpy(r->data_fp, r->fingerprint, sizeof(r->data_fp));
     r->format = (int)sl_gw_format_for(load_of(s, f), f->raw_name);
@@ -536,13 +611,20 @@ int claim_record(struct svc *s, struct job *j, struct sl_error *err)
     j->act = ACT_NONE;
     switch (r->outcome) {
     case SL_STAGE_CLEAN:
-    case SL_STAGE_DIRTY:
+    case SL_STAGE_DIRTY: {
+        bool wait = false;
+        rc = wait_one_pass(s, f, j, &wait, err);
+        if (rc != SL_OK || wait) {
+            break; /* ACT_NONE: it stays claimed */
+        }
         rc = as_copy(s, f, j, err);
         if (rc != SL_OK) {
             break;
         }
+    }
         /* fall through */
     case SL_STAGE_DUPLICATE:
+    case SL_STAGE_ONE_PASS:
         rc = stage_ok(s, f, j, err);
         j->act = ACT_STAGED;
         break;

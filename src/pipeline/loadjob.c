@@ -7,16 +7,21 @@
 
 #include "core/alloc.h"
 #include "core/crash.h"
+#include "pipeline/load.h"
 #include "pipeline/svc_int.h"
 #include "warehouse/evolve.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+
+struct files;
 
 struct feedctx {
     struct svc *s;
     struct job *j;
     struct gtable *t;
+    struct files *x;
     struct sl_validator *v[3]; /* one per way of reading (as staged:
                                   NDJSON, CSV; canonical good rows), made
                                   on first use and kept for the batch */
@@ -27,6 +32,16 @@ static int no_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
     (void)ud;
     return SL_ERR(err, -SL_ECHANGED,
                   "the staged file no longer validates (line %llu: %s)",
+                  (unsigned long long)r->line_no, r->reason);
+}
+
+/* A file loaded in one pass: its first bad record sends it back to be
+ * staged in full (its good rows to the table, its bad ones to quarantine). */
+static int first_reject(void *ud, const struct sl_reject *r,
+                        struct sl_error *err)
+{
+    (void)ud;
+    return SL_ERR(err, -SL_ECHANGED, "a bad record (line %llu: %s)",
                   (unsigned long long)r->line_no, r->reason);
 }
 
@@ -49,10 +64,17 @@ static struct sl_vopts read_opts(const struct gtable *t, const struct gfile *f)
     return o;
 }
 
+static int settle_one_pass(struct feedctx *c, size_t i, const struct gfile *f,
+                           const struct sl_file_stats *st,
+                           struct sl_error *err);
+
 /* The staged file's facts must be what staging saw. */
 static int check_file(struct feedctx *c, size_t i, const struct gfile *f,
                       const struct sl_file_stats *st, struct sl_error *err)
 {
+    if (svc_one_pass(f)) {
+        return settle_one_pass(c, i, f, st, err);
+    }
     if ((int64_t)st->valid != f->valid ||
         strcmp(st->fingerprint, f->data_fp) != 0) {
         c->j->bad_index = (long)i;
@@ -103,10 +125,15 @@ static int feed(void *ud, size_t i, const struct sl_row_sink *rows,
     if (rc == SL_OK) {
         struct counting k = {rows, 0};
         struct sl_row_sink cr = {counting_row, &k};
-        struct sl_reject_sink rj = {no_reject, NULL};
+        struct sl_reject_sink rj = {svc_one_pass(f) ? first_reject : no_reject,
+                                    NULL};
         rc = sl_validate_file(*v, path, &cr, &rj, &st, err);
     }
-    if (rc == -SL_ECHANGED || rc == -SL_ECORRUPT || rc == -SL_ENOTFOUND) {
+    bool transient =
+        rc == -SL_ENOMEM || strcmp(sl_errclass(rc), "transient") == 0;
+    if (rc == -SL_ECHANGED || rc == -SL_ECORRUPT || rc == -SL_ENOTFOUND ||
+        (rc != SL_OK && !transient && svc_one_pass(f))) {
+        /* left out (a one-pass file: staged in full, which says why) */
         c->j->bad_index = (long)i;
     }
     return rc == SL_OK ? check_file(c, i, f, &st, err) : rc;
@@ -124,15 +151,29 @@ static int parallel(void *ud, size_t i, struct sl_psource **out,
     char path[SL_GW_PATH];
     sl_gw_abs(c->s->cfg->dir, f->path, path, sizeof(path));
     struct sl_vopts o = read_opts(c->t, f);
-    return sl_psource_open(c->t->t, &o, path, out, err);
+    o.stop_at_reject = svc_one_pass(f);
+    int rc = sl_psource_open(c->t->t, &o, path, out, err);
+    if (rc == SL_OK && *out != NULL && o.stop_at_reject) {
+        /* whatever stops its read sends it to be staged in full (until
+           settle_one_pass finds it clean) */
+        c->j->bad_index = (long)i;
+    }
+    return rc;
 }
 
 static int finish(void *ud, size_t i, struct sl_psource *src,
                   struct sl_error *err)
 {
     struct feedctx *c = ud;
+    if (svc_one_pass(c->j->b->files[i]) && sl_psource_failed(src)) {
+        /* its read stopped (err holds why): staged in full */
+        sl_psource_close(src);
+        c->j->bad_index = (long)i;
+        return -SL_ECHANGED;
+    }
     struct sl_file_stats st;
-    struct sl_reject_sink rj = {no_reject, NULL};
+    struct sl_reject_sink rj = {
+        svc_one_pass(c->j->b->files[i]) ? first_reject : no_reject, NULL};
     int rc = sl_psource_finish(src, &rj, &st, err);
     sl_psource_close(src);
     if (rc != SL_OK) {
@@ -180,12 +221,83 @@ static int files_make(const struct gbatch *b, struct files *x)
                         sizeof(x->uris[i]));
         x->uri_ptrs[i] = x->uris[i];
         x->v[i] = (struct sl_batch_file){.path = x->names[i],
-                                         .fingerprint = f->fp,
+                                         .fingerprint =
+                                             svc_one_pass(f) ? NULL : f->fp,
                                          .size = (uint64_t)f->size,
                                          .rows_rejected = (uint64_t)f->rejected,
                                          .first_seen_us = f->first_seen_us};
     }
     return SL_OK;
+}
+
+/* Tests (SLUICE_FAIL_AT=load-read): one more row, "{}", appended to the
+ * file a one-pass load has just read, as a producer writing in place would. */
+static void append_row(const char *path)
+{
+    FILE *fp = fopen(path, "ae");
+    if (fp != NULL) {
+        fputs("{}\n", fp);
+        fclose(fp);
+    }
+}
+
+/* A one-pass file read whole without a bad record: it must still be the
+ * file claimed, and its content no other file's of the table in flight or
+ * loaded (else it is staged in full, and found a copy there); its
+ * fingerprint and rows are then the batch's record and the job's result. */
+static int settle_one_pass(struct feedctx *c, size_t i, const struct gfile *f,
+                           const struct sl_file_stats *st, struct sl_error *err)
+{
+    char path[SL_GW_PATH];
+    struct stat now;
+    sl_gw_abs(c->s->cfg->dir, f->path, path, sizeof(path));
+    c->j->bad_index = (long)i;
+    if (sl__fault_point("load-read")) {
+        append_row(path); /* tests: a producer still writing in place */
+    }
+    if (stat(path, &now) != 0 || now.st_size != f->size ||
+        (int64_t)now.st_mtim.tv_sec * 1000000000 + now.st_mtim.tv_nsec !=
+            f->mtime_ns) {
+        return SL_ERR(err, -SL_ECHANGED, "%s changed after it was claimed",
+                      f->raw_name);
+    }
+    struct sl_ledger *l = svc_worker_ledger(c->s->cfg->dir);
+    bool taken = false;
+    struct sl_error e = {0};
+    if (l == NULL || sl_ledger_fp_taken(l, f->table, st->fingerprint, f->id,
+                                        &taken, &e) != SL_OK) {
+        c->j->bad_index = -1;
+        return SL_ERR(err, -SL_EBUSY, "%s: cannot read the ledger: %s",
+                      f->raw_name, l == NULL ? "not opened" : e.msg);
+    }
+    if (taken) {
+        return SL_ERR(err, -SL_ECHANGED,
+                      "its content is another file's of the table");
+    }
+    c->j->bad_index = -1;
+    memcpy(c->j->fps[i], st->fingerprint, sizeof(c->j->fps[i]));
+    c->x->v[i].fingerprint = c->j->fps[i];
+    return SL_OK;
+}
+
+/* A one-pass batch a crash may have left committed: its file's content is
+ * hashed first, so that the driver finds the batch's record by it. */
+static int one_pass_known(struct svc *s, struct job *j, struct sl_wh *wh,
+                          struct files *x, struct sl_error *err)
+{
+    const struct gbatch *b = j->b;
+    if (b->n != 1 || !svc_one_pass(b->files[0])) {
+        return SL_OK;
+    }
+    bool yes = false;
+    int rc = s->ops->batch_committed(wh, b->id, &yes, err);
+    if (rc == SL_OK && yes) {
+        char path[SL_GW_PATH];
+        sl_gw_abs(s->cfg->dir, b->files[0]->path, path, sizeof(path));
+        rc = sl_file_sha256(path, j->fps[0], err);
+        x->v[0].fingerprint = j->fps[0];
+    }
+    return rc;
 }
 
 /* Run one statement of no interest (the cleanup). */
@@ -297,12 +409,15 @@ void batch_run_job(struct svc *s, struct job *j)
     struct gtable *t = &s->tables[b->g->tix];
     struct files x;
     j->outcomes = sl__calloc(b->n, sizeof(*j->outcomes));
+    j->fps = sl__calloc(b->n, sizeof(*j->fps));
+    j->valid = sl__calloc(b->n, sizeof(*j->valid));
     j->bad_index = -1;
-    if (j->outcomes == NULL || files_make(b, &x) != SL_OK) {
+    if (j->outcomes == NULL || j->fps == NULL || j->valid == NULL ||
+        files_make(b, &x) != SL_OK) {
         j->rc = SL_ERR(&j->err, -SL_ENOMEM, "out of memory loading a batch");
         return;
     }
-    struct feedctx c = {s, j, t, {NULL, NULL, NULL}};
+    struct feedctx c = {s, j, t, &x, {NULL, NULL, NULL}};
     struct sl_batch bt = {.id = b->id,
                           .t = t->t,
                           .files = x.v,
@@ -322,6 +437,7 @@ void batch_run_job(struct svc *s, struct job *j)
         bt.schema_update = t->load.schema_update;
         rc = ensure(s, wh, t->t, bt.schema_update, &j->err);
     }
+    rc = rc ? rc : one_pass_known(s, j, wh, &x, &j->err);
     sl__crash_point("before-load");
     rc = rc ? rc : s->ops->load_batch(wh, &bt, &j->err);
     if (rc != SL_OK && j->bad_index >= 0 && r.planned && r.p.cleanup) {
@@ -343,6 +459,7 @@ void batch_run_job(struct svc *s, struct job *j)
         j->checksum = bt.checksum;
         for (size_t i = 0; i < b->n; i++) {
             j->outcomes[i] = x.v[i].outcome;
+            j->valid[i] = (int64_t)x.v[i].rows_loaded;
         }
     }
     files_release(&x);

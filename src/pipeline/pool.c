@@ -18,6 +18,8 @@ void job_free(struct job *j)
 {
     if (j != NULL) {
         sl__free(j->outcomes);
+        sl__free(j->fps);
+        sl__free(j->valid);
         sl__free(j->table);
         sl__free(j->rs_error);
         sl_rules_report_release(&j->rep);

@@ -64,8 +64,9 @@ struct gfile {
     int64_t next_try_us;
     int64_t first_seen_us, staged_us, done_us;
     bool force;
-    bool dup_hint; /* the ledger holds its content as loaded */
-    bool busy;     /* a job is working on it */
+    bool dup_hint;    /* the ledger holds its content as loaded */
+    bool no_one_pass; /* a one-pass load sent it back: stage it in full */
+    bool busy;        /* a job is working on it */
     char err_class[16];
     char *err_msg; /* owned */
     size_t slot;   /* index in svc.files */
@@ -178,6 +179,9 @@ struct job {
     bool already;   /* the batch id was recorded before */
     uint64_t rows_loaded, checksum;
     enum sl_file_outcome *outcomes; /* per file, owned */
+    char (*fps)[65];                /* per file: what a one-pass load
+                                       found (fingerprint), owned */
+    int64_t *valid;                 /* ... and its rows, owned */
     /* JOB_LOAD, JOB_POST: the set of the batch's rule text (borrowed: a
        reload waits for every job), NULL with why in rs_error */
     const struct sl_rules *rs;
@@ -279,6 +283,17 @@ void pool_stop(struct svc *s);
 void pool_push(struct svc *s, struct job *j);
 struct job *pool_take_done(struct svc *s); /* NULL when none */
 void job_free(struct job *j);
+
+/* A staged file loaded in one pass: not read when staged (its fingerprint
+ * is unknown until its batch's load reads it). */
+static inline bool svc_one_pass(const struct gfile *f)
+{
+    return f->fp[0] == '\0' && !f->dup_hint;
+}
+
+/* The calling worker's read-only ledger connection (opened on first use,
+ * closed when the thread ends), NULL when it cannot be opened. */
+struct sl_ledger *svc_worker_ledger(const char *root);
 
 /* ---- claim.c: raw/ -> claimed -> staged | failed ------------------------ */
 SL_NODISCARD int claim_scan(struct svc *s, struct sl_error *err);

@@ -108,7 +108,11 @@ static void plan_cuts(struct sl_psource *s)
 
 static int save_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
 {
-    struct part *p = ((struct sl_pcursor *)ud)->part;
+    struct sl_pcursor *c = ud;
+    struct part *p = c->part;
+    if (c->s->o.stop_at_reject) {
+        return SL_ERR(err, -SL_ECHANGED, "a bad record (%s)", r->reason);
+    }
     if (p->n_rej == p->cap_rej) {
         size_t nc = p->cap_rej ? p->cap_rej * 2 : 64;
         struct saved_reject *n = sl__realloc(p->rej, nc * sizeof(*n));
@@ -151,7 +155,15 @@ static void *hash_main(void *arg)
         return NULL;
     }
     sl__bus_guard = &jb;
-    sl_sha256_update_map(h, s->map - s->bom, s->len + s->bom);
+    /* 8 MB at a time, so that a failed read stops it too */
+    const char *p = s->map - s->bom;
+    size_t left = s->len + s->bom;
+    while (left > 0 && !atomic_load(&s->failed)) {
+        size_t n = left < (8u << 20) ? left : (8u << 20);
+        sl_sha256_update_map(h, p, n);
+        p += n;
+        left -= n;
+    }
     sl__bus_guard = NULL;
     sl_sha256_final_hex(h, s->fingerprint);
     sl_sha256_free(h);
@@ -296,6 +308,11 @@ void sl_psource_close(struct sl_psource *s)
     pthread_mutex_destroy(&s->progress_mu);
     sl__free(s->path);
     sl__free(s);
+}
+
+bool sl_psource_failed(struct sl_psource *s)
+{
+    return atomic_load(&s->failed) != 0;
 }
 
 int sl_psource_finish(struct sl_psource *s, const struct sl_reject_sink *rejects,

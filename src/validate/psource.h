@@ -43,5 +43,8 @@ void sl_pcursor_close(struct sl_pcursor *c); /* NULL ok */
 SL_NODISCARD int sl_psource_finish(struct sl_psource *s, const struct sl_reject_sink *rejects,
                                    struct sl_file_stats *st, struct sl_error *err);
 void sl_psource_close(struct sl_psource *s); /* NULL ok; waits for the hash thread */
+/* Did a cursor fail (its error was returned to its caller)? The totals are
+ * then those of the parts read. */
+bool sl_psource_failed(struct sl_psource *s);
 
 #endif

@@ -31,6 +31,9 @@ struct sl_vopts {
     bool allow_jagged;          /* missing trailing columns are NULL */
     const char *null_marker;    /* NULL = BigQuery's default (empty field) */
     bool fingerprint;           /* compute the SHA-256 of each file (needed to load) */
+    bool stop_at_reject;        /* a parallel source (psource.h) fails at its first
+                                   bad record (-SL_ECHANGED) instead of keeping it for
+                                   sl_psource_finish: a read that must be clean */
     bool general_only;          /* never take the row fast path (fastrow.c): tests
                                    compare the two paths with it */
     /* progress, called about every 16 MB of input; may be NULL */
