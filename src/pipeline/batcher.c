@@ -267,6 +267,24 @@ static struct sl_lbatch batch_row(const struct gbatch *b, enum sl_bstate st)
     return lb;
 }
 
+/* A one-pass file with bad records, once archived: its original linked
+ * into quarantine/, its rejects moved beside it from beside it in
+ * cloud_ready/ (recovery does the same after a crash: recover.c
+ * settle_dirty). */
+static void one_pass_quarantine(struct svc *s, struct gfile *f)
+{
+    char rj[SL_GW_PATH], from[SL_GW_PATH];
+    struct sl_error e = {0};
+    f->op_dirty = false;
+    if (sl_gw_link(s->cfg->dir, f->path, f->orig, &e) != SL_OK) {
+        svc_log(s, SL_LOG_ERROR, f, NULL, "fatal", "%s", e.msg);
+    }
+    if (sl_gw_pathf(rj, sizeof(rj), "%s.rejects.ndjson", f->orig) &&
+        sl_gw_pathf(from, sizeof(from), "%s.rejects.ndjson", f->prev)) {
+        svc_move(s, f, NULL, from, rj);
+    }
+}
+
 int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
                            const enum sl_file_outcome *out, uint64_t rows,
                            uint64_t checksum, struct sl_error *err)
@@ -302,6 +320,8 @@ int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
         sl_gw_sent_path(b->created_us, g->table, name, to, sizeof(to));
         rc = svc_set(&f->prev, f->path);
         rc = rc ? rc : svc_set(&f->path, to);
+        /* a one-pass file's original: linked from sent/ */
+        rc = rc || !f->op_dirty ? rc : svc_set(&f->orig_prev, to);
         if (rc != SL_OK) {
             rc = SL_ERR(err, rc, "out of memory archiving a batch");
             break;
@@ -321,6 +341,9 @@ int batch_finish_committed(struct svc *s, struct gbatch *b, bool already,
     for (size_t i = 0; i < b->n; i++) {
         struct gfile *f = b->files[i];
         svc_move(s, f, b->id, f->prev, f->path);
+        if (f->op_dirty) {
+            one_pass_quarantine(s, f);
+        }
         if (f->state == SL_F_DUPLICATE) {
             s->stats->duplicates++;
         } else {
@@ -464,19 +487,32 @@ static int batch_failed(struct svc *s, struct gbatch *b, struct job *j,
     return rc;
 }
 
-/* What a one-pass load learnt of its files (their content's fingerprint
- * and rows), now theirs, for the ledger. */
-static void one_pass_facts(struct gbatch *b, const struct job *j)
+/* What a one-pass load learnt of its files (their content's fingerprint,
+ * rows and bad records), now theirs, for the ledger. A file with bad records
+ * keeps its original in quarantine/ beside them, as a file staged in full
+ * does: there a hard link to the archived file (batch_finish_committed). */
+static int one_pass_facts(struct svc *s, struct gbatch *b, const struct job *j)
 {
     for (size_t i = 0; j->fps != NULL && i < b->n; i++) {
         struct gfile *f = b->files[i];
-        if (svc_one_pass(f) && j->fps[i][0] != '\0') {
-            memcpy(f->fp, j->fps[i], sizeof(f->fp));
-            memcpy(f->data_fp, j->fps[i], sizeof(f->data_fp));
-            f->rows = f->valid = j->valid[i];
-            f->rejected = 0;
+        if (!svc_one_pass(f) || j->fps[i][0] == '\0') {
+            continue;
+        }
+        memcpy(f->fp, j->fps[i], sizeof(f->fp));
+        memcpy(f->data_fp, j->fps[i], sizeof(f->data_fp));
+        f->valid = j->valid[i];
+        f->rejected = j->rejected[i];
+        f->rows = f->valid + f->rejected;
+        if (f->rejected > 0) {
+            char q[SL_GW_PATH];
+            svc_name_in(s, f, "quarantine", "", q, sizeof(q));
+            if (svc_set(&f->orig, q) != SL_OK) {
+                return -SL_ENOMEM;
+            }
+            f->op_dirty = true;
         }
     }
+    return SL_OK;
 }
 
 int batch_done(struct svc *s, struct job *j, struct sl_error *err)
@@ -484,7 +520,9 @@ int batch_done(struct svc *s, struct job *j, struct sl_error *err)
     struct gbatch *b = j->b;
     b->busy = false;
     if (j->rc == SL_OK) {
-        one_pass_facts(b, j);
+        if (one_pass_facts(s, b, j) != SL_OK) {
+            return SL_ERR(err, -SL_ENOMEM, "out of memory");
+        }
         return batch_finish_committed(s, b, j->already, j->outcomes,
                                       j->rows_loaded, j->checksum, err);
     }

@@ -17,9 +17,8 @@
 #include <unistd.h>
 
 /* "quarantine/<table>/<id>-<base>" style names for f. */
-static void name_in(const struct svc *s, const struct gfile *f,
-                    const char *folder, const char *suffix, char *out,
-                    size_t size)
+void svc_name_in(const struct svc *s, const struct gfile *f, const char *folder,
+                 const char *suffix, char *out, size_t size)
 {
     (void)s;
     char base[SL_GW_PATH];
@@ -51,7 +50,7 @@ int svc_fail_file(struct svc *s, struct gfile *f, int code, const char *cls,
                   const char *msg, struct sl_error *err)
 {
     char to[SL_GW_PATH];
-    name_in(s, f, "failed", "", to, sizeof(to));
+    svc_name_in(s, f, "failed", "", to, sizeof(to));
     bool was_claimed = f->state == SL_F_CLAIMED;
     int rc = svc_set(&f->prev, f->path);
     rc = rc ? rc : svc_set(&f->path, to);
@@ -386,8 +385,9 @@ int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
     j->kind = JOB_STAGE;
     j->f = f;
     char good[SL_GW_PATH], rejects[SL_GW_PATH];
-    name_in(s, f, "transformed", ".good.ndjson", good, sizeof(good));
-    name_in(s, f, "quarantine", ".rejects.ndjson", rejects, sizeof(rejects));
+    svc_name_in(s, f, "transformed", ".good.ndjson", good, sizeof(good));
+    svc_name_in(s, f, "quarantine", ".rejects.ndjson", rejects,
+                sizeof(rejects));
     if ((j->raw_rel = sl__strdup(f->path)) == NULL ||
         (j->good_rel = sl__strdup(good)) == NULL ||
         (j->rejects_rel = sl__strdup(rejects)) == NULL ||
@@ -492,13 +492,13 @@ static int stage_ok(struct svc *s, struct gfile *f, struct job *j,
     f->state = SL_F_STAGED;
     if (dirty) {
         sl_gw_tmp_path(j->good_rel, tmp, sizeof(tmp));
-        name_in(s, f, "quarantine", "", to, sizeof(to));
+        svc_name_in(s, f, "quarantine", "", to, sizeof(to));
         rc = svc_set(&f->orig_prev, f->path);
         rc = rc ? rc : svc_set(&f->orig, to);
         rc = rc ? rc : svc_set(&f->prev, tmp);
         rc = rc ? rc : svc_set(&f->path, j->good_rel);
     } else {
-        name_in(s, f, "transformed", "", to, sizeof(to));
+        svc_name_in(s, f, "transformed", "", to, sizeof(to));
         rc = svc_set(&f->prev, f->path);
         rc = rc ? rc : svc_set(&f->path, to);
     }

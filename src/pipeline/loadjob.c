@@ -15,13 +15,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
-struct files;
+/* The batch's files for the warehouse's records, and their paths as the
+ * actions will find them (sent/, a rule's $LoadURIs). */
+struct files {
+    struct sl_batch_file *v;
+    char (*names)[SL_GW_PATH + 8];
+    char (*uris)[SL_GW_PATH];
+    const char **uri_ptrs;
+};
 
 struct feedctx {
     struct svc *s;
     struct job *j;
     struct gtable *t;
     struct files *x;
+    struct opw op; /* the batch's one-pass file (then its only one) */
+    bool op_on;
     struct sl_validator *v[3]; /* one per way of reading (as staged:
                                   NDJSON, CSV; canonical good rows), made
                                   on first use and kept for the batch */
@@ -32,16 +41,6 @@ static int no_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
     (void)ud;
     return SL_ERR(err, -SL_ECHANGED,
                   "the staged file no longer validates (line %llu: %s)",
-                  (unsigned long long)r->line_no, r->reason);
-}
-
-/* A file loaded in one pass: its first bad record sends it back to be
- * staged in full (its good rows to the table, its bad ones to quarantine). */
-static int first_reject(void *ud, const struct sl_reject *r,
-                        struct sl_error *err)
-{
-    (void)ud;
-    return SL_ERR(err, -SL_ECHANGED, "a bad record (line %llu: %s)",
                   (unsigned long long)r->line_no, r->reason);
 }
 
@@ -60,20 +59,19 @@ static struct sl_vopts read_opts(const struct gtable *t, const struct gfile *f)
     }
     o.format = (enum sl_format)f->format;
     o.fingerprint = true;
-    o.max_bad = 0;
+    if (!svc_one_pass(f)) {
+        o.max_bad = 0; /* staged: it holds no bad record */
+    }
+    o.stop_at_reject = o.max_bad == 0;
     return o;
 }
-
-static int settle_one_pass(struct feedctx *c, size_t i, const struct gfile *f,
-                           const struct sl_file_stats *st,
-                           struct sl_error *err);
 
 /* The staged file's facts must be what staging saw. */
 static int check_file(struct feedctx *c, size_t i, const struct gfile *f,
                       const struct sl_file_stats *st, struct sl_error *err)
 {
     if (svc_one_pass(f)) {
-        return settle_one_pass(c, i, f, st, err);
+        return op_settle(&c->op, st, &c->x->v[i], err);
     }
     if ((int64_t)st->valid != f->valid ||
         strcmp(st->fingerprint, f->data_fp) != 0) {
@@ -125,8 +123,10 @@ static int feed(void *ud, size_t i, const struct sl_row_sink *rows,
     if (rc == SL_OK) {
         struct counting k = {rows, 0};
         struct sl_row_sink cr = {counting_row, &k};
-        struct sl_reject_sink rj = {svc_one_pass(f) ? first_reject : no_reject,
-                                    NULL};
+        struct sl_reject_sink rj = {no_reject, NULL};
+        if (svc_one_pass(f)) {
+            rj = (struct sl_reject_sink){op_reject, &c->op};
+        }
         rc = sl_validate_file(*v, path, &cr, &rj, &st, err);
     }
     bool transient =
@@ -151,9 +151,8 @@ static int parallel(void *ud, size_t i, struct sl_psource **out,
     char path[SL_GW_PATH];
     sl_gw_abs(c->s->cfg->dir, f->path, path, sizeof(path));
     struct sl_vopts o = read_opts(c->t, f);
-    o.stop_at_reject = svc_one_pass(f);
     int rc = sl_psource_open(c->t->t, &o, path, out, err);
-    if (rc == SL_OK && *out != NULL && o.stop_at_reject) {
+    if (rc == SL_OK && *out != NULL && svc_one_pass(f)) {
         /* whatever stops its read sends it to be staged in full (until
            settle_one_pass finds it clean) */
         c->j->bad_index = (long)i;
@@ -172,8 +171,10 @@ static int finish(void *ud, size_t i, struct sl_psource *src,
         return -SL_ECHANGED;
     }
     struct sl_file_stats st;
-    struct sl_reject_sink rj = {
-        svc_one_pass(c->j->b->files[i]) ? first_reject : no_reject, NULL};
+    struct sl_reject_sink rj = {no_reject, NULL};
+    if (svc_one_pass(c->j->b->files[i])) {
+        rj = (struct sl_reject_sink){op_reject, &c->op};
+    }
     int rc = sl_psource_finish(src, &rj, &st, err);
     sl_psource_close(src);
     if (rc != SL_OK) {
@@ -182,15 +183,6 @@ static int finish(void *ud, size_t i, struct sl_psource *src,
     }
     return check_file(c, i, c->j->b->files[i], &st, err);
 }
-
-/* The batch's files for the warehouse's records, and their paths as the
- * actions will find them (sent/, a rule's $LoadURIs). */
-struct files {
-    struct sl_batch_file *v;
-    char (*names)[SL_GW_PATH + 8];
-    char (*uris)[SL_GW_PATH];
-    const char **uri_ptrs;
-};
 
 static void files_release(struct files *x)
 {
@@ -228,76 +220,6 @@ static int files_make(const struct gbatch *b, struct files *x)
                                          .first_seen_us = f->first_seen_us};
     }
     return SL_OK;
-}
-
-/* Tests (SLUICE_FAIL_AT=load-read): one more row, "{}", appended to the
- * file a one-pass load has just read, as a producer writing in place would. */
-static void append_row(const char *path)
-{
-    FILE *fp = fopen(path, "ae");
-    if (fp != NULL) {
-        fputs("{}\n", fp);
-        fclose(fp);
-    }
-}
-
-/* A one-pass file read whole without a bad record: it must still be the
- * file claimed, and its content no other file's of the table in flight or
- * loaded (else it is staged in full, and found a copy there); its
- * fingerprint and rows are then the batch's record and the job's result. */
-static int settle_one_pass(struct feedctx *c, size_t i, const struct gfile *f,
-                           const struct sl_file_stats *st, struct sl_error *err)
-{
-    char path[SL_GW_PATH];
-    struct stat now;
-    sl_gw_abs(c->s->cfg->dir, f->path, path, sizeof(path));
-    c->j->bad_index = (long)i;
-    if (sl__fault_point("load-read")) {
-        append_row(path); /* tests: a producer still writing in place */
-    }
-    if (stat(path, &now) != 0 || now.st_size != f->size ||
-        (int64_t)now.st_mtim.tv_sec * 1000000000 + now.st_mtim.tv_nsec !=
-            f->mtime_ns) {
-        return SL_ERR(err, -SL_ECHANGED, "%s changed after it was claimed",
-                      f->raw_name);
-    }
-    struct sl_ledger *l = svc_worker_ledger(c->s->cfg->dir);
-    bool taken = false;
-    struct sl_error e = {0};
-    if (l == NULL || sl_ledger_fp_taken(l, f->table, st->fingerprint, f->id,
-                                        &taken, &e) != SL_OK) {
-        c->j->bad_index = -1;
-        return SL_ERR(err, -SL_EBUSY, "%s: cannot read the ledger: %s",
-                      f->raw_name, l == NULL ? "not opened" : e.msg);
-    }
-    if (taken) {
-        return SL_ERR(err, -SL_ECHANGED,
-                      "its content is another file's of the table");
-    }
-    c->j->bad_index = -1;
-    memcpy(c->j->fps[i], st->fingerprint, sizeof(c->j->fps[i]));
-    c->x->v[i].fingerprint = c->j->fps[i];
-    return SL_OK;
-}
-
-/* A one-pass batch a crash may have left committed: its file's content is
- * hashed first, so that the driver finds the batch's record by it. */
-static int one_pass_known(struct svc *s, struct job *j, struct sl_wh *wh,
-                          struct files *x, struct sl_error *err)
-{
-    const struct gbatch *b = j->b;
-    if (b->n != 1 || !svc_one_pass(b->files[0])) {
-        return SL_OK;
-    }
-    bool yes = false;
-    int rc = s->ops->batch_committed(wh, b->id, &yes, err);
-    if (rc == SL_OK && yes) {
-        char path[SL_GW_PATH];
-        sl_gw_abs(s->cfg->dir, b->files[0]->path, path, sizeof(path));
-        rc = sl_file_sha256(path, j->fps[0], err);
-        x->v[0].fingerprint = j->fps[0];
-    }
-    return rc;
 }
 
 /* Run one statement of no interest (the cleanup). */
@@ -411,13 +333,19 @@ void batch_run_job(struct svc *s, struct job *j)
     j->outcomes = sl__calloc(b->n, sizeof(*j->outcomes));
     j->fps = sl__calloc(b->n, sizeof(*j->fps));
     j->valid = sl__calloc(b->n, sizeof(*j->valid));
+    j->rejected = sl__calloc(b->n, sizeof(*j->rejected));
     j->bad_index = -1;
     if (j->outcomes == NULL || j->fps == NULL || j->valid == NULL ||
-        files_make(b, &x) != SL_OK) {
+        j->rejected == NULL || files_make(b, &x) != SL_OK) {
         j->rc = SL_ERR(&j->err, -SL_ENOMEM, "out of memory loading a batch");
         return;
     }
-    struct feedctx c = {s, j, t, &x, {NULL, NULL, NULL}};
+    struct feedctx c = {.s = s, .j = j, .t = t, .x = &x};
+    if (b->n == 1 && svc_one_pass(b->files[0])) {
+        struct sl_vopts o = read_opts(t, b->files[0]);
+        op_begin(&c.op, s, j, 0, &o);
+        c.op_on = true;
+    }
     struct sl_batch bt = {.id = b->id,
                           .t = t->t,
                           .files = x.v,
@@ -437,7 +365,9 @@ void batch_run_job(struct svc *s, struct job *j)
         bt.schema_update = t->load.schema_update;
         rc = ensure(s, wh, t->t, bt.schema_update, &j->err);
     }
-    rc = rc ? rc : one_pass_known(s, j, wh, &x, &j->err);
+    if (rc == SL_OK && c.op_on) {
+        rc = op_known(&c.op, wh, &x.v[0], &j->err);
+    }
     sl__crash_point("before-load");
     rc = rc ? rc : s->ops->load_batch(wh, &bt, &j->err);
     if (rc != SL_OK && j->bad_index >= 0 && r.planned && r.p.cleanup) {
@@ -450,6 +380,17 @@ void batch_run_job(struct svc *s, struct job *j)
     ruled_release(&r);
     for (size_t i = 0; i < SL_ARRAY_LEN(c.v); i++) {
         sl_validator_destroy(c.v[i]);
+    }
+    if (c.op_on) {
+        /* rejects kept only beside rows that loaded */
+        bool keep = rc == SL_OK && x.v[0].outcome == SL_FILE_LOADED &&
+                    j->rejected[0] > 0;
+        if (keep) {
+            op_end(&c.op);
+        } else {
+            op_discard(&c.op);
+            j->rejected[0] = 0;
+        }
     }
     sl__crash_point("after-load");
     j->rc = rc;

@@ -20,6 +20,7 @@ void job_free(struct job *j)
         sl__free(j->outcomes);
         sl__free(j->fps);
         sl__free(j->valid);
+        sl__free(j->rejected);
         sl__free(j->table);
         sl__free(j->rs_error);
         sl_rules_report_release(&j->rep);

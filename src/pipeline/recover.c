@@ -166,10 +166,18 @@ static void settle_dirty(struct rec *r, const struct sl_lfile *l)
     if (l->orig_path[0] == '\0') {
         return;
     }
-    (void)settle_as(r, l->orig_prev, l->orig_path, from_raw(l, l->orig_prev));
+    /* a one-pass file's original is a link to its archived self, its
+       rejects were written beside it in its batch's folder */
+    bool one_pass = strncmp(l->orig_prev, "sent/", 5) == 0;
+    (void)settle_as(r, l->orig_prev, l->orig_path,
+                    one_pass || from_raw(l, l->orig_prev));
     char rj[SL_GW_PATH], tmp[SL_GW_PATH];
     sl_gw_pathf(rj, sizeof(rj), "%s.rejects.ndjson", l->orig_path);
-    sl_gw_tmp_path(rj, tmp, sizeof(tmp));
+    if (one_pass) {
+        sl_gw_pathf(tmp, sizeof(tmp), "%s.rejects.ndjson", l->prev_path);
+    } else {
+        sl_gw_tmp_path(rj, tmp, sizeof(tmp));
+    }
     (void)settle(r, tmp, rj);
 }
 

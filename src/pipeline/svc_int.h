@@ -21,7 +21,10 @@
 #include "schema/schema.h"
 #include "warehouse/driver.h"
 
+#include "core/buf.h"
+
 #include <pthread.h>
+#include <stdio.h>
 
 /* How a route batches: its rule's Batch, else the gateway's. */
 struct rlimits {
@@ -66,6 +69,9 @@ struct gfile {
     bool force;
     bool dup_hint;    /* the ledger holds its content as loaded */
     bool no_one_pass; /* a one-pass load sent it back: stage it in full */
+    bool op_dirty;    /* its one-pass load quarantined records: its original
+                         is linked into quarantine/, its rejects renamed
+                         beside it (memory only: recovery settles them) */
     bool busy;        /* a job is working on it */
     char err_class[16];
     char *err_msg; /* owned */
@@ -181,7 +187,9 @@ struct job {
     enum sl_file_outcome *outcomes; /* per file, owned */
     char (*fps)[65];                /* per file: what a one-pass load
                                        found (fingerprint), owned */
-    int64_t *valid;                 /* ... and its rows, owned */
+    int64_t *valid;                 /* ... and its rows loaded, owned */
+    int64_t *rejected;              /* ... and its bad records, in the
+                                       rejects file written beside, owned */
     /* JOB_LOAD, JOB_POST: the set of the batch's rule text (borrowed: a
        reload waits for every job), NULL with why in rs_error */
     const struct sl_rules *rs;
@@ -290,6 +298,43 @@ static inline bool svc_one_pass(const struct gfile *f)
 {
     return f->fp[0] == '\0' && !f->dup_hint;
 }
+
+/* onepass.c: a one-pass file's load (file i of job j's batch) on the worker:
+ * its rejects written beside it in cloud_ready/ as the load reads it, its
+ * facts settled before the commit. */
+struct opw {
+    struct svc *s;
+    struct job *j;
+    size_t i;
+    uint64_t max_bad; /* its load options' max_bad_records */
+    uint64_t n;       /* bad records seen */
+    FILE *fp;         /* the rejects, opened on the first */
+    struct sl_buf b;
+    char tmp_rel[SL_GW_PATH]; /* "<its path>.rejects.ndjson" */
+    int err;                  /* errno of the first write failure */
+    bool kept; /* a crash left its batch committed: the rejects written
+                  then are the file's */
+};
+void op_begin(struct opw *w, struct svc *s, struct job *j, size_t i,
+              const struct sl_vopts *o);
+/* The reject sink (ud: the opw): past max_bad, -SL_ECHANGED and the file is
+ * left out (staged in full, which fails it with why). */
+int op_reject(void *ud, const struct sl_reject *r, struct sl_error *err);
+/* Once it was read: unchanged, not every row bad (-SL_ECHANGED, left out),
+ * rejects on disk, no file in flight with its content; then its fingerprint
+ * and rejects into bf and the job. */
+SL_NODISCARD int op_settle(struct opw *w, const struct sl_file_stats *st,
+                           struct sl_batch_file *bf, struct sl_error *err);
+/* Before the load: a batch a crash left committed has its file hashed (the
+ * driver finds its record by it) and its rejects counted. */
+SL_NODISCARD int op_known(struct opw *w, struct sl_wh *wh,
+                          struct sl_batch_file *bf, struct sl_error *err);
+void op_discard(struct opw *w); /* the rejects removed */
+void op_end(struct opw *w);     /* the rejects kept for the main thread */
+
+/* "<folder>/<table>/<id>-<base><suffix>": where f goes in a later stage. */
+void svc_name_in(const struct svc *s, const struct gfile *f, const char *folder,
+                 const char *suffix, char *out, size_t size);
 
 /* The calling worker's read-only ledger connection (opened on first use,
  * closed when the thread ends), NULL when it cannot be opened. */
