@@ -375,9 +375,37 @@ static int one_pass_ok(struct svc *s, const struct gfile *f, bool *out,
     return rc;
 }
 
+/* Does f wait for a one-pass load of a file of its size in flight (a copy
+ * of it maybe, its content unknown until that load)? Then it is staged a
+ * second later (recorded, logged). */
+static int one_pass_wait(struct svc *s, struct gfile *f, bool *out_wait,
+                         struct sl_error *err)
+{
+    bool yes = false;
+    /* (a copy of a one-pass file is as large as it) */
+    int rc = f->force || f->size < one_pass_min()
+                 ? SL_OK
+                 : sl_ledger_one_pass_size(s->ledger, f->table, f->size, f->id,
+                                           &yes, err);
+    *out_wait = rc == SL_OK && yes;
+    if (!*out_wait) {
+        return rc;
+    }
+    f->next_try_us = sl_gw_now_us() + 1000000;
+    svc_log(s, SL_LOG_INFO, f, NULL, NULL,
+            "waits for a file of its size being loaded in one pass (it may "
+            "be a copy)");
+    return svc_put_file(s, f, err);
+}
+
 int claim_queue(struct svc *s, struct gfile *f, struct sl_error *err)
 {
     struct gtable *t = &s->tables[f->tix];
+    bool wait = false;
+    int wrc = one_pass_wait(s, f, &wait, err);
+    if (wrc != SL_OK || wait) {
+        return wrc; /* claim_retry_due queues it when it is due */
+    }
     struct job *j = sl__calloc(1, sizeof(*j));
     if (j == NULL) {
         return SL_ERR(err, -SL_ENOMEM, "out of memory queueing a file");
@@ -553,29 +581,17 @@ static void drop_outputs(struct svc *s, const struct job *j)
     }
 }
 
-/* A file of the size of a one-pass file of its table in flight may be a
- * copy of it, whose content is not known until that file's load: it is
- * staged again a second later (what this staging wrote is dropped), and
- * found a copy then. *out_wait: it waits. */
+/* As one_pass_wait, after staging (the one-pass file may have been
+ * staged meanwhile): what this staging wrote is dropped, and the file is
+ * found a copy when it is staged again. *out_wait: it waits. */
 static int wait_one_pass(struct svc *s, struct gfile *f, struct job *j,
                          bool *out_wait, struct sl_error *err)
 {
-    bool yes = false;
-    /* (a copy of a one-pass file is as large as it) */
-    int rc = f->force || f->size < one_pass_min()
-                 ? SL_OK
-                 : sl_ledger_one_pass_size(s->ledger, f->table, f->size, f->id,
-                                           &yes, err);
-    *out_wait = rc == SL_OK && yes;
-    if (!*out_wait) {
-        return rc;
+    int rc = one_pass_wait(s, f, out_wait, err);
+    if (rc == SL_OK && *out_wait) {
+        drop_outputs(s, j);
     }
-    drop_outputs(s, j);
-    f->next_try_us = sl_gw_now_us() + 1000000;
-    svc_log(s, SL_LOG_INFO, f, NULL, NULL,
-            "waits for a file of its size being loaded in one pass (it may "
-            "be a copy)");
-    return svc_put_file(s, f, err);
+    return rc;
 }
 
 /* A second copy of content another file of the table holds (staged, in a

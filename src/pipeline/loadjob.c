@@ -36,6 +36,13 @@ struct feedctx {
                                   on first use and kept for the batch */
 };
 
+/* Worth retrying as it is (the batch), not a fault of the file. */
+static bool transient(int rc)
+{
+    return rc == -SL_ENOMEM || (rc != SL_OK && rc != -SL_ECHANGED &&
+                                strcmp(sl_errclass(rc), "transient") == 0);
+}
+
 static int no_reject(void *ud, const struct sl_reject *r, struct sl_error *err)
 {
     (void)ud;
@@ -129,10 +136,8 @@ static int feed(void *ud, size_t i, const struct sl_row_sink *rows,
         }
         rc = sl_validate_file(*v, path, &cr, &rj, &st, err);
     }
-    bool transient =
-        rc == -SL_ENOMEM || strcmp(sl_errclass(rc), "transient") == 0;
     if (rc == -SL_ECHANGED || rc == -SL_ECORRUPT || rc == -SL_ENOTFOUND ||
-        (rc != SL_OK && !transient && svc_one_pass(f))) {
+        (rc != SL_OK && !transient(rc) && svc_one_pass(f))) {
         /* left out (a one-pass file: staged in full, which says why) */
         c->j->bad_index = (long)i;
     }
@@ -165,10 +170,11 @@ static int finish(void *ud, size_t i, struct sl_psource *src,
 {
     struct feedctx *c = ud;
     if (svc_one_pass(c->j->b->files[i]) && sl_psource_failed(src)) {
-        /* its read stopped (err holds why): staged in full */
+        /* its read stopped (err holds why): staged in full, unless what
+           stopped it is transient (the batch is then retried) */
         sl_psource_close(src);
-        c->j->bad_index = (long)i;
-        return -SL_ECHANGED;
+        c->j->bad_index = transient(err->code) ? -1 : (long)i;
+        return err->code != SL_OK ? err->code : -SL_ECHANGED;
     }
     struct sl_file_stats st;
     struct sl_reject_sink rj = {no_reject, NULL};
@@ -178,7 +184,7 @@ static int finish(void *ud, size_t i, struct sl_psource *src,
     int rc = sl_psource_finish(src, &rj, &st, err);
     sl_psource_close(src);
     if (rc != SL_OK) {
-        c->j->bad_index = (long)i;
+        c->j->bad_index = transient(rc) ? -1 : (long)i;
         return rc;
     }
     return check_file(c, i, c->j->b->files[i], &st, err);
@@ -365,11 +371,11 @@ void batch_run_job(struct svc *s, struct job *j)
         bt.schema_update = t->load.schema_update;
         rc = ensure(s, wh, t->t, bt.schema_update, &j->err);
     }
-    if (rc == SL_OK && c.op_on) {
-        rc = op_known(&c.op, wh, &x.v[0], &j->err);
-    }
     sl__crash_point("before-load");
     rc = rc ? rc : s->ops->load_batch(wh, &bt, &j->err);
+    if (rc == SL_OK && c.op_on && bt.already && j->fps[0][0] == '\0') {
+        rc = op_recorded(&c.op, &x.v[0], bt.rows_loaded, &j->err);
+    }
     if (rc != SL_OK && j->bad_index >= 0 && r.planned && r.p.cleanup) {
         /* formed again without the bad file, under another id: this one's
          * transient table goes now */

@@ -144,7 +144,8 @@ static int check_read(struct opw *w, const struct gfile *f,
     if (sl__fault_point("load-read")) {
         append_row(path);
     }
-    if (stat(path, &now) != 0 || now.st_size != f->size ||
+    if (stat(path, &now) != 0 || (int64_t)now.st_dev != f->dev ||
+        (int64_t)now.st_ino != f->ino || now.st_size != f->size ||
         (int64_t)now.st_mtim.tv_sec * 1000000000 + now.st_mtim.tv_nsec !=
             f->mtime_ns) {
         return SL_ERR(err, -SL_ECHANGED, "%s changed after it was claimed",
@@ -209,21 +210,17 @@ static int64_t count_lines(const char *path)
     return n;
 }
 
-int op_known(struct opw *w, struct sl_wh *wh, struct sl_batch_file *bf,
-             struct sl_error *err)
+int op_recorded(struct opw *w, struct sl_batch_file *bf, uint64_t rows,
+                struct sl_error *err)
 {
     const struct gfile *f = w->j->b->files[w->i];
-    bool yes = false;
-    int rc = w->s->ops->batch_committed(wh, w->j->b->id, &yes, err);
-    if (rc == SL_OK && yes) {
-        /* committed before a crash: its rejects were complete by then */
-        char path[SL_GW_PATH];
-        sl_gw_abs(w->s->cfg->dir, f->path, path, sizeof(path));
-        rc = sl_file_sha256(path, w->j->fps[w->i], err);
-        bf->fingerprint = w->j->fps[w->i];
-        sl_gw_abs(w->s->cfg->dir, w->tmp_rel, path, sizeof(path));
-        w->j->rejected[w->i] = count_lines(path);
-        w->kept = true;
-    }
+    char path[SL_GW_PATH];
+    sl_gw_abs(w->s->cfg->dir, f->path, path, sizeof(path));
+    int rc = sl_file_sha256(path, w->j->fps[w->i], err);
+    bf->fingerprint = w->j->fps[w->i];
+    bf->outcome = SL_FILE_LOADED; /* (a copy is rolled back, not recorded) */
+    bf->rows_loaded = rows;
+    sl_gw_abs(w->s->cfg->dir, w->tmp_rel, path, sizeof(path));
+    w->j->rejected[w->i] = count_lines(path);
     return rc;
 }

@@ -248,6 +248,54 @@ static int on_transformed(struct rb *r, const char *rel, const char *name)
     return restage(r, slash + 1, sub, id, base, ruled);
 }
 
+static bool is_rejects(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 15 && strcmp(name + n - 15, ".rejects.ndjson") == 0;
+}
+
+/* The rejects a one-pass load wrote beside its file in the batch's folder
+ * (<id>-<base>.rejects.ndjson): with the batch committed, moved to
+ * quarantine/ beside a link to the archived file (what the service does);
+ * else dropped, as the load that wrote them was rolled back. */
+static void one_pass_rejects(struct rb *r, const char *sub, const char *table,
+                             bool done)
+{
+    const char *root = r->s->cfg->dir;
+    char p[SL_GW_PATH];
+    sl_gw_abs(root, sub, p, sizeof(p));
+    DIR *d = opendir(p);
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        char from[SL_GW_PATH], q[SL_GW_PATH], data[SL_GW_PATH],
+            sent[SL_GW_PATH];
+        size_t n = strlen(de->d_name);
+        if (de->d_name[0] == '.' || !is_rejects(de->d_name) ||
+            !sl_gw_pathf(from, sizeof(from), "%s/%s", sub, de->d_name)) {
+            continue;
+        }
+        struct sl_error e = {0};
+        if (!done) {
+            sl_gw_abs(root, from, p, sizeof(p));
+            (void)unlink(p);
+            continue;
+        }
+        (void)sl_gw_pathf(data, sizeof(data), "%.*s", (int)(n - 15),
+                          de->d_name);
+        sl_gw_sent_path(sl_gw_now_us(), table, data, sent, sizeof(sent));
+        if (sl_gw_pathf(q, sizeof(q), "quarantine/%s/%s", table, data) &&
+            (sl_gw_link(root, sent, q, &e) != SL_OK ||
+             !sl_gw_pathf(q, sizeof(q), "quarantine/%s/%s", table,
+                          de->d_name) ||
+             sl_gw_move(root, from, q, &e) != SL_OK)) {
+            svc_log(r->s, SL_LOG_WARN, NULL, NULL, NULL, "rebuild: %s", e.msg);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+}
+
 /* cloud_ready/<table>/<batch>/<id>-<base>: loaded if the warehouse
  * committed <batch>, else staged again. */
 static int on_batch_dir(struct rb *r, const char *rel, const char *batch)
@@ -276,9 +324,9 @@ static int on_batch_dir(struct rb *r, const char *rel, const char *batch)
         int64_t id;
         const char *base;
         bool ruled;
-        if (de->d_name[0] == '.' ||
+        if (de->d_name[0] == '.' || is_rejects(de->d_name) ||
             !split_name_r(de->d_name, &id, &base, &ruled)) {
-            continue;
+            continue; /* (a one-pass file's rejects: after its file) */
         }
         char from[SL_GW_PATH], to[SL_GW_PATH], fp[65];
         if (!sl_gw_pathf(from, sizeof(from), "%s/%s", sub, de->d_name)) {
@@ -296,6 +344,9 @@ static int on_batch_dir(struct rb *r, const char *rel, const char *batch)
     }
     if (d != NULL) {
         closedir(d);
+    }
+    if (rc == SL_OK) {
+        one_pass_rejects(r, sub, table, done);
     }
     if (done) {
         (void)rmdir(p);

@@ -312,8 +312,6 @@ struct opw {
     struct sl_buf b;
     char tmp_rel[SL_GW_PATH]; /* "<its path>.rejects.ndjson" */
     int err;                  /* errno of the first write failure */
-    bool kept; /* a crash left its batch committed: the rejects written
-                  then are the file's */
 };
 void op_begin(struct opw *w, struct svc *s, struct job *j, size_t i,
               const struct sl_vopts *o);
@@ -325,10 +323,11 @@ int op_reject(void *ud, const struct sl_reject *r, struct sl_error *err);
  * and rejects into bf and the job. */
 SL_NODISCARD int op_settle(struct opw *w, const struct sl_file_stats *st,
                            struct sl_batch_file *bf, struct sl_error *err);
-/* Before the load: a batch a crash left committed has its file hashed (the
- * driver finds its record by it) and its rejects counted. */
-SL_NODISCARD int op_known(struct opw *w, struct sl_wh *wh,
-                          struct sl_batch_file *bf, struct sl_error *err);
+/* A batch a crash left committed (the driver said so, not knowing the
+ * file's content): the file hashed, its rows those recorded (the batch's:
+ * it is its only file), its rejects those written before the commit. */
+SL_NODISCARD int op_recorded(struct opw *w, struct sl_batch_file *bf,
+                             uint64_t rows, struct sl_error *err);
 void op_discard(struct opw *w); /* the rejects removed */
 void op_end(struct opw *w);     /* the rejects kept for the main thread */
 

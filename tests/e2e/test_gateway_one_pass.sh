@@ -180,6 +180,18 @@ check_eq "over 16 MB: the clean file's ledger row" \
 qf=$(ls "$G"/quarantine/main.$T/*dirty2.ndjson.rejects.ndjson)
 same_lines "$qf" "$TMP/dirty2.rejects" && ok || ko "over 16 MB: the quarantined lines differ from sluice validate's"
 
+# ---- a disk full while the two-thread read writes the rejects: transient,
+# the batch retried as it is (not staged in full), then loaded
+big "$TMP/dirty4.ndjson" 192
+drop "$TMP/dirty4.ndjson" dirty4.ndjson
+before=$(rows)
+SLUICE_FAIL_AT=stage-write:1 expect_exit 0 -- run
+check_grep "disk full over 16 MB: retried" "will retry the batch .*class=transient" "$TMP/err"
+if grep -q "staged in full" "$TMP/err"; then ko "disk full over 16 MB: staged in full"; else ok; fi
+check_eq "disk full over 16 MB: loaded" \
+    "$(ledger "SELECT state, rows_rejected > 0 FROM files WHERE raw_name LIKE '%/dirty4.ndjson'")" "3 1"
+n_a=$((n_a + $(rows) - before))
+
 # ---- too many bad records (a limit of 5 for the table): the load stops at
 # the 6th, the file is staged in full, which fails it with the usual reason
 python3 - "$G/sluice.json" <<'EOF'
@@ -214,7 +226,7 @@ check_grep "every record bad: warned" "warn: every row was rejected \(20000\); l
 # ---- the quarantined records of a one-pass file sent again: each once
 expect_exit 0 -- "$SLUICE" retry --gateway "$G" --quarantine $T
 check_grep "retry --quarantine: the records" "dirty.ndjson: $n_bad quarantined records" "$TMP/out"
-check_grep "retry --quarantine: every file's" "^5 quarantined files' records sent again" "$TMP/out"
+check_grep "retry --quarantine: every file's" "^6 quarantined files' records sent again" "$TMP/out"
 expect_exit 0 -- run
 check_eq "retry --quarantine: rows unchanged (the records are still bad)" "$(rows)" "$((n_a + n_b + n_good))"
 
@@ -269,6 +281,27 @@ expect_exit 3 -- run
 check_eq "corrupt gzip: failed as corrupt" \
     "$(ledger "SELECT state, err_class FROM files WHERE raw_name LIKE '%bad.ndjson.gz'")" "5 corrupt"
 check_eq "corrupt gzip: nothing added" "$(rows)" "$((n_a + n_b + n_good + n_e + n_f + n_g))"
+# ---- the ledger lost after a one-pass batch with bad records committed
+# (before the service recorded it): rebuilt, its rows counted once, its
+# rejects in quarantine/ beside the original, nothing left in cloud_ready/
+big "$TMP/dirty5.ndjson" 6
+echo '{"id": "five"}' >> "$TMP/dirty5.ndjson"
+drop "$TMP/dirty5.ndjson" dirty5.ndjson
+before=$(rows)
+SLUICE_CRASH_AT=after-load:1 run >/dev/null 2>&1
+check_eq "ledger lost: killed after the commit" "$?" "137"
+rm -f "$G"/.sluice/ledger.db*
+expect_exit 0 -- run
+check_grep "ledger lost: rebuilt" "rebuil" "$TMP/err"
+"$SLUICE" validate --schemas "$G/schemas" --table $T --max-bad-records 100000 \
+    --rejects "$TMP/d5.rejects" "$TMP/dirty5.ndjson" >/dev/null 2>&1
+check_eq "ledger lost: rows once" "$(rows)" "$((before + $(wc -l < "$TMP/dirty5.ndjson") - $(wc -l < "$TMP/d5.rejects")))"
+qf=$(ls "$G"/quarantine/main.$T/*-dirty5.ndjson.rejects.ndjson)
+same_lines "$qf" "$TMP/d5.rejects" && ok || ko "ledger lost: the quarantined lines differ from sluice validate's"
+check_eq "ledger lost: no rejects file archived as data" "$(find "$G/sent" -name '*.rejects.ndjson' | wc -l)" "0"
+check_eq "ledger lost: cloud_ready/ empty" "$(nfiles "$G/cloud_ready")" "0"
+n_a=$((n_a + $(rows) - before))
+
 check_eq "drained" "$(nfiles "$G/raw")$(nfiles "$G/transformed")$(nfiles "$G/cloud_ready")" "000"
 expect_exit 0 -- "$SLUICE" verify --gateway "$G"
 cp "$TMP/out" "$TMP/verify.out"
