@@ -7,6 +7,9 @@
 #   large    one 1,000,000-row NDJSON file (bench/gen.py equipment, 293 MB):
 #            `sluice load` into a fresh DuckDB file against the gateway
 #            (file linked into raw/, `sluice run --once`), rounds interleaved
+#   dirty    the same rows with 1% bad records (bench/gen.py --bad-fraction
+#            0.01, max_bad_records 100000): `sluice load --rejects` against
+#            the gateway, rounds interleaved
 #   latency  the service running with a 1 s window while a producer renames
 #            100 one-record files a second into raw/ for BENCH_LAT_SECONDS;
 #            a file's latency is from its rename to the service's log line
@@ -16,7 +19,7 @@
 # BENCHMARKS.md is rewritten between its markers (report.py keeps it).
 #
 # Environment:
-#   BENCH_RUNS=3            rounds of small and large
+#   BENCH_RUNS=3            rounds of small, large and dirty
 #   BENCH_LAT_SECONDS=30    how long the producer runs (3,000 files at 30)
 #   BENCH_MD=FILE           where to write the section (default BENCHMARKS.md)
 #   BENCH_DIR=DIR           work (and keep the 293 MB file) in DIR
@@ -64,6 +67,7 @@ if [ ! -f "$T/one/.done" ]; then
     touch "$T/one/.done"
 fi
 [ -f "$T/eq.ndjson" ] || python3 "$here/bench/gen.py" --table equipment --rows 1000000 -o "$T/eq.ndjson" 2>/dev/null
+[ -f "$T/eqbad.ndjson" ] || python3 "$here/bench/gen.py" --table equipment --rows 1000000 --bad-fraction 0.01 -o "$T/eqbad.ndjson" 2>/dev/null
 
 # ---- small: 10,000 one-record files ---------------------------------------
 small=()
@@ -112,6 +116,34 @@ done
 load_med=$(printf '%s\n' "${load[@]}" | median)
 gw_med=$(printf '%s\n' "${gw[@]}" | median)
 ratios=$(for i in "${!load[@]}"; do echo "${gw[$i]} / ${load[$i]}" | bc -l; done | median)
+
+# ---- dirty: the same rows with 1% bad records ------------------------------
+dload=(); dgw=()
+for r in $(seq 1 "$RUNS"); do
+    rm -f "$T/w.duckdb" "$T/w.duckdb.wal" "$T/w.rejects"
+    wait_quiet >&2
+    t0=$(now)
+    "$SLUICE" load --schemas "$S" --table universal_equipment_registry \
+        --warehouse "$T/w.duckdb" --max-bad-records 100000 \
+        --rejects "$T/w.rejects" --quiet "$T/eqbad.ndjson"
+    dload+=("$(echo "$(now) - $t0" | bc)")
+    G=$T/dirty
+    mkgw "$G" 'c.setdefault("load", {})["max_bad_records"] = 100000'
+    mkdir -p "$G/raw/universal_equipment_registry"
+    ln "$T/eqbad.ndjson" "$G/raw/universal_equipment_registry/eq.ndjson"
+    wait_quiet >&2
+    t0=$(now)
+    "$SLUICE" run --gateway "$G" --once --quiet
+    dgw+=("$(echo "$(now) - $t0" | bc)")
+    n=$("$SLUICE" query --warehouse "$G/warehouse.duckdb" --format csv "SELECT count(*) FROM main.universal_equipment_registry" | sed -n 2p)
+    [ "$n" = 990000 ] || { echo "bench: dirty: $n rows, want 990000" >&2; exit 1; }
+    nq=$(cat "$G"/quarantine/*/*.rejects.ndjson | wc -l)
+    [ "$nq" = 10000 ] || { echo "bench: dirty: $nq rejects, want 10000" >&2; exit 1; }
+    echo "dirty round $r: load ${dload[-1]} s, gateway ${dgw[-1]} s" >&2
+done
+dload_med=$(printf '%s\n' "${dload[@]}" | median)
+dgw_med=$(printf '%s\n' "${dgw[@]}" | median)
+dratios=$(for i in "${!dload[@]}"; do echo "${dgw[$i]} / ${dload[$i]}" | bc -l; done | median)
 
 # ---- latency: 100 files a second into a running service, 1 s window --------
 G=$T/lat
@@ -182,6 +214,9 @@ sec=$T/gateway.md
     printf '| large file | 1,000,000 rows (293 MB NDJSON): `sluice load` | %.2f s | |\n' "$load_med"
     printf '| large file | the same through the gateway (`run --once`) | %.2f s | |\n' "$gw_med"
     printf '| large file | gateway / load, median of the rounds'"'"' ratios (interleaved) | %.2fx | <= 1.1x |\n' "$ratios"
+    printf '| large file, 1%% bad | the same rows with 10,000 bad records: `sluice load --rejects` | %.2f s | |\n' "$dload_med"
+    printf '| large file, 1%% bad | the same through the gateway (rejects in quarantine/) | %.2f s | |\n' "$dgw_med"
+    printf '| large file, 1%% bad | gateway / load, median of the rounds'"'"' ratios (interleaved) | %.2fx | |\n' "$dratios"
     printf '| latency | 100 files/s for %s s (%s files), 1 s window: rename -> committed, p50 | %.2f s | |\n' "$LAT_S" "$lat_n" "$lat_p50"
     printf '| latency | p99 (max %.2f s; %s batches; %s files not loaded) | %.2f s | <= 1.5 s |\n' "$lat_max" "$lat_batches" "$lat_missing" "$lat_p99"
     echo
