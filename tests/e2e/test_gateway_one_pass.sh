@@ -207,6 +207,20 @@ check_grep "too many bad: stopped" "loaded in one pass, then staged in full: mor
 check_eq "too many bad: failed" \
     "$(ledger "SELECT state, err_class FROM files WHERE raw_name LIKE '%/dirty3.ndjson'")" "5 schema"
 check_grep "too many bad: the usual reason" "too many bad records" "$(ls "$G"/failed/main.$T/*-dirty3.ndjson.error.json)"
+# with no bad record allowed, over 16 MB: the two-thread read stops at the
+# first, and the file is staged in full and failed the same way
+python3 - "$G/sluice.json" <<'EOF'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p))
+c["tables"] = {"main.youtube_repair_videos": {"max_bad_records": 0}}
+json.dump(c, open(p, "w"), indent=2)
+EOF
+big "$TMP/dirty6.ndjson" 193
+drop "$TMP/dirty6.ndjson" dirty6.ndjson
+expect_exit 3 -- run
+check_grep "no bad record allowed: stopped" "loaded in one pass, then staged in full: a bad record \(" "$TMP/err"
+check_eq "no bad record allowed: failed" \
+    "$(ledger "SELECT state, err_class FROM files WHERE raw_name LIKE '%/dirty6.ndjson'")" "5 schema"
 python3 - "$G/sluice.json" <<'EOF'
 import json, sys
 p = sys.argv[1]; c = json.load(open(p)); del c["tables"]
