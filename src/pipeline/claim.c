@@ -86,10 +86,27 @@ void svc_write_error(struct svc *s, const struct gfile *f, int code)
 }
 
 /* After the ledger says failed: the moves and the .error.json. */
+/* A file sent back from its batch (staged again) has left its batch's
+ * folder in cloud_ready/: the folder goes once it is empty. */
+static void left_batch(const struct svc *s, const char *from)
+{
+    char p[SL_GW_PATH];
+    if (from == NULL || strncmp(from, "cloud_ready/", 12) != 0) {
+        return;
+    }
+    sl_gw_abs(s->cfg->dir, from, p, sizeof(p));
+    char *slash = strrchr(p, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        (void)rmdir(p); /* fails while other files are in it */
+    }
+}
+
 static void fail_moves(struct svc *s, struct gfile *f, int code,
                        const char *rejects_tmp)
 {
     svc_move(s, f, NULL, f->prev, f->path);
+    left_batch(s, f->prev);
     if (rejects_tmp != NULL) {
         char to[SL_GW_PATH];
         if (sl_gw_pathf(to, sizeof(to), "%s.rejects.ndjson", f->path)) {
@@ -539,6 +556,7 @@ static int stage_ok(struct svc *s, struct gfile *f, struct job *j,
 static void stage_moves(struct svc *s, struct gfile *f, struct job *j)
 {
     svc_move(s, f, NULL, f->prev, f->path);
+    left_batch(s, f->prev);
     if (j->res.outcome == SL_STAGE_DIRTY) {
         char tmp[SL_GW_PATH], rj[SL_GW_PATH];
         sl_gw_tmp_path(j->rejects_rel, tmp, sizeof(tmp));
@@ -547,6 +565,7 @@ static void stage_moves(struct svc *s, struct gfile *f, struct job *j)
             svc_move(s, f, NULL, tmp, rj);
         }
         svc_move(s, f, NULL, f->orig_prev, f->orig);
+        left_batch(s, f->orig_prev);
     }
 }
 

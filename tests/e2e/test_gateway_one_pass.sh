@@ -317,6 +317,7 @@ check_eq "ledger lost: cloud_ready/ empty" "$(nfiles "$G/cloud_ready")" "0"
 n_a=$((n_a + $(rows) - before))
 
 check_eq "drained" "$(nfiles "$G/raw")$(nfiles "$G/transformed")$(nfiles "$G/cloud_ready")" "000"
+check_eq "no batch folder left in cloud_ready/" "$(find "$G/cloud_ready" -mindepth 2 -type d | wc -l)" "0"
 expect_exit 0 -- "$SLUICE" verify --gateway "$G"
 cp "$TMP/out" "$TMP/verify.out"
 check_grep "verify: no discrepancy" "^verified [0-9]+ files, [0-9]+ batches, [0-9]+ rows: 0 discrepancies" "$TMP/verify.out"
