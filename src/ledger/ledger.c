@@ -543,40 +543,46 @@ int sl_ledger_each_batch(struct sl_ledger *l, const char *where,
     return rc;
 }
 
-int sl_ledger_fp_loaded(struct sl_ledger *l, const char *table, const char *fp,
-                        bool *out_yes, struct sl_error *err)
+/* One of the EXISTS lookups: ?1 the table, ?2 text (or num when text is
+ * NULL), ?3 self when the statement has it. */
+static int exists(struct sl_ledger *l, int which, const char *table,
+                  const char *text, int64_t num, int64_t self, const char *what,
+                  bool *out_yes, struct sl_error *err)
 {
-    sqlite3_stmt *st = l->st[ST_FP];
+    sqlite3_stmt *st = l->st[which];
     bind_text(st, 1, table);
-    bind_text(st, 2, fp);
-    int r = sqlite3_step(st);
+    if (text != NULL) {
+        bind_text(st, 2, text);
+    } else {
+        sqlite3_bind_int64(st, 2, num);
+    }
+    if (sqlite3_bind_parameter_count(st) >= 3) {
+        sqlite3_bind_int64(st, 3, self);
+    }
     int rc = SL_OK;
-    if (r == SQLITE_ROW) {
+    *out_yes = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
         *out_yes = sqlite3_column_int64(st, 0) > 0;
     } else {
-        rc = db_fail(l, err, "looking a fingerprint up");
+        rc = db_fail(l, err, what);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;
 }
 
+int sl_ledger_fp_loaded(struct sl_ledger *l, const char *table, const char *fp,
+                        bool *out_yes, struct sl_error *err)
+{
+    return exists(l, ST_FP, table, fp, 0, 0, "looking a fingerprint up",
+                  out_yes, err);
+}
+
 int sl_ledger_size_loaded(struct sl_ledger *l, const char *table, int64_t size,
                           bool *out_yes, struct sl_error *err)
 {
-    sqlite3_stmt *st = l->st[ST_SIZE];
-    bind_text(st, 1, table);
-    sqlite3_bind_int64(st, 2, size);
-    int rc = SL_OK;
-    *out_yes = false;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out_yes = sqlite3_column_int64(st, 0) > 0;
-    } else {
-        rc = db_fail(l, err, "looking a size up");
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc;
+    return exists(l, ST_SIZE, table, NULL, size, 0, "looking a size up",
+                  out_yes, err);
 }
 
 int sl_ledger_meta_get(struct sl_ledger *l, const char *key, char *out,
@@ -734,53 +740,23 @@ int sl_ledger_take_request(struct sl_ledger *l, const char *raw_name,
 int sl_ledger_fp_taken(struct sl_ledger *l, const char *table, const char *fp,
                        int64_t self, bool *out_yes, struct sl_error *err)
 {
-    sqlite3_stmt *st = l->st[ST_FP_ANY];
-    bind_text(st, 1, table);
-    bind_text(st, 2, fp);
-    sqlite3_bind_int64(st, 3, self);
-    int rc = SL_OK;
-    *out_yes = false;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out_yes = sqlite3_column_int64(st, 0) > 0;
-    } else {
-        rc = db_fail(l, err, "looking a fingerprint up");
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc;
-}
-
-static int size_query(struct sl_ledger *l, int which, const char *table,
-                      int64_t size, int64_t self, bool *out_yes,
-                      struct sl_error *err)
-{
-    sqlite3_stmt *st = l->st[which];
-    bind_text(st, 1, table);
-    sqlite3_bind_int64(st, 2, size);
-    sqlite3_bind_int64(st, 3, self);
-    int rc = SL_OK;
-    *out_yes = false;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out_yes = sqlite3_column_int64(st, 0) > 0;
-    } else {
-        rc = db_fail(l, err, "looking a size up");
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc;
+    return exists(l, ST_FP_ANY, table, fp, 0, self, "looking a fingerprint up",
+                  out_yes, err);
 }
 
 int sl_ledger_size_taken(struct sl_ledger *l, const char *table, int64_t size,
                          int64_t self, bool *out_yes, struct sl_error *err)
 {
-    return size_query(l, ST_SIZE_ANY, table, size, self, out_yes, err);
+    return exists(l, ST_SIZE_ANY, table, NULL, size, self, "looking a size up",
+                  out_yes, err);
 }
 
 int sl_ledger_one_pass_size(struct sl_ledger *l, const char *table,
                             int64_t size, int64_t self, bool *out_yes,
                             struct sl_error *err)
 {
-    return size_query(l, ST_ONE_PASS, table, size, self, out_yes, err);
+    return exists(l, ST_ONE_PASS, table, NULL, size, self, "looking a size up",
+                  out_yes, err);
 }
 
 int sl_ledger_file_moved(struct sl_ledger *l, int64_t id, const char *path,

@@ -32,6 +32,19 @@ drop() { # drop FILE NAME: renamed into raw/<table>/, as producers do
     cp "$1" "$G/raw/$T/.$2" && mv "$G/raw/$T/.$2" "$G/raw/$T/$2"
 }
 run() { "$SLUICE" run --gateway "$G" --once --threads 2 "$@"; }
+# table_limit [N]: the table's max_bad_records in sluice.json (none: the
+# gateway's)
+table_limit() {
+    python3 - "$G/sluice.json" "${1:-}" <<'EOF'
+import json, sys
+p, n = sys.argv[1], sys.argv[2]; c = json.load(open(p))
+if n:
+    c["tables"] = {"main.youtube_repair_videos": {"max_bad_records": int(n)}}
+else:
+    c.pop("tables", None)
+json.dump(c, open(p, "w"), indent=2)
+EOF
+}
 # same_lines A B: two rejects files name the same lines, in order
 same_lines() {
     python3 -c '
@@ -194,12 +207,7 @@ n_a=$((n_a + $(rows) - before))
 
 # ---- too many bad records (a limit of 5 for the table): the load stops at
 # the 6th, the file is staged in full, which fails it with the usual reason
-python3 - "$G/sluice.json" <<'EOF'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p))
-c["tables"] = {"main.youtube_repair_videos": {"max_bad_records": 5}}
-json.dump(c, open(p, "w"), indent=2)
-EOF
+table_limit 5
 big "$TMP/dirty3.ndjson" 8
 drop "$TMP/dirty3.ndjson" dirty3.ndjson
 expect_exit 3 -- run
@@ -209,23 +217,14 @@ check_eq "too many bad: failed" \
 check_grep "too many bad: the usual reason" "too many bad records" "$(ls "$G"/failed/main.$T/*-dirty3.ndjson.error.json)"
 # with no bad record allowed, over 16 MB: the two-thread read stops at the
 # first, and the file is staged in full and failed the same way
-python3 - "$G/sluice.json" <<'EOF'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p))
-c["tables"] = {"main.youtube_repair_videos": {"max_bad_records": 0}}
-json.dump(c, open(p, "w"), indent=2)
-EOF
+table_limit 0
 big "$TMP/dirty6.ndjson" 193
 drop "$TMP/dirty6.ndjson" dirty6.ndjson
 expect_exit 3 -- run
 check_grep "no bad record allowed: stopped" "loaded in one pass, then staged in full: a bad record \(" "$TMP/err"
 check_eq "no bad record allowed: failed" \
     "$(ledger "SELECT state, err_class FROM files WHERE raw_name LIKE '%/dirty6.ndjson'")" "5 schema"
-python3 - "$G/sluice.json" <<'EOF'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p)); del c["tables"]
-json.dump(c, open(p, "w"), indent=2)
-EOF
+table_limit
 
 # ---- every record bad: staged in full, which warns with the likely cause
 python3 -c "
